@@ -1,0 +1,53 @@
+"""Pure math of verification on probability arrays (last axis = vocabulary).
+
+Knows nothing of models: the chain simulator and the LM decoder both call these rules.
+p = draft, q = target in the paper's notation.
+"""
+
+from specbound.core.batch import (
+    RecursiveRejectionRule,
+    all_rejected_probability,
+    recursive_residuals,
+)
+from specbound.core.distance import residual, tv
+from specbound.core.rules import (
+    OverAcceptanceRule,
+    SpeculativeRule,
+    StepRule,
+    accept_drafted,
+    output_distribution,
+    step_rejection_probability,
+)
+from specbound.core.sampling import sample_categorical, uniforms
+from specbound.core.tradeoff import (
+    ParetoFront,
+    min_bias,
+    optimal_resampling,
+    pareto_front,
+    rejection_probability,
+)
+from specbound.core.validation import SUM_TOLERANCE, as_distribution, check_same_shape
+
+__all__ = [
+    "SUM_TOLERANCE",
+    "OverAcceptanceRule",
+    "ParetoFront",
+    "RecursiveRejectionRule",
+    "SpeculativeRule",
+    "StepRule",
+    "accept_drafted",
+    "all_rejected_probability",
+    "as_distribution",
+    "check_same_shape",
+    "min_bias",
+    "optimal_resampling",
+    "output_distribution",
+    "pareto_front",
+    "recursive_residuals",
+    "rejection_probability",
+    "residual",
+    "sample_categorical",
+    "step_rejection_probability",
+    "tv",
+    "uniforms",
+]

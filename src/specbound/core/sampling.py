@@ -1,0 +1,27 @@
+"""Categorical sampling by inverse CDF with float64 uniforms, batched over leading axes."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["sample_categorical", "uniforms"]
+
+
+def uniforms(rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.float64]:
+    """Uniforms on [0, 1) in float64 (float32 can round to exactly 0 or 1)."""
+    return rng.random(shape, dtype=np.float64)
+
+
+def sample_categorical(probs: NDArray[np.float64], rng: np.random.Generator) -> NDArray[np.int64]:
+    """One index per leading position, drawn from the distribution on the last axis.
+
+    ``probs`` (..., V) need not be exactly normalised: the draw is from ``probs / sum``.
+    An index with zero probability is never returned.
+    """
+    cdf = np.cumsum(probs, axis=-1)  # (..., V)
+    u = uniforms(rng, probs.shape[:-1]) * cdf[..., -1]  # (...,)
+    idx = (cdf <= u[..., None]).sum(axis=-1)  # (...,) first index with cdf > u
+    # NOTE: rounding can push u*total onto cdf[-1]; fall back to the last index with mass.
+    last_positive = probs.shape[-1] - 1 - np.argmax(probs[..., ::-1] > 0, axis=-1)
+    return np.minimum(idx, last_positive).astype(np.int64)

@@ -1,0 +1,51 @@
+"""The exceptions specbound raises for user mistakes.
+
+Every error is a :class:`SpecboundError`; its message names the offending input and
+says what was expected. The CLI turns any of them into one ``error: ...`` line on
+stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ChainFileError",
+    "IncompatibleModelsError",
+    "InvalidAlgorithmError",
+    "InvalidDistributionError",
+    "InvalidInputError",
+    "ModelNotFoundError",
+    "ShapeMismatchError",
+    "SpecboundError",
+]
+
+
+class SpecboundError(ValueError):
+    """Base class of every error caused by input to specbound."""
+
+
+class InvalidDistributionError(SpecboundError):
+    """A probability vector is not a distribution (NaN, negative, or not summing to 1)."""
+
+
+class ShapeMismatchError(SpecboundError):
+    """Two arrays that must agree in shape (e.g. draft and target) do not."""
+
+
+class InvalidAlgorithmError(SpecboundError):
+    """An algorithm parameter is out of range (gamma < 1, num_drafts < 1, eps < 0, ...)."""
+
+
+class InvalidInputError(SpecboundError):
+    """Any other bad argument: an empty prompt, max_new_tokens <= 0, a bad option value."""
+
+
+class ChainFileError(SpecboundError):
+    """A Markov-chain pair file is missing, is not JSON, or has the wrong layout."""
+
+
+class IncompatibleModelsError(SpecboundError):
+    """A draft and a target model that do not share a vocabulary/tokenizer."""
+
+
+class ModelNotFoundError(SpecboundError):
+    """A model path or hub id that cannot be loaded (offline, or it does not exist)."""
