@@ -57,7 +57,9 @@ def _ratio_accept(numerator: Array, draft: Array) -> Array:
     """
     positive = draft > 0
     safe = np.where(positive, draft, 1.0)
-    return np.where(positive, np.minimum(1.0, numerator / safe), 0.0)
+    with np.errstate(over="ignore"):  # a subnormal draft probability: ratio -> inf -> 1
+        ratio = numerator / safe
+    return np.where(positive, np.minimum(1.0, ratio), 0.0)
 
 
 class StepRule(ABC):

@@ -61,7 +61,7 @@ def _checked(
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise InvalidDistributionError(
-            f"accept_probs: entry {list(idx)} is {accept[idx]!r}; acceptance probabilities "
+            f"accept_probs: entry {list(idx)} is {float(accept[idx])!r}; acceptance probabilities "
             "must lie in [0, 1]"
         )
     return draft, target, accept

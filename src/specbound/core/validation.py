@@ -47,13 +47,13 @@ def as_distribution(
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise InvalidDistributionError(
-            f"{name}: entry {list(idx)} is {arr[idx]!r}; probabilities must be finite"
+            f"{name}: entry {list(idx)} is {float(arr[idx])!r}; probabilities must be finite"
         )
     neg = arr < 0
     if neg.any():
         idx = tuple(int(i) for i in np.argwhere(neg)[0])
         raise InvalidDistributionError(
-            f"{name}: entry {list(idx)} is {arr[idx]!r}; probabilities must be >= 0"
+            f"{name}: entry {list(idx)} is {float(arr[idx])!r}; probabilities must be >= 0"
         )
     sums = arr.sum(axis=-1)
     off = np.abs(sums - 1.0) > atol
