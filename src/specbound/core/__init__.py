@@ -10,6 +10,12 @@ from specbound.core.batch import (
     recursive_residuals,
 )
 from specbound.core.distance import residual, tv
+from specbound.core.rounds import (
+    PathCounts,
+    acceptance_given_output,
+    expected_counts_given_path,
+    round_start_acceptance_given_output,
+)
 from specbound.core.rules import (
     OverAcceptanceRule,
     SpeculativeRule,
@@ -32,13 +38,16 @@ __all__ = [
     "SUM_TOLERANCE",
     "OverAcceptanceRule",
     "ParetoFront",
+    "PathCounts",
     "RecursiveRejectionRule",
     "SpeculativeRule",
     "StepRule",
     "accept_drafted",
+    "acceptance_given_output",
     "all_rejected_probability",
     "as_distribution",
     "check_same_shape",
+    "expected_counts_given_path",
     "min_bias",
     "optimal_resampling",
     "output_distribution",
@@ -46,6 +55,7 @@ __all__ = [
     "recursive_residuals",
     "rejection_probability",
     "residual",
+    "round_start_acceptance_given_output",
     "sample_categorical",
     "step_rejection_probability",
     "tv",
