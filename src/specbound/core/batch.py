@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from specbound.core.distance import _residual, _tv
 from specbound.core.rules import _ratio_accept
-from specbound.core.sampling import sample_categorical, uniforms
+from specbound.core.sampling import sample_categorical, sample_rows, uniforms
 from specbound.core.validation import as_distribution, check_same_shape
 from specbound.errors import InvalidAlgorithmError
 
@@ -87,20 +87,43 @@ class RecursiveRejectionRule:
         ``token`` is the accepted candidate, or a draw from ``r_{M+1}``.
         """
         chain = self.residuals(draft, target)  # (..., M+1, V)
-        lead = draft.shape[:-1]
-        winner = np.full(lead, -1, dtype=np.int64)
-        token = np.zeros(lead, dtype=np.int64)
-        u = uniforms(rng, (*lead, self.num_drafts))  # (..., M)
-        for m in range(self.num_drafts):
-            x = candidates[..., m]  # (...,)
-            accept = _ratio_accept(chain[..., m, :], draft)  # (..., V)
-            b = np.take_along_axis(accept, x[..., None], axis=-1)[..., 0]
-            newly = (winner < 0) & (u[..., m] < b)
-            winner = np.where(newly, m, winner)
-            token = np.where(newly, x, token)
-        recovered = sample_categorical(chain[..., -1, :], rng)
-        token = np.where(winner < 0, recovered, token)
-        return winner, token
+        accept = _ratio_accept(chain[..., :-1, :], draft[..., None, :])  # (..., M, V)
+        b = np.take_along_axis(accept, candidates[..., None], axis=-1)[..., 0]  # (..., M)
+        u = uniforms(rng, b.shape)  # (..., M)
+        recovered = sample_categorical(chain[..., -1, :], rng)  # (...,)
+        return _first_accepted(u < b, candidates, recovered)
+
+    def verify_rows(
+        self,
+        draft_table: Array,
+        target_table: Array,
+        rows: NDArray[np.int64],
+        candidates: NDArray[np.int64],
+        rng: np.random.Generator,
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """``verify(draft_table[rows], target_table[rows], candidates, rng)``, same draws.
+
+        ``draft_table``/``target_table`` (K, V), ``rows`` (...,): the residual chain is
+        built once per table row instead of once per entry of ``rows`` (for simulators
+        running many rounds from the rows of one small table).
+        """
+        chain = self.residuals(draft_table, target_table)  # (K, M+1, V)
+        accept = _ratio_accept(chain[:, :-1, :], draft_table[:, None, :])  # (K, M, V)
+        slots = np.arange(self.num_drafts)  # (M,)
+        b = accept[rows[..., None], slots, candidates]  # (..., M)
+        u = uniforms(rng, b.shape)  # (..., M)
+        recovered = sample_rows(chain[:, -1, :], rows, rng)  # (...,)
+        return _first_accepted(u < b, candidates, recovered)
+
+
+def _first_accepted(
+    accepted: NDArray[np.bool_], candidates: NDArray[np.int64], recovered: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The first accepted candidate and its token, else (-1, the recovered token)."""
+    first = np.argmax(accepted, axis=-1)  # (...,)
+    some = accepted.any(axis=-1)  # (...,)
+    chosen = np.take_along_axis(candidates, first[..., None], axis=-1)[..., 0]  # (...,)
+    return np.where(some, first, -1).astype(np.int64), np.where(some, chosen, recovered)
 
 
 def _checked(draft_probs: ArrayLike, target_probs: ArrayLike) -> tuple[Array, Array]:
