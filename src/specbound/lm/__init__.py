@@ -1,0 +1,26 @@
+"""Hugging Face backend: run the paper's algorithms on a real (target, draft) LM pair.
+
+p = draft, q = target (the paper's notation). ``load_pair`` loads two causal LMs that
+share a tokenizer (default: the embedded pair); ``generate`` decodes one prompt with
+``Autoregressive``, ``Speculative``, ``BatchSpeculative`` or ``OverAcceptance``, with KV
+caches for both models, verification by the ``core`` rules, and counted statistics.
+This is the only package of specbound that imports transformers.
+"""
+
+from specbound.lm.decode import DEFAULT_GAMMA, encode_prompt, generate
+from specbound.lm.loading import ModelPair, embedded_pair_path, load_pair
+from specbound.lm.stats import GenerationOutput, GenerationStats
+from specbound.lm.warping import SamplingConfig, warp_probs
+
+__all__ = [
+    "DEFAULT_GAMMA",
+    "GenerationOutput",
+    "GenerationStats",
+    "ModelPair",
+    "SamplingConfig",
+    "embedded_pair_path",
+    "encode_prompt",
+    "generate",
+    "load_pair",
+    "warp_probs",
+]

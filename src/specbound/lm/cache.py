@@ -1,0 +1,101 @@
+"""A causal LM together with its KV cache: the only stateful object of the decoder.
+
+The cache always holds the keys/values of a prefix of the current token sequence;
+``length`` says how long. Tokens past ``length`` are *pending*: the next :meth:`extend`
+feeds them. After verification the cache is cropped back to the accepted prefix
+(``DynamicCache.crop(-k)`` removes k tokens), so accepted tokens are never recomputed.
+
+Batch SD fans the cache out to M identical rows for a round (:meth:`repeat`) and keeps the
+winning row afterwards (:meth:`select`). Every row of a fanned-out cache has the same
+length: the M draft sequences of a round all have the same number of tokens, so no
+padding or attention mask is ever needed.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import torch
+
+__all__ = ["CachedLM"]
+
+
+_KEYWORDS: dict[type, tuple[str, str | None]] = {}
+
+
+def _forward_keywords(model: Any) -> tuple[str, str | None]:
+    """Names of the cache argument and of the keep-last-logits argument of ``forward``.
+
+    transformers 5.x renames ``past_key_values`` to ``cache`` (the old name warns, then
+    goes in 5.40); ``logits_to_keep`` skips the LM head on positions we do not read.
+    """
+    kind = type(model)
+    if kind not in _KEYWORDS:
+        params = inspect.signature(model.forward).parameters
+        cache_kw = "cache" if "cache" in params else "past_key_values"
+        keep = next((k for k in ("logits_to_keep", "num_logits_to_keep") if k in params), None)
+        _KEYWORDS[kind] = (cache_kw, keep)
+    return _KEYWORDS[kind]
+
+
+def _new_cache(model: Any) -> Any:
+    from transformers import DynamicCache
+
+    try:
+        return DynamicCache(config=model.config)
+    except TypeError:  # older transformers: no config argument
+        return DynamicCache()
+
+
+class CachedLM:
+    """``model`` with a KV cache; logits are cut to the shared ``vocab_size``."""
+
+    def __init__(self, model: Any, vocab_size: int) -> None:
+        self.model = model
+        self.vocab_size = vocab_size
+        self.device = torch.device(model.device)
+        self._cache_kw, self._keep_kw = _forward_keywords(model)
+        self.cache = _new_cache(model)
+        self.length = 0
+        self.rows = 1
+
+    def extend(self, input_ids: torch.Tensor, keep: int = 1) -> torch.Tensor:
+        """Feed ``input_ids`` (B, L) after the cached prefix; return the last ``keep``
+        positions' logits (B, keep, V). B must equal :attr:`rows`."""
+        rows, new = input_ids.shape
+        if rows != self.rows:
+            raise ValueError(f"input has {rows} rows, cache has {self.rows}")
+        kwargs: dict[str, Any] = {self._cache_kw: self.cache, "use_cache": True}
+        if self._keep_kw is not None:
+            kwargs[self._keep_kw] = keep
+        out = self.model(input_ids=input_ids, **kwargs)
+        returned = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+        if returned is not None:
+            self.cache = returned
+        self.length += new
+        return out.logits[:, -keep:, : self.vocab_size]  # (B, keep, V)
+
+    def crop(self, length: int) -> None:
+        """Keep the first ``length`` cached tokens (a no-op if the cache is shorter)."""
+        if length < 0:
+            raise ValueError(f"cannot crop to a negative length {length}")
+        if length < self.length:
+            self.cache.crop(length - self.length)  # negative: remove that many tokens
+            self.length = length
+
+    def repeat(self, rows: int) -> None:
+        """Fan a one-row cache out to ``rows`` identical rows."""
+        if self.rows != 1:
+            raise ValueError(f"repeat needs a one-row cache, this one has {self.rows} rows")
+        if rows > 1 and self.length > 0:
+            self.cache.batch_repeat_interleave(rows)
+        self.rows = rows
+
+    def select(self, row: int) -> None:
+        """Keep only ``row`` of a fanned-out cache."""
+        if self.rows > 1:
+            if self.length > 0:
+                index = torch.tensor([row], device=self.device)
+                self.cache.batch_select_indices(index)
+            self.rows = 1

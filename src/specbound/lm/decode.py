@@ -1,0 +1,311 @@
+"""``generate``: decode one prompt with a model pair and any algorithm spec.
+
+A speculative round (paper Algorithms 1, 2, 4; p = draft, q = target):
+
+1. *propose* — the drafter samples k tokens (M sequences for batch SD) from the draft's
+   warped law, one draft forward per position (k = gamma, or the tokens left to the
+   horizon when gamma is None);
+2. *score* — one target forward over the pending tokens and the drafts (batch: the
+   target cache fanned out to M rows, one forward with batch dim M); its logits are
+   warped by the same :func:`~specbound.lm.warping.warp_probs`;
+3. *verify* — :func:`~specbound.lm.verification.verify_round`, i.e. the ``core`` rules;
+4. both caches keep the winning row and are cropped to the accepted prefix; the
+   recovered or bonus token becomes the next round's pending token.
+
+Finite gamma scores one position past the drafts, so a round that accepts all gamma
+tokens ends with a bonus token from the same call. A round that reaches
+``max_new_tokens`` (always, with gamma None) scores no bonus position.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from specbound.algorithms import (
+    Algorithm,
+    Autoregressive,
+    BatchSpeculative,
+    OverAcceptance,
+    Speculative,
+)
+from specbound.core.sampling import sample_categorical
+from specbound.errors import InvalidAlgorithmError, InvalidInputError
+from specbound.lm.cache import CachedLM
+from specbound.lm.drafting import Drafter
+from specbound.lm.loading import ModelPair
+from specbound.lm.stats import GenerationOutput, GenerationStats
+from specbound.lm.verification import verify_round
+from specbound.lm.warping import SamplingConfig, warp_probs
+
+__all__ = ["DEFAULT_GAMMA", "encode_prompt", "generate"]
+
+#: A practical finite draft length (the CLI's default); ``Speculative()`` keeps the
+#: paper's ``gamma=None`` (draft to the horizon).
+DEFAULT_GAMMA = 4
+
+TokenCallback = Callable[[list[int]], None]
+DrafterFactory = Callable[[CachedLM, SamplingConfig, "int | None"], Drafter]
+
+
+@dataclass
+class _Clock:
+    """Accumulated seconds per phase."""
+
+    draft: float = 0.0
+    target: float = 0.0
+    prefill: float = 0.0
+    start: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class _Counts:
+    rejections: int = 0
+    target_calls: int = 0
+    drafted: int = 0
+    accepted: list[int] = field(default_factory=list)
+
+
+def encode_prompt(pair: ModelPair, prompt: str | Sequence[int]) -> list[int]:
+    """Token ids of ``prompt`` (text, or ids used as given), with the pair's prefix."""
+    if isinstance(prompt, str):
+        if not prompt.strip():
+            raise InvalidInputError("prompt is empty; give some text to continue")
+        ids = list(pair.tokenizer.encode(prompt, add_special_tokens=True))
+    else:
+        ids = [int(i) for i in prompt]
+        bad = [i for i in ids if not 0 <= i < pair.vocab_size]
+        if bad:
+            raise InvalidInputError(
+                f"prompt token ids must lie in [0, {pair.vocab_size}), got {bad[0]}"
+            )
+    ids = [*pair.prompt_prefix, *ids]
+    if not ids:
+        raise InvalidInputError("prompt is empty (no tokens); give some text to continue")
+    return ids
+
+
+def _check_algorithm(algorithm: Algorithm) -> None:
+    if not isinstance(algorithm, (Autoregressive, Speculative, BatchSpeculative, OverAcceptance)):
+        raise InvalidAlgorithmError(
+            f"algorithm must be Autoregressive, Speculative, BatchSpeculative or "
+            f"OverAcceptance, got {algorithm!r}"
+        )
+
+
+def _ids(tokens: Sequence[int], device: torch.device) -> torch.Tensor:
+    return torch.tensor([list(tokens)], dtype=torch.long, device=device)  # (1, L)
+
+
+def _prefill(lm: CachedLM, tokens: Sequence[int]) -> None:
+    """Cache all prompt tokens but the last (the first round feeds that one)."""
+    if len(tokens) > 1:
+        lm.extend(_ids(tokens[:-1], lm.device))
+
+
+def _cut_at_eos(emitted: list[int], eos: int | None) -> tuple[list[int], bool]:
+    if eos is not None and eos in emitted:
+        return emitted[: emitted.index(eos) + 1], True
+    return emitted, False
+
+
+def _autoregressive(
+    pair: ModelPair,
+    tokens: list[int],
+    max_new_tokens: int,
+    sampling: SamplingConfig,
+    rng: np.random.Generator,
+    eos: int | None,
+    on_tokens: TokenCallback | None,
+    clock: _Clock,
+    counts: _Counts,
+) -> None:
+    """Paper Algorithm 3: one target call per token."""
+    target = CachedLM(pair.target, pair.vocab_size)
+    t0 = time.perf_counter()
+    _prefill(target, tokens)
+    clock.prefill += time.perf_counter() - t0
+    clock.target += time.perf_counter() - t0
+    for _ in range(max_new_tokens):
+        t0 = time.perf_counter()
+        logits = target.extend(_ids(tokens[target.length :], target.device))[:, -1]  # (1, V)
+        target_probs = warp_probs(logits, sampling)[0].cpu().numpy()  # (V,)
+        clock.target += time.perf_counter() - t0
+        counts.target_calls += 1
+        token = int(sample_categorical(target_probs, rng))
+        tokens.append(token)
+        if on_tokens is not None:
+            on_tokens([token])
+        if eos is not None and token == eos:
+            break
+
+
+def _speculative(
+    pair: ModelPair,
+    algorithm: Algorithm,
+    tokens: list[int],
+    max_new_tokens: int,
+    sampling: SamplingConfig,
+    rngs: tuple[np.random.Generator, np.random.Generator],
+    eos: int | None,
+    on_tokens: TokenCallback | None,
+    clock: _Clock,
+    counts: _Counts,
+    make_drafter: DrafterFactory,
+) -> int:
+    """Propose / score / verify rounds until the horizon or EOS; returns draft calls."""
+    draft_rng, verify_rng = rngs
+    target = CachedLM(pair.target, pair.vocab_size)
+    drafter = make_drafter(CachedLM(pair.draft, pair.vocab_size), sampling, eos)
+    num_drafts = getattr(algorithm, "num_drafts", 1)
+    t0 = time.perf_counter()
+    _prefill(target, tokens)
+    t1 = time.perf_counter()
+    _prefill(drafter.lm, tokens)
+    t2 = time.perf_counter()
+    clock.prefill += t2 - t0
+    clock.target += t1 - t0
+    clock.draft += t2 - t1
+    done = 0
+    while done < max_new_tokens:
+        remaining = max_new_tokens - done
+        k = remaining if algorithm.gamma is None else min(algorithm.gamma, remaining)
+        base = len(tokens)
+
+        t0 = time.perf_counter()
+        proposal = drafter.propose(tokens[drafter.lm.length :], k, num_drafts, draft_rng)
+        t1 = time.perf_counter()
+        clock.draft += t1 - t0
+        k = proposal.num_tokens
+        counts.drafted += k * num_drafts
+        drafted = proposal.tokens  # (M, k)
+        ends = k == remaining or (eos is not None and num_drafts == 1 and drafted[0, -1] == eos)
+        scored = drafted[:, : k - 1] if ends else drafted  # (M, k-1 or k)
+        pending = tokens[target.length :]
+        ids = torch.cat(
+            [
+                _ids(pending, target.device).expand(num_drafts, -1),  # (M, L)
+                torch.from_numpy(scored).to(target.device),  # (M, k-1 or k)
+            ],
+            dim=1,
+        )  # (M, L + k-1 or L + k)
+        target.repeat(num_drafts)
+        logits = target.extend(ids, keep=k if ends else k + 1)  # (M, k or k+1, V)
+        target_probs = warp_probs(logits, sampling).cpu().numpy()  # (M, k or k+1, V)
+        t2 = time.perf_counter()
+        clock.target += t2 - t1
+        counts.target_calls += 1
+
+        outcome = verify_round(algorithm, proposal.draft_probs, target_probs, drafted, verify_rng)
+        counts.rejections += int(outcome.rejected)
+        counts.accepted.append(outcome.accepted)
+        emitted = [int(t) for t in drafted[outcome.row, : outcome.accepted]]
+        if outcome.next_token is not None:
+            emitted.append(outcome.next_token)
+        for lm in (target, drafter.lm):
+            lm.select(outcome.row)
+            lm.crop(base + outcome.accepted)  # the cached prefix that was accepted
+        emitted, stop = _cut_at_eos(emitted, eos)
+        tokens.extend(emitted)
+        done += len(emitted)
+        if on_tokens is not None:
+            on_tokens(emitted)
+        if stop:
+            break
+    return drafter.forward_calls
+
+
+def generate(
+    pair: ModelPair,
+    prompt: str | Sequence[int],
+    algorithm: Algorithm | None = None,
+    *,
+    max_new_tokens: int = 64,
+    seed: int = 0,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    stop_at_eos: bool = True,
+    on_tokens: TokenCallback | None = None,
+    drafter: DrafterFactory = Drafter,
+) -> GenerationOutput:
+    """Continue ``prompt`` with ``algorithm`` (default: ``Speculative(gamma=4)``).
+
+    ``temperature``/``top_k``/``top_p`` warp draft and target identically (temperature 0
+    is greedy). Stops after ``max_new_tokens`` or at the end-of-sequence token (kept in
+    ``token_ids``). ``seed`` makes the run reproducible; ``on_tokens`` receives the new
+    token ids as each round completes. ``drafter`` builds the proposer (a hook for tests
+    and custom drafters; the default samples exactly from the warped draft law).
+    """
+    if algorithm is None:
+        algorithm = Speculative(gamma=DEFAULT_GAMMA)
+    _check_algorithm(algorithm)
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)):
+        raise InvalidInputError(f"max_new_tokens must be an integer >= 1, got {max_new_tokens!r}")
+    if max_new_tokens < 1:
+        raise InvalidInputError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidInputError(f"seed must be an integer >= 0, got {seed!r}")
+    sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
+    prompt_ids = encode_prompt(pair, prompt)
+    eos = pair.eos_token_id if stop_at_eos else None
+    draft_rng, verify_rng = np.random.default_rng(seed).spawn(2)
+
+    clock, counts = _Clock(), _Counts()
+    tokens = list(prompt_ids)
+    draft_calls = 0
+    with torch.inference_mode():
+        if isinstance(algorithm, Autoregressive):
+            _autoregressive(
+                pair,
+                tokens,
+                int(max_new_tokens),
+                sampling,
+                verify_rng,
+                eos,
+                on_tokens,
+                clock,
+                counts,
+            )
+        else:
+            draft_calls = _speculative(
+                pair,
+                algorithm,
+                tokens,
+                int(max_new_tokens),
+                sampling,
+                (draft_rng, verify_rng),
+                eos,
+                on_tokens,
+                clock,
+                counts,
+                drafter,
+            )
+    wall = time.perf_counter() - clock.start
+    new_ids = tokens[len(prompt_ids) :]
+    stats = GenerationStats(
+        new_tokens=len(new_ids),
+        prompt_tokens=len(prompt_ids),
+        rejections=counts.rejections,
+        target_calls=counts.target_calls,
+        draft_calls=draft_calls,
+        drafted_tokens=counts.drafted,
+        accepted_lengths=tuple(counts.accepted),
+        wall_time=wall,
+        draft_time=clock.draft,
+        target_time=clock.target,
+        overhead_time=max(0.0, wall - clock.draft - clock.target),
+        prefill_time=clock.prefill,
+    )
+    text = pair.tokenizer.decode(new_ids, skip_special_tokens=True)
+    return GenerationOutput(
+        text=text,
+        token_ids=tuple(new_ids),
+        prompt_ids=tuple(prompt_ids),
+        stats=stats,
+        algorithm=algorithm.to_dict(),
+    )

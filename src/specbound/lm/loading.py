@@ -1,0 +1,261 @@
+"""Loading a (target, draft) pair of Hugging Face causal LMs that share a tokenizer.
+
+Speculative decoding compares the draft's law p and the target's law q token by token
+(paper notation: p = draft, q = target), so both must speak the same vocabulary. Models
+often pad their embedding matrix beyond the tokenizer (Pythia: 50277 tokens, 50304 rows);
+the pair's ``vocab_size`` is the tokenizer's size and every logit vector is cut to it, so
+padded rows are never sampled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from specbound.errors import IncompatibleModelsError, InvalidInputError, ModelNotFoundError
+
+__all__ = ["ModelPair", "embedded_pair_path", "load_pair", "parse_dtype"]
+
+_DTYPES = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+}
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")
+
+
+@dataclass(frozen=True, eq=False)
+class ModelPair:
+    """A target (q) and a draft (p) model with their shared tokenizer.
+
+    ``vocab_size`` is the shared vocabulary: logits of both models are cut to it.
+    ``prompt_prefix`` is prepended to every encoded prompt (the embedded pair was trained
+    on documents that each follow an end-of-text token, so it starts prompts with one).
+    """
+
+    target: Any  # transformers.PreTrainedModel (typed loosely: transformers is optional-ish)
+    draft: Any
+    tokenizer: Any  # transformers.PreTrainedTokenizerBase
+    vocab_size: int
+    target_name: str
+    draft_name: str
+    eos_token_id: int | None
+    prompt_prefix: tuple[int, ...] = ()
+
+    @property
+    def device(self) -> torch.device:
+        return torch.device(self.target.device)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.target.dtype
+
+
+def embedded_pair_path() -> Path:
+    """The directory of the embedded pair (``tokenizer/``, ``target/``, ``draft/``)."""
+    return Path(__file__).resolve().parent / "embedded"
+
+
+def parse_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    """``"float32"``/``"bfloat16"``/``"float16"`` (or a torch dtype) -> torch dtype."""
+    if isinstance(dtype, torch.dtype):
+        if dtype in _DTYPES.values():
+            return dtype
+    elif isinstance(dtype, str) and dtype.lower() in _DTYPES:
+        return _DTYPES[dtype.lower()]
+    raise InvalidInputError(f"dtype must be one of float32, bfloat16, float16; got {dtype!r}")
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """Silence transformers' progress bars and warnings while loading, then restore."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def _looks_local(name: str) -> bool:
+    """A path rather than a hub id ``owner/name``: absolute, relative, home, or nested."""
+    return (
+        name.startswith((os.sep, ".", "~"))
+        or os.path.isabs(name)
+        or name.count("/") > 1
+        or (os.sep != "/" and os.sep in name)
+    )
+
+
+def _resolve(name: str | os.PathLike[str], role: str) -> str:
+    text = os.fspath(name)
+    if not text.strip():
+        raise ModelNotFoundError(f"{role} model: empty path or hub id")
+    path = Path(text).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ModelNotFoundError(
+                f"{role} model {text!r}: directory has no config.json (not a saved model)"
+            )
+        return str(path)
+    if _looks_local(text):
+        raise ModelNotFoundError(f"{role} model {text!r}: no such directory")
+    return text
+
+
+def _load_model(source: str, role: str, dtype: torch.dtype, local_files_only: bool) -> Any:
+    from transformers import AutoModelForCausalLM
+
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            source, dtype=dtype, local_files_only=local_files_only
+        )
+    except (OSError, ValueError) as exc:
+        raise ModelNotFoundError(
+            f"{role} model {source!r} could not be loaded as a causal LM "
+            f"(offline machines need a local path): {str(exc).splitlines()[0]}"
+        ) from exc
+    return model.eval()
+
+
+def _has_tokenizer(source: str) -> bool:
+    path = Path(source)
+    if not path.is_dir():
+        return True  # a hub id: let from_pretrained decide
+    return any((path / name).is_file() for name in _TOKENIZER_FILES)
+
+
+def _load_tokenizer(source: str, role: str, local_files_only: bool) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
+    except (OSError, ValueError) as exc:
+        raise ModelNotFoundError(
+            f"tokenizer of the {role} {source!r} could not be loaded: {str(exc).splitlines()[0]}"
+        ) from exc
+
+
+def _embedding_rows(model: Any) -> int:
+    head = model.get_output_embeddings()
+    if head is not None and getattr(head, "weight", None) is not None:
+        return int(head.weight.shape[0])
+    return int(model.config.vocab_size)
+
+
+def _check_vocabularies(
+    target: Any, draft: Any, tokenizer: Any, draft_tokenizer: Any | None, names: tuple[str, str]
+) -> int:
+    """The shared vocabulary size, or :class:`IncompatibleModelsError` naming both sides."""
+    target_name, draft_name = names
+    size = len(tokenizer)
+    target_rows, draft_rows = _embedding_rows(target), _embedding_rows(draft)
+
+    def describe() -> str:
+        draft_tok = (
+            "no tokenizer of its own"
+            if draft_tokenizer is None
+            else (f"a tokenizer of {len(draft_tokenizer)} tokens")
+        )
+        return (
+            f"target {target_name!r} has a tokenizer of {size} tokens and {target_rows} "
+            f"embedding rows; draft {draft_name!r} has {draft_tok} and {draft_rows} "
+            "embedding rows"
+        )
+
+    if draft_tokenizer is not None and draft_tokenizer.get_vocab() != tokenizer.get_vocab():
+        raise IncompatibleModelsError(f"draft and target do not share a tokenizer: {describe()}")
+    if min(target_rows, draft_rows) < size:
+        raise IncompatibleModelsError(
+            f"a model has fewer output rows than the tokenizer has tokens: {describe()}"
+        )
+    # NOTE: without a draft tokenizer the only evidence is the output size; a padded
+    # matrix on one side is common (Pythia), so differing row counts pass when both cover
+    # the tokenizer.
+    return size
+
+
+def load_pair(
+    target: str | os.PathLike[str] | None = None,
+    draft: str | os.PathLike[str] | None = None,
+    *,
+    tokenizer: str | os.PathLike[str] | None = None,
+    device: str = "cpu",
+    dtype: str | torch.dtype = "float32",
+    local_files_only: bool = False,
+) -> ModelPair:
+    """Load a target and a draft ``AutoModelForCausalLM`` (paths or hub ids).
+
+    With no arguments, loads the embedded pair (:func:`embedded_pair_path`). The tokenizer
+    comes from ``tokenizer`` or else from the target; if the draft ships its own it must
+    have the same vocabulary. Raises :class:`ModelNotFoundError` for a path or id that
+    cannot be loaded, :class:`IncompatibleModelsError` for vocabularies that differ.
+    """
+    torch_dtype = parse_dtype(dtype)
+    try:
+        torch_device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InvalidInputError(f"device: not a torch device: {device!r}") from exc
+    embedded = target is None and draft is None
+    if embedded:
+        root = embedded_pair_path()
+        if not (root / "target" / "config.json").is_file():
+            raise ModelNotFoundError(
+                f"the embedded model pair is missing from {root}; "
+                "build it with `python -m specbound.lm.train_pair`"
+            )
+        target, draft, tokenizer = root / "target", root / "draft", root / "tokenizer"
+        local_files_only = True
+    elif target is None or draft is None:
+        raise InvalidInputError(
+            "give both target and draft (or neither, for the embedded pair); "
+            f"got target={target!r}, draft={draft!r}"
+        )
+    assert target is not None and draft is not None
+    target_src, draft_src = _resolve(target, "target"), _resolve(draft, "draft")
+    tokenizer_src = target_src if tokenizer is None else os.fspath(tokenizer)
+    with _quiet_transformers():
+        tok = _load_tokenizer(tokenizer_src, "target", local_files_only)
+        draft_tok = None
+        if not embedded and draft_src != tokenizer_src and _has_tokenizer(draft_src):
+            with contextlib.suppress(ModelNotFoundError):
+                draft_tok = _load_tokenizer(draft_src, "draft", local_files_only)
+        target_model = _load_model(target_src, "target", torch_dtype, local_files_only)
+        draft_model = _load_model(draft_src, "draft", torch_dtype, local_files_only)
+    vocab_size = _check_vocabularies(
+        target_model, draft_model, tok, draft_tok, (target_src, draft_src)
+    )
+    eos = tok.eos_token_id
+    if eos is None:
+        eos = getattr(target_model.generation_config, "eos_token_id", None)
+        if isinstance(eos, list):
+            eos = eos[0] if eos else None
+    prefix: tuple[int, ...] = (int(eos),) if embedded and eos is not None else ()
+    return ModelPair(
+        target=target_model.to(torch_device),
+        draft=draft_model.to(torch_device),
+        tokenizer=tok,
+        vocab_size=vocab_size,
+        target_name=str(target_src),
+        draft_name=str(draft_src),
+        eos_token_id=None if eos is None else int(eos),
+        prompt_prefix=prefix,
+    )
