@@ -1,11 +1,4 @@
-"""Shared fixtures of the LM tests: a tiny random GPT-NeoX pair saved to disk.
-
-The pair is built so that thousands of generations run in seconds: one layer, hidden
-size 16, a word-level tokenizer of 8 tokens (``<eos> a b c d e f g``). Draft and target
-have different random weights (mean TV along sequences ~0.65), so a decoder that is not
-exact shows up quickly. The target's embedding matrix is padded to 10 rows, beyond the
-tokenizer, as many real models are (the pair's vocabulary is cut to 8).
-"""
+"""Shared fixtures of the LM tests: the tiny random pair (see lm_models.py), one thread."""
 
 from __future__ import annotations
 
@@ -14,59 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
-
-WORDS = ["<eos>", "a", "b", "c", "d", "e", "f", "g"]
-VOCAB = len(WORDS)
-TARGET_ROWS = 10  # padded beyond the tokenizer
+from lm_models import save_pair
 
 
-def save_tokenizer(directory: Path, words: list[str] = WORDS) -> None:
-    """A whitespace word-level tokenizer over ``words``; ``<eos>`` (id 0) is eos/bos/pad."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    core = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token=words[0]))
-    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tok = PreTrainedTokenizerFast(
-        tokenizer_object=core,
-        eos_token=words[0],
-        bos_token=words[0],
-        pad_token=words[0],
-        unk_token=words[0],
-    )
-    tok.save_pretrained(directory)
-
-
-def make_model(seed: int, vocab_rows: int, init_range: float = 0.5) -> torch.nn.Module:
-    """A random one-layer GPT-NeoX with peaked next-token laws."""
-    from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
-
-    torch.manual_seed(seed)
-    config = GPTNeoXConfig(
-        vocab_size=vocab_rows,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=64,
-        initializer_range=init_range,
-        bos_token_id=0,
-        eos_token_id=0,
-        tie_word_embeddings=False,
-    )
-    return GPTNeoXForCausalLM(config).eval()
-
-
-def save_pair(root: Path, target_seed: int = 1, draft_seed: int = 2) -> tuple[Path, Path]:
-    target_dir, draft_dir = root / "target", root / "draft"
-    make_model(target_seed, TARGET_ROWS).save_pretrained(target_dir)
-    make_model(draft_seed, VOCAB).save_pretrained(draft_dir)
-    save_tokenizer(target_dir)
-    save_tokenizer(draft_dir)
-    return target_dir, draft_dir
-
-
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True, scope="module")
 def _one_thread() -> Iterator[None]:
     """Tiny models run several times faster on one thread on a shared 2-core machine."""
     threads = torch.get_num_threads()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 
+import specbound.cli.lm  # noqa: F401  (registers `generate`)
 from specbound.cli import step  # noqa: F401  (registers commands)
 from specbound.cli.app import app
 from specbound.cli.common import run_app

@@ -59,6 +59,7 @@ class _Clock:
     draft: float = 0.0
     target: float = 0.0
     prefill: float = 0.0
+    callback: float = 0.0  # time spent in on_tokens: not part of the generation's time
     start: float = field(default_factory=time.perf_counter)
 
 
@@ -107,6 +108,13 @@ def _prefill(lm: CachedLM, tokens: Sequence[int]) -> None:
         lm.extend(_ids(tokens[:-1], lm.device))
 
 
+def _emit(on_tokens: TokenCallback | None, emitted: list[int], clock: _Clock) -> None:
+    if on_tokens is not None and emitted:
+        t0 = time.perf_counter()
+        on_tokens(list(emitted))
+        clock.callback += time.perf_counter() - t0
+
+
 def _cut_at_eos(emitted: list[int], eos: int | None) -> tuple[list[int], bool]:
     if eos is not None and eos in emitted:
         return emitted[: emitted.index(eos) + 1], True
@@ -138,8 +146,7 @@ def _autoregressive(
         counts.target_calls += 1
         token = int(sample_categorical(target_probs, rng))
         tokens.append(token)
-        if on_tokens is not None:
-            on_tokens([token])
+        _emit(on_tokens, [token], clock)
         if eos is not None and token == eos:
             break
 
@@ -212,8 +219,7 @@ def _speculative(
         emitted, stop = _cut_at_eos(emitted, eos)
         tokens.extend(emitted)
         done += len(emitted)
-        if on_tokens is not None:
-            on_tokens(emitted)
+        _emit(on_tokens, emitted, clock)
         if stop:
             break
     return drafter.forward_calls
@@ -285,7 +291,7 @@ def generate(
                 counts,
                 drafter,
             )
-    wall = time.perf_counter() - clock.start
+    wall = time.perf_counter() - clock.start - clock.callback
     new_ids = tokens[len(prompt_ids) :]
     stats = GenerationStats(
         new_tokens=len(new_ids),

@@ -1,0 +1,165 @@
+"""``specbound generate``: decode a prompt with a real model pair, streaming the text.
+
+torch and transformers are imported inside the command, so ``specbound --help`` and the
+chain commands stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+
+from specbound.algorithms import ALGORITHM_NAMES, algorithm_from_options
+from specbound.cli.app import app
+from specbound.cli.common import echo_json
+from specbound.errors import InvalidAlgorithmError, InvalidInputError
+
+__all__ = ["generate", "parse_gamma", "summary_line"]
+
+#: The CLI's practical draft length (the library's ``Speculative()`` keeps the paper's None).
+CLI_DEFAULT_GAMMA = "4"
+
+
+def parse_gamma(text: str) -> int | None:
+    """``"4"`` -> 4; ``"none"`` or ``"0"`` -> None (draft to --max-new-tokens, the paper)."""
+    value = text.strip().lower()
+    if value in ("none", "0", "inf", "horizon"):
+        return None
+    try:
+        gamma = int(value)
+    except ValueError as exc:
+        raise InvalidAlgorithmError(
+            f"--gamma must be an integer >= 1 or 'none' (draft to the horizon), got {text!r}"
+        ) from exc
+    if gamma < 0:
+        raise InvalidAlgorithmError(f"--gamma must be >= 1 or 'none', got {text!r}")
+    return gamma
+
+
+def summary_line(output: Any) -> str:
+    """One line: tokens, target calls, acceptance rate, tokens/s, time split."""
+    s = output.stats
+    acceptance = "-" if s.acceptance_rate is None else f"{s.acceptance_rate:.2f}"
+    per_call = s.tokens_per_target_call or 0.0
+    return (
+        f"{s.new_tokens} tokens, {s.target_calls} target calls ({per_call:.2f} tokens/call), "
+        f"{s.draft_calls} draft calls, {s.rejections} rejections, acceptance {acceptance}, "
+        f"{s.tokens_per_second:.1f} tokens/s "
+        f"(draft {s.draft_time:.3f} s, target {s.target_time:.3f} s, "
+        f"overhead {s.overhead_time:.3f} s)"
+    )
+
+
+class _Streamer:
+    """Prints the continuation as rounds complete.
+
+    Decodes prompt and continuation together each time (so spacing between them and
+    multi-token characters come out right) and prints what is new; a trailing U+FFFD (an
+    incomplete character) is held back until the next round.
+    """
+
+    def __init__(self, tokenizer: Any, prompt_ids: list[int]) -> None:
+        self.tokenizer = tokenizer
+        self.ids = list(prompt_ids)
+        self.printed = len(self._text())
+
+    def _text(self) -> str:
+        return str(self.tokenizer.decode(self.ids, skip_special_tokens=True))
+
+    def __call__(self, new_ids: list[int]) -> None:
+        self.ids.extend(new_ids)
+        text = self._text()
+        if text.endswith("\ufffd"):
+            return
+        sys.stdout.write(text[self.printed :])
+        sys.stdout.flush()
+        self.printed = len(text)
+
+    def finish(self) -> None:
+        sys.stdout.write(self._text()[self.printed :] + "\n")
+        sys.stdout.flush()
+
+
+@app.command()
+def generate(
+    prompt: str = typer.Argument(..., help="The text to continue."),
+    target: str | None = typer.Option(
+        None, "--target", help="Target model: a local path or hub id (default: embedded pair)."
+    ),
+    draft: str | None = typer.Option(None, "--draft", help="Draft model: a path or hub id."),
+    algorithm: str = typer.Option(
+        "sd", "--algorithm", "-a", help=f"One of {'|'.join(ALGORITHM_NAMES)}."
+    ),
+    gamma: str = typer.Option(
+        CLI_DEFAULT_GAMMA,
+        "--gamma",
+        help="Drafted tokens per round; 'none' (or 0) drafts to --max-new-tokens (the paper).",
+    ),
+    num_drafts: int = typer.Option(2, "--num-drafts", "-m", help="M drafts (batch)."),
+    eps: float = typer.Option(0.1, "--eps", help="Over-acceptance threshold (opt/uno)."),
+    temperature: float = typer.Option(1.0, "--temperature", help="0 = greedy."),
+    top_k: int = typer.Option(0, "--top-k", help="Keep the k most likely tokens (0: off)."),
+    top_p: float = typer.Option(1.0, "--top-p", help="Nucleus mass to keep (1: off)."),
+    max_new_tokens: int = typer.Option(64, "--max-new-tokens", "-n", help="Tokens to add."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the run (reproducible)."),
+    dtype: str = typer.Option("float32", "--dtype", help="float32 | bfloat16 | float16."),
+    threads: int = typer.Option(0, "--threads", help="torch CPU threads (0: torch's choice)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object, no streaming."),
+) -> None:
+    """Continue PROMPT with a (target, draft) pair; print the text, then its statistics."""
+    spec = algorithm_from_options(
+        algorithm, gamma=parse_gamma(gamma), num_drafts=num_drafts, eps=eps
+    )
+    if (target is None) != (draft is None):
+        raise InvalidInputError("give both --target and --draft, or neither (embedded pair)")
+    if threads < 0:
+        raise InvalidInputError(f"--threads must be >= 0, got {threads}")
+    from specbound import lm
+    from specbound.lm.warping import SamplingConfig
+
+    SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)  # fail before loading
+    if not prompt.strip():
+        raise InvalidInputError("prompt is empty; give some text to continue")
+    if max_new_tokens < 1:
+        raise InvalidInputError(f"--max-new-tokens must be >= 1, got {max_new_tokens}")
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    pair = lm.load_pair(target=target, draft=draft, dtype=dtype)
+    streamer = None if as_json else _Streamer(pair.tokenizer, lm.encode_prompt(pair, prompt))
+    if streamer is not None:
+        sys.stdout.write(prompt)
+        sys.stdout.flush()
+    output = lm.generate(
+        pair,
+        prompt,
+        spec,
+        max_new_tokens=max_new_tokens,
+        seed=seed,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        on_tokens=streamer,
+    )
+    if streamer is None:
+        echo_json(
+            {
+                "prompt": prompt,
+                "target": pair.target_name,
+                "draft": pair.draft_name,
+                "sampling": {"temperature": temperature, "top_k": top_k, "top_p": top_p},
+                "seed": seed,
+                **output.to_dict(),
+            }
+        )
+        return
+    streamer.finish()
+    typer.echo(f"[{_describe(output.algorithm)}] {summary_line(output)}")
+
+
+def _describe(algorithm: dict[str, Any]) -> str:
+    params = " ".join(f"{k}={v}" for k, v in algorithm.items() if k != "name")
+    return f"{algorithm['name']} {params}".strip()
