@@ -11,6 +11,7 @@ import sys
 
 import specbound.cli.lm  # noqa: F401  (registers `generate`)
 from specbound.cli import step  # noqa: F401  (registers commands)
+from specbound.cli import bench, chain  # noqa: F401  (registers theory, simulate, chain, bench)
 from specbound.cli.app import app
 from specbound.cli.common import run_app
 

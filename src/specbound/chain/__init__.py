@@ -1,0 +1,35 @@
+"""First-order Markov chains: the model, generators, pair files, exact theory and a
+vectorised Monte Carlo simulator of every algorithm (paper Sections 1, 4 and 5).
+
+Conventions: ``transitions[n, s, :]`` is the law of ``x_{n+1}`` given ``x_n = s``
+(shape (T, S, S)); ``x_0 = start`` is not output; a run emits ``x_1..x_T``.
+"""
+
+from specbound.chain.files import load_pair, save_pair
+from specbound.chain.generators import (
+    bernoulli_pairs,
+    one_step_chains,
+    random_chain,
+    random_pair,
+    uniform_support_pairs,
+)
+from specbound.chain.model import MarkovChain
+from specbound.chain.reference import simulate_reference
+from specbound.chain.result import MeanInterval, SimulationResult, mean_interval
+from specbound.chain.simulate import simulate
+
+__all__ = [
+    "MarkovChain",
+    "MeanInterval",
+    "SimulationResult",
+    "bernoulli_pairs",
+    "load_pair",
+    "mean_interval",
+    "one_step_chains",
+    "random_chain",
+    "random_pair",
+    "save_pair",
+    "simulate",
+    "simulate_reference",
+    "uniform_support_pairs",
+]

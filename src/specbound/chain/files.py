@@ -1,0 +1,90 @@
+"""Chain pair files: ``{"start": 0, "draft": [T][S][S], "target": [T][S][S]}`` (DESIGN.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from specbound.chain.model import MarkovChain, check_pair
+from specbound.errors import ChainFileError, ShapeMismatchError
+from specbound.io import write_json_atomic
+
+__all__ = ["load_pair", "pair_to_dict", "save_pair"]
+
+
+def _array(value: Any, key: str, path: str) -> np.ndarray:
+    if not isinstance(value, list):
+        raise ChainFileError(
+            f"{path}: {key!r} must be a nested list [T][S][S] of probabilities, "
+            f"got {type(value).__name__}"
+        )
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ChainFileError(
+            f"{path}: {key!r} must be a rectangular nested list [T][S][S] of numbers"
+        ) from exc
+    if arr.ndim != 3 or arr.shape[1] != arr.shape[2] or arr.size == 0:
+        raise ChainFileError(
+            f"{path}: {key!r} must have shape [T][S][S] with T, S >= 1, got {arr.shape}"
+        )
+    return arr
+
+
+def load_pair(path: str | Path) -> tuple[MarkovChain, MarkovChain]:
+    """Read a (draft, target) pair; every problem raises a named SpecboundError.
+
+    Missing file, invalid JSON or wrong layout -> :class:`ChainFileError`; a row that is
+    not a distribution -> :class:`InvalidDistributionError`; draft and target of different
+    ``T`` or ``S`` -> :class:`ShapeMismatchError`; a start state out of range ->
+    :class:`InvalidInputError`.
+    """
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ChainFileError(f"{name}: cannot read the chain file ({exc})") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ChainFileError(f"{name}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ChainFileError(
+            f'{name}: expected a JSON object {{"start", "draft", "target"}}, '
+            f"got {type(data).__name__}"
+        )
+    missing = [key for key in ("draft", "target") if key not in data]
+    if missing:
+        raise ChainFileError(f"{name}: missing key(s) {missing}; expected start, draft, target")
+    start = data.get("start", 0)
+    if isinstance(start, bool) or not isinstance(start, int):
+        raise ChainFileError(f"{name}: 'start' must be an integer state, got {start!r}")
+    draft_arr = _array(data["draft"], "draft", name)
+    target_arr = _array(data["target"], "target", name)
+    if draft_arr.shape != target_arr.shape:
+        raise ShapeMismatchError(
+            f"{name}: draft has [T][S][S] = {list(draft_arr.shape)} but target has "
+            f"{list(target_arr.shape)}; T and S must match"
+        )
+    draft = MarkovChain(draft_arr, start, name=f"{name}: draft")
+    target = MarkovChain(target_arr, start, name=f"{name}: target")
+    check_pair(draft, target)
+    return draft, target
+
+
+def pair_to_dict(draft: MarkovChain, target: MarkovChain) -> dict[str, Any]:
+    """The file layout of a pair, as a dict."""
+    check_pair(draft, target)
+    return {
+        "start": draft.start,
+        "draft": draft.transitions.tolist(),
+        "target": target.transitions.tolist(),
+    }
+
+
+def save_pair(path: str | Path, draft: MarkovChain, target: MarkovChain) -> Path:
+    """Write a pair atomically (temporary file, then rename); floats round-trip exactly."""
+    return write_json_atomic(path, pair_to_dict(draft, target))

@@ -1,0 +1,106 @@
+"""The straightforward simulator: one run at a time, block drafting, in plain Python.
+
+It is the LM decoder's loop written for a chain: at a round start the draft samples a
+whole block (``M`` blocks for batch SD) of ``min(gamma, T - n)`` tokens, the target
+verifies it left to right with the same ``core`` rules, the first rejection is replaced
+by a recovered token and the rest discarded; after ``gamma`` accepted tokens a bonus
+token comes from the target. It is the reference the vectorised simulator is tested
+against and the baseline of ``specbound bench sim``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from specbound.chain.model import MarkovChain, check_pair
+from specbound.chain.result import SimulationResult
+from specbound.chain.simulate import check_runs
+from specbound.chain.spec import DecodingAlgorithm, describe, draft_length
+from specbound.core.rules import accept_drafted
+from specbound.core.sampling import sample_categorical
+
+__all__ = ["simulate_reference"]
+
+
+def _draft_block(
+    draft: MarkovChain, n: int, state: int, length: int, copies: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``copies`` independent draft continuations of ``length`` tokens: (copies, length)."""
+    block = np.empty((copies, length), dtype=np.int64)
+    prev = np.full(copies, state, dtype=np.int64)  # (copies,)
+    for k in range(length):
+        prev = sample_categorical(draft.transitions[n + k][prev], rng)  # (copies,)
+        block[:, k] = prev
+    return block
+
+
+def _one_run(
+    draft: MarkovChain, target: MarkovChain, algorithm: DecodingAlgorithm, rng: np.random.Generator
+) -> tuple[int, int, int, list[int]]:
+    T = draft.horizon
+    rule, start_rule = algorithm.step_rule, algorithm.round_start_rule
+    rejections = calls = draft_calls = 0
+    out: list[int] = []
+    state, n = draft.start, 0
+    while n < T:
+        calls += 1
+        if rule is None:  # autoregressive
+            state = int(sample_categorical(target.transitions[n][state], rng))
+            out.append(state)
+            n += 1
+            continue
+        length = draft_length(algorithm, T, n)
+        draft_calls += length
+        copies = 1 if start_rule is None else start_rule.num_drafts
+        blocks = _draft_block(draft, n, state, length, copies, rng)  # (copies, length)
+        block = blocks[0]
+        p, q = draft.transitions[n][state], target.transitions[n][state]  # (S,)
+        if start_rule is not None:
+            winner, token = start_rule.verify(p, q, blocks[:, 0], rng)
+            accepted = int(winner) >= 0
+            if accepted:
+                block = blocks[int(winner)]
+        else:
+            accepted = bool(accept_drafted(rule, p[None], q[None], block[:1], rng)[0])
+            token = block[0] if accepted else rule.sample_recovered(p, q, rng)
+        k = 0
+        while True:
+            state = int(token)
+            out.append(state)
+            n += 1
+            if not accepted:
+                rejections += 1
+                break
+            k += 1
+            if k == length:  # whole block accepted: bonus token if positions remain
+                if n < T:
+                    state = int(sample_categorical(target.transitions[n][state], rng))
+                    out.append(state)
+                    n += 1
+                break
+            p, q = draft.transitions[n][state], target.transitions[n][state]  # (S,)
+            accepted = bool(accept_drafted(rule, p[None], q[None], block[k : k + 1], rng)[0])
+            token = block[k] if accepted else rule.sample_recovered(p, q, rng)
+    return rejections, calls, draft_calls, out
+
+
+def simulate_reference(
+    draft: MarkovChain,
+    target: MarkovChain,
+    algorithm: DecodingAlgorithm,
+    n_runs: int = 1_000,
+    seed: int = 0,
+) -> SimulationResult:
+    """Simulate ``n_runs`` runs one after another with one generator ``default_rng(seed)``."""
+    check_pair(draft, target)
+    n_runs, seed = check_runs(n_runs, seed)
+    rng = np.random.default_rng(seed)
+    runs = [_one_run(draft, target, algorithm, rng) for _ in range(n_runs)]
+    return SimulationResult(
+        rejections=np.array([r[0] for r in runs], dtype=np.int64),
+        target_calls=np.array([r[1] for r in runs], dtype=np.int64),
+        draft_calls=np.array([r[2] for r in runs], dtype=np.int64),
+        sequences=np.array([r[3] for r in runs], dtype=np.int64).reshape(n_runs, -1),
+        algorithm=describe(algorithm),
+        seed=seed,
+    )

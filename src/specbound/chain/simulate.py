@@ -1,0 +1,173 @@
+"""Monte Carlo of the real algorithms on a chain pair, vectorised over runs.
+
+Each run executes the decoder itself — draft tokens sampled from the draft chain,
+accepted or rejected by the algorithm's ``core`` rule, recovered tokens sampled from the
+rule's resampling law, bonus tokens from the target — with the same rule objects the LM
+decoder uses (:func:`~specbound.core.rules.accept_drafted`,
+:meth:`~specbound.core.rules.StepRule.sample_recovered`,
+:meth:`~specbound.core.batch.RecursiveRejectionRule.verify`,
+:func:`~specbound.core.sampling.sample_categorical`).
+
+Python loops run over positions only; runs are numpy array rows, each in its own phase
+(:mod:`specbound.chain.spec`). A round's drafted tokens are drawn as verification reaches
+them: the token at a drafted position is drawn from the draft chain's row at the previous
+drafted token, which (accepted) is the previous output token. Drafting the whole block
+first, as the LM decoder does, draws the same tokens in law; the tail after the first
+rejection is discarded unseen, so the outputs and counts have the same joint law, and the
+round's draft calls are charged for the whole block when it starts.
+:mod:`specbound.chain.reference` is that block-drafting loop, one run at a time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from specbound.chain.model import MarkovChain, check_pair
+from specbound.chain.result import SimulationResult
+from specbound.chain.spec import DecodingAlgorithm, PhaseLayout, describe, draft_length
+from specbound.core.sampling import sample_rows, uniforms
+from specbound.errors import InvalidInputError
+
+__all__ = ["check_runs", "simulate"]
+
+Array = NDArray[np.float64]
+Ints = NDArray[np.int64]
+
+#: Runs per chunk are chosen so one (runs, M, S) array holds about this many numbers.
+CHUNK_ELEMENTS = 1 << 20
+
+
+def check_runs(n_runs: object, seed: object) -> tuple[int, int]:
+    """Validate ``n_runs >= 1`` and a non-negative integer ``seed``."""
+    if isinstance(n_runs, bool) or not isinstance(n_runs, (int, np.integer)) or n_runs < 1:
+        raise InvalidInputError(f"n_runs must be an integer >= 1, got {n_runs!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidInputError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(n_runs), int(seed)
+
+
+def chunk_size(num_states: int, num_drafts: int) -> int:
+    """Runs simulated together; depends only on (S, M), so a seed reproduces a result."""
+    return int(np.clip(CHUNK_ELEMENTS // (num_states * num_drafts), 1 << 10, 1 << 16))
+
+
+class _Chunk:
+    """The state of ``R`` runs, advanced one position at a time."""
+
+    def __init__(
+        self,
+        draft: MarkovChain,
+        target: MarkovChain,
+        algorithm: DecodingAlgorithm,
+        runs: int,
+        rng: np.random.Generator,
+    ) -> None:
+        self.draft, self.target, self.algorithm, self.rng = draft, target, algorithm, rng
+        self.layout = PhaseLayout(algorithm.gamma)
+        self.state = np.full(runs, draft.start, dtype=np.int64)  # (R,) previous token
+        self.phase = np.zeros(runs, dtype=np.int64)  # (R,)
+        self.rejections = np.zeros(runs, dtype=np.int64)  # (R,)
+        self.target_calls = np.zeros(runs, dtype=np.int64)  # (R,)
+        self.draft_calls = np.zeros(runs, dtype=np.int64)  # (R,)
+        self.sequences = np.empty((runs, draft.horizon), dtype=np.int64)  # (R, T)
+
+    def _round_starts(self, p: Array, q: Array, token: Ints, rejected: NDArray[np.bool_]) -> None:
+        """Batch SD's round starts: M candidates, recursive rejection (Algorithm 4)."""
+        rule = self.algorithm.round_start_rule
+        idx = np.flatnonzero(self.phase == 0)  # (k,)
+        if idx.size == 0:
+            return
+        rows = self.state[idx]  # (k,)
+        candidates = sample_rows(p, np.repeat(rows[:, None], rule.num_drafts, axis=1), self.rng)
+        winner, chosen = rule.verify_rows(p, q, rows, candidates, self.rng)  # (k,), (k,)
+        token[idx] = chosen
+        rejected[idx] = winner < 0
+
+    def _drafted(
+        self, p: Array, q: Array, mask: NDArray[np.bool_], token: Ints, rejected: NDArray[np.bool_]
+    ) -> None:
+        """Drafted positions: draw from the draft, verify with the step rule, recover.
+
+        ``b`` and ``P`` are the rule's, evaluated once on the (S, S) kernels; a token is
+        accepted when a float64 uniform falls below ``b`` (as in ``accept_drafted``).
+        """
+        rule = self.algorithm.step_rule
+        assert rule is not None
+        idx = np.flatnonzero(mask)  # (k,)
+        if idx.size == 0:
+            return
+        accept = rule.accept_probs(p, q)  # (S, S) b for every (previous, drafted) pair
+        rows = self.state[idx]  # (k,)
+        drafted = sample_rows(p, rows, self.rng)  # (k,)
+        ok = uniforms(self.rng, rows.shape) < accept[rows, drafted]  # (k,)
+        bad = np.flatnonzero(~ok)  # (b,)
+        if bad.size:
+            recovery = rule.resample_probs(p, q, accept)  # (S, S) P after a rejection
+            drafted[bad] = sample_rows(recovery, rows[bad], self.rng)
+        token[idx] = drafted
+        rejected[idx] = ~ok
+
+    def step(self, n: int) -> None:
+        p, q = self.draft.transitions[n], self.target.transitions[n]  # (S, S)
+        if self.algorithm.step_rule is None:  # autoregressive decoding
+            token = sample_rows(q, self.state, self.rng)  # (R,)
+            self.target_calls += 1
+        else:
+            token = np.empty_like(self.state)  # (R,)
+            rejected = np.zeros(self.state.shape, dtype=bool)  # (R,)
+            starting = self.phase == 0  # (R,)
+            self.target_calls += starting
+            self.draft_calls += starting * draft_length(self.algorithm, self.draft.horizon, n)
+            drafting = np.ones_like(starting)  # (R,)
+            if self.algorithm.round_start_rule is not None:
+                self._round_starts(p, q, token, rejected)
+                drafting &= ~starting
+            bonus = self.layout.bonus
+            if bonus is not None:
+                at_bonus = self.phase == bonus  # (R,)
+                drafting &= ~at_bonus
+                idx = np.flatnonzero(at_bonus)
+                token[idx] = sample_rows(q, self.state[idx], self.rng)
+            self._drafted(p, q, drafting, token, rejected)
+            self.rejections += rejected
+            if bonus is None:
+                self.phase = (~rejected).astype(np.int64)
+            else:
+                self.phase = np.where(rejected | (self.phase == bonus), 0, self.phase + 1)
+        self.state = token
+        self.sequences[:, n] = token
+
+
+def simulate(
+    draft: MarkovChain,
+    target: MarkovChain,
+    algorithm: DecodingAlgorithm,
+    n_runs: int = 10_000,
+    seed: int = 0,
+) -> SimulationResult:
+    """Run ``algorithm`` ``n_runs`` times on the pair; per-run counts and sequences.
+
+    Runs are simulated in chunks (:func:`chunk_size`), chunk ``c`` with its own generator
+    from ``SeedSequence(seed).spawn``: the same ``(seed, n_runs)`` gives the same result.
+    """
+    check_pair(draft, target)
+    n_runs, seed = check_runs(n_runs, seed)
+    rule = algorithm.round_start_rule
+    size = chunk_size(draft.num_states, 1 if rule is None else rule.num_drafts)
+    bounds = [*range(0, n_runs, size), n_runs]
+    seeds = np.random.SeedSequence(seed).spawn(len(bounds) - 1)
+    chunks = []
+    for lo, hi, child in zip(bounds[:-1], bounds[1:], seeds, strict=True):
+        chunk = _Chunk(draft, target, algorithm, hi - lo, np.random.default_rng(child))
+        for n in range(draft.horizon):
+            chunk.step(n)
+        chunks.append(chunk)
+    return SimulationResult(
+        rejections=np.concatenate([c.rejections for c in chunks]),
+        target_calls=np.concatenate([c.target_calls for c in chunks]),
+        draft_calls=np.concatenate([c.draft_calls for c in chunks]),
+        sequences=np.concatenate([c.sequences for c in chunks]),
+        algorithm=describe(algorithm),
+        seed=seed,
+    )

@@ -1,0 +1,87 @@
+"""How a chain backend reads an algorithm spec: its rules and the phases of a round.
+
+An algorithm is data (:mod:`specbound.algorithms`); the chain theory and simulator only
+need four attributes, so any object with them works (the tests build random members of
+the paper's Algorithm-2 family this way):
+
+* ``step_rule`` — the :class:`~specbound.core.rules.StepRule` used at every drafted
+  position (``None`` means autoregressive decoding: every token from the target);
+* ``round_start_rule`` — a :class:`~specbound.core.batch.RecursiveRejectionRule` for the
+  first position of a round (batch SD), or ``None`` (the step rule is used there too);
+* ``gamma`` — tokens drafted per round (``None``: to the horizon);
+* ``unbiased`` — whether the output law is the target's.
+
+**Phases.** While a run fills position ``n`` it is in a *phase*: ``0`` = the position
+starts a round; ``j = 1..gamma-1`` = the ``j+1``-th drafted token of the round (the
+previous ``j`` were accepted); ``gamma`` = the bonus position after ``gamma`` accepted
+tokens, filled from the target. With ``gamma=None`` there are two phases, ``0`` (round
+start) and ``1`` (inside a round). Given the phase and the previous output token the
+future is independent of the past, which is what makes the forward recursions exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from specbound.core.rules import StepRule
+
+__all__ = ["DecodingAlgorithm", "PhaseLayout", "describe", "draft_length"]
+
+
+class DecodingAlgorithm(Protocol):
+    """What the chain backends read from an algorithm spec."""
+
+    @property
+    def gamma(self) -> int | None: ...
+
+    @property
+    def step_rule(self) -> StepRule | None: ...
+
+    @property
+    def round_start_rule(self) -> Any: ...
+
+    @property
+    def unbiased(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class PhaseLayout:
+    """The phases of a round (see the module docstring)."""
+
+    gamma: int | None
+
+    @property
+    def count(self) -> int:
+        """Number of phases."""
+        return 2 if self.gamma is None else self.gamma + 1
+
+    @property
+    def bonus(self) -> int | None:
+        """Index of the bonus phase, or None (``gamma=None`` has no bonus)."""
+        return self.gamma
+
+    @property
+    def inside(self) -> slice:
+        """Phases inside a round (a drafted position that does not start the round)."""
+        return slice(1, None) if self.gamma is None else slice(1, self.gamma)
+
+
+def draft_length(algorithm: DecodingAlgorithm, horizon: int, position: int) -> int:
+    """Tokens drafted by a round that starts at ``position``: ``min(gamma, T - n)``.
+
+    This is also the round's number of draft calls (batch SD drafts its M sequences in
+    parallel, one batched call per position). Autoregressive decoding drafts nothing.
+    """
+    if algorithm.step_rule is None:
+        return 0
+    remaining = horizon - position
+    return remaining if algorithm.gamma is None else min(algorithm.gamma, remaining)
+
+
+def describe(algorithm: Any) -> dict[str, Any]:
+    """A JSON-serialisable description of ``algorithm`` (its ``to_dict`` when it has one)."""
+    to_dict = getattr(algorithm, "to_dict", None)
+    if callable(to_dict):
+        return dict(to_dict())
+    return {"name": type(algorithm).__name__, "gamma": getattr(algorithm, "gamma", None)}

@@ -1,0 +1,221 @@
+"""``specbound theory``, ``specbound simulate`` and ``specbound chain random``.
+
+Thin: parse options, call :mod:`specbound.chain`, print a table or JSON.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from specbound.algorithms import ALGORITHM_NAMES, Algorithm, algorithm_from_options
+from specbound.cli.app import app
+from specbound.cli.common import echo_json
+
+__all__ = ["chain_app"]
+
+chain_app = typer.Typer(name="chain", help="Make Markov-chain pair files.", no_args_is_help=True)
+app.add_typer(chain_app, name="chain")
+
+ChainFile = Annotated[Path, typer.Argument(help="Chain pair JSON: {start, draft, target}.")]
+_ALGORITHM_HELP = f"One of {', '.join(ALGORITHM_NAMES)} (opt/uno: over-acceptance, Section 4)."
+
+
+def _algorithm(name: str, num_drafts: int, gamma: int | None, eps: float) -> Algorithm:
+    return algorithm_from_options(name, gamma=gamma, num_drafts=num_drafts, eps=eps)
+
+
+def _theory_payload(path: Path, algorithm: Algorithm) -> dict[str, Any]:
+    from specbound.algorithms import BatchSpeculative, OverAcceptance, Speculative
+    from specbound.chain.files import load_pair
+    from specbound.chain.theory import (
+        analyse,
+        batch_limit,
+        check_theorem2,
+        expected_bias,
+        expected_rejections,
+        theorem1_sum,
+    )
+
+    draft, target = load_pair(path)
+    theory = analyse(draft, target, algorithm)
+    payload: dict[str, Any] = {
+        "chain": {
+            "file": str(path),
+            "T": draft.horizon,
+            "S": draft.num_states,
+            "start": draft.start,
+        },
+        **theory.to_dict(per_position=False),
+        "theorem1_sum": theorem1_sum(draft, target),
+        "theorem2": check_theorem2(draft, target, algorithm).to_dict(),
+    }
+    if isinstance(algorithm, BatchSpeculative):
+        sd = expected_rejections(draft, target, Speculative(gamma=algorithm.gamma))
+        limit = batch_limit(draft, target, gamma=algorithm.gamma)
+        payload["batch"] = {
+            "sd_rejections": sd,
+            "improvement": sd - theory.rejections,
+            "limit_rejections": limit.rejections,
+            "limit_target_calls": limit.target_calls,
+        }
+    if isinstance(algorithm, OverAcceptance):
+        payload["bias"] = expected_bias(draft, target, algorithm).to_dict()
+    payload["per_position"] = theory.to_dict()["per_position"]
+    return payload
+
+
+def _table(title: str, rows: Sequence[Sequence[str]], columns: tuple[str, ...]) -> None:
+    table = Table(title=title)
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+@app.command()
+def theory(
+    chain_file: ChainFile,
+    algorithm: str = typer.Option("sd", "--algorithm", "-a", help=_ALGORITHM_HELP),
+    num_drafts: int = typer.Option(2, "--num-drafts", "-M", help="Batch SD: drafts per round."),
+    gamma: int | None = typer.Option(
+        None, "--gamma", help="Draft length per round (default: to the horizon)."
+    ),
+    eps: float = typer.Option(0.1, "--eps", help="opt/uno: over-acceptance threshold."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Exact expected rejections, target/draft calls and bias on a chain pair."""
+    spec = _algorithm(algorithm, num_drafts, gamma, eps)
+    payload = _theory_payload(chain_file, spec)
+    if as_json:
+        echo_json(payload)
+        return
+    rows = [
+        ("expected rejections", f"{payload['rejections']:.6f}"),
+        ("expected target calls", f"{payload['target_calls']:.6f}"),
+        ("expected draft calls", f"{payload['draft_calls']:.6f}"),
+        ("Theorem 1 sum (SD, gamma=None)", f"{payload['theorem1_sum']:.6f}"),
+    ]
+    if "batch" in payload:
+        batch = payload["batch"]
+        rows += [
+            ("SD rejections (same gamma)", f"{batch['sd_rejections']:.6f}"),
+            ("batch improvement (Theorem 3)", f"{batch['improvement']:.6f}"),
+            ("rejections as M -> inf (Prop. 1)", f"{batch['limit_rejections']:.6f}"),
+        ]
+    if "bias" in payload:
+        rows.append(("total expected bias", f"{payload['bias']['total']:.6f}"))
+        if payload["bias"]["sequence_tv"] is not None:
+            rows.append(("sequence-level TV", f"{payload['bias']['sequence_tv']:.6f}"))
+    chain = payload["chain"]
+    _table(
+        f"{algorithm} on {chain['file']} (T={chain['T']}, S={chain['S']})",
+        rows,
+        ("quantity", "exact"),
+    )
+
+
+@app.command()
+def simulate(
+    chain_file: ChainFile,
+    algorithm: str = typer.Option("sd", "--algorithm", "-a", help=_ALGORITHM_HELP),
+    num_drafts: int = typer.Option(2, "--num-drafts", "-M", help="Batch SD: drafts per round."),
+    gamma: int | None = typer.Option(
+        None, "--gamma", help="Draft length per round (default: to the horizon)."
+    ),
+    eps: float = typer.Option(0.1, "--eps", help="opt/uno: over-acceptance threshold."),
+    runs: int = typer.Option(10_000, "--runs", "-n", help="Number of simulated runs."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Monte Carlo of the algorithm beside the exact theory (mean and 95% interval)."""
+    from specbound.chain.files import load_pair
+    from specbound.chain.recursion import analyse
+    from specbound.chain.result import METRICS
+    from specbound.chain.simulate import simulate as run_simulation
+
+    spec = _algorithm(algorithm, num_drafts, gamma, eps)
+    draft, target = load_pair(chain_file)
+    exact = analyse(draft, target, spec)
+    start = time.perf_counter()
+    result = run_simulation(draft, target, spec, n_runs=runs, seed=seed)
+    elapsed = time.perf_counter() - start
+    metrics = {}
+    for metric in METRICS:
+        interval = result.interval(metric)
+        value = float(getattr(exact, metric))
+        metrics[metric] = {
+            "theory": value,
+            **interval.to_dict(),
+            "theory_in_ci": interval.contains(value),
+        }
+    payload = {
+        "chain": {"file": str(chain_file), "T": draft.horizon, "S": draft.num_states},
+        "algorithm": spec.to_dict(),
+        "runs": runs,
+        "seed": seed,
+        "elapsed_s": elapsed,
+        "metrics": metrics,
+    }
+    if as_json:
+        echo_json(payload)
+        return
+    rows = [
+        (
+            metric,
+            f"{m['theory']:.6f}",
+            f"{m['mean']:.6f}",
+            f"[{m['ci'][0]:.6f}, {m['ci'][1]:.6f}]",
+            "yes" if m["theory_in_ci"] else "NO",
+        )
+        for metric, m in metrics.items()
+    ]
+    _table(
+        f"{algorithm}: {runs} runs, seed {seed} ({elapsed:.2f} s)",
+        rows,
+        ("count", "theory", "simulated mean", "95% interval", "theory inside"),
+    )
+
+
+@chain_app.command("random")
+def chain_random(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the pair JSON.")],
+    horizon: int = typer.Option(50, "--T", help="Horizon: tokens per run."),
+    states: int = typer.Option(7, "--S", help="Number of states (vocabulary size)."),
+    mix: float = typer.Option(
+        0.5, "--mix", help="0 = draft equals target, 1 = independent draft rows."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    concentration: float = typer.Option(1.0, "--concentration", help="Dirichlet parameter."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Write a random draft/target pair (target rows Dirichlet; draft rows mixed)."""
+    from specbound.chain.files import save_pair
+    from specbound.chain.generators import random_pair
+    from specbound.chain.theory import theorem1_sum
+
+    draft, target = random_pair(horizon, states, mix, seed, concentration=concentration)
+    save_pair(out, draft, target)
+    summary = {
+        "path": str(out),
+        "T": horizon,
+        "S": states,
+        "mix": mix,
+        "seed": seed,
+        "concentration": concentration,
+        "theorem1_sum": theorem1_sum(draft, target),
+    }
+    if as_json:
+        echo_json(summary)
+        return
+    typer.echo(
+        f"wrote {out} (T={horizon}, S={states}, mix={mix:g}, seed={seed}); "
+        f"SD expected rejections (Theorem 1) = {summary['theorem1_sum']:.4f}"
+    )
