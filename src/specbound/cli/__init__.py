@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 import specbound.cli.lm  # noqa: F401  (registers `generate`)
+import specbound.cli.reproduce  # noqa: F401  (registers `reproduce`)
 from specbound.cli import step  # noqa: F401  (registers commands)
 from specbound.cli import bench, chain  # noqa: F401  (registers theory, simulate, chain, bench)
 from specbound.cli.app import app

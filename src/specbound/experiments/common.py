@@ -1,0 +1,69 @@
+"""Pieces the chain experiments share: how a chain pair is drawn, and derived seeds."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from specbound.chain import MarkovChain, random_pair
+
+__all__ = ["ChainSpec", "sub_seed", "truncate"]
+
+
+def sub_seed(seed: int, *keys: str | int) -> int:
+    """A seed for one part of an experiment, derived from the run's ``seed`` and ``keys``.
+
+    Distinct keys give independent streams (``numpy.random.SeedSequence`` spawn keys), so
+    adding a part to an experiment never changes the numbers of the others.
+    """
+    spawn_key = tuple(k if isinstance(k, int) else zlib.crc32(k.encode()) for k in keys)
+    sequence = np.random.SeedSequence(seed, spawn_key=spawn_key)
+    return int(sequence.generate_state(1, dtype=np.uint32)[0])
+
+
+@dataclass(frozen=True)
+class ChainSpec:
+    """A random non-stationary (draft, target) chain pair, drawn by
+    :func:`specbound.chain.random_pair` (target rows ``Dirichlet(concentration)``, draft
+    rows ``(1 - mix) * target + mix * Dirichlet(concentration)``, every position drawn
+    afresh, start state 0)."""
+
+    num_states: int
+    horizon: int
+    mix: float
+    concentration: float
+    seed: int
+
+    def draw(self) -> tuple[MarkovChain, MarkovChain]:
+        """The (draft, target) pair."""
+        return random_pair(
+            self.horizon,
+            self.num_states,
+            mix=self.mix,
+            seed=self.seed,
+            concentration=self.concentration,
+        )
+
+    def describe(self) -> str:
+        """One sentence for the report: exactly how the pair was drawn."""
+        return (
+            f"`specbound.chain.random_pair(T={self.horizon}, S={self.num_states}, "
+            f"mix={self.mix:g}, seed={self.seed}, concentration={self.concentration:g})`: "
+            f"every target row `q_n(. | s)` is an independent Dirichlet({self.concentration:g}) "
+            f"draw over the {self.num_states} states, and the draft row is "
+            f"`(1 - {self.mix:g}) q_n(. | s) + {self.mix:g} D_n(. | s)` with `D` drawn the "
+            "same way; start state 0"
+        )
+
+
+def truncate(
+    pair: tuple[MarkovChain, MarkovChain], horizon: int
+) -> tuple[MarkovChain, MarkovChain]:
+    """The first ``horizon`` positions of a chain pair (same start state)."""
+    draft, target = pair
+    return (
+        MarkovChain(draft.transitions[:horizon], draft.start, name=draft.name),
+        MarkovChain(target.transitions[:horizon], target.start, name=target.name),
+    )

@@ -1,0 +1,335 @@
+"""Figure 2 analog: expected rejections of SD and batch SD on a non-stationary chain.
+
+Paper Theorem 1 (SD drafting to the horizon rejects ``sum_n E_{x ~ q}[TV(p_n, q_n)]``
+times on average), Theorem 3 (batch SD with M drafts: the same sum minus an improvement
+collected at round starts) and Proposition 1 (as M -> infinity the rejections level off at
+a positive limit). p = draft, q = target.
+
+One 7-state chain pair is drawn for the largest horizon; shorter horizons use its first
+positions. For every horizon: the running mean of simulated SD rejections against the
+exact Theorem-1 value, the same for batch SD (M = 4, 5) against Theorem 3, and the exact
+rejections for M = 1..20 with simulated points and the M -> infinity limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from specbound import theory
+from specbound.algorithms import BatchSpeculative, Speculative
+from specbound.chain import simulate
+from specbound.experiments import plotting
+from specbound.experiments.base import Claim, Experiment, Progress, Record
+from specbound.experiments.checks import (
+    EXACT_TOLERANCE,
+    Z95,
+    MeanEstimate,
+    estimate,
+    joint_claim,
+    running_mean,
+    tolerance_claim,
+    z_claim,
+)
+from specbound.experiments.common import ChainSpec, sub_seed, truncate
+
+__all__ = ["EXPERIMENT", "Fig2Config"]
+
+
+@dataclass(frozen=True)
+class Fig2Config:
+    """What Figure 2 computes; ``chain.horizon`` must be the largest of ``horizons``."""
+
+    seed: int
+    chain: ChainSpec
+    horizons: tuple[int, ...] = (50, 100)
+    sd_runs: int = 100_000
+    batch_drafts: tuple[int, ...] = (4, 5)
+    batch_runs: int = 100_000
+    sweep_max_drafts: int = 20
+    sweep_points: tuple[int, ...] = field(default=(1, 2, 3, 5, 8, 13, 20))
+    sweep_runs: int = 20_000
+
+
+def make_config(quick: bool, seed: int) -> Fig2Config:
+    chain = ChainSpec(num_states=7, horizon=100, mix=0.5, concentration=1.0, seed=seed)
+    if quick:
+        return Fig2Config(
+            seed=seed,
+            chain=chain,
+            sd_runs=4_000,
+            batch_runs=4_000,
+            sweep_points=(1, 2, 4, 8, 20),
+            sweep_runs=2_000,
+        )
+    return Fig2Config(seed=seed, chain=chain)
+
+
+def _measure(values: Any, trace: bool) -> dict[str, Any]:
+    est = estimate(values)
+    out: dict[str, Any] = {
+        "runs": int(np.size(values)),
+        "mean": est.mean,
+        "se": est.se,
+        "std": float(np.std(values, ddof=1)),
+    }
+    if trace:
+        out["trace_runs"], out["trace_mean"] = running_mean(values)
+    return out
+
+
+def compute(config: Fig2Config, progress: Progress) -> dict[str, Any]:
+    pair = config.chain.draw()
+    jobs = len(config.horizons) * (1 + len(config.batch_drafts) + len(config.sweep_points))
+    done = 0
+
+    def run(draft: Any, target: Any, algorithm: Any, runs: int, *key: str | int) -> Any:
+        nonlocal done
+        result = simulate(draft, target, algorithm, runs, seed=sub_seed(config.seed, *key))
+        done += 1
+        progress(done / jobs)
+        return result.rejections
+
+    panels = []
+    for T in config.horizons:
+        draft, target = truncate(pair, T)
+        sd = Speculative()
+        panel: dict[str, Any] = {
+            "T": T,
+            "theorem1": theory.theorem1_sum(draft, target),
+            "sd_exact": theory.expected_rejections(draft, target, sd),
+            "sd": _measure(run(draft, target, sd, config.sd_runs, "sd", T), trace=True),
+            "batch": [],
+        }
+        for M in config.batch_drafts:
+            batch = BatchSpeculative(num_drafts=M)
+            rejections = run(draft, target, batch, config.batch_runs, "batch", T, M)
+            panel["batch"].append(
+                {
+                    "M": M,
+                    "exact": theory.expected_rejections(draft, target, batch),
+                    **_measure(rejections, trace=True),
+                }
+            )
+        drafts = list(range(1, config.sweep_max_drafts + 1))
+        panel["sweep"] = {
+            "M": drafts,
+            "exact": [
+                theory.expected_rejections(draft, target, BatchSpeculative(num_drafts=M))
+                for M in drafts
+            ],
+            "limit": theory.batch_limit(draft, target).rejections,
+            "points": [
+                {
+                    "M": M,
+                    **_measure(
+                        run(
+                            draft,
+                            target,
+                            BatchSpeculative(num_drafts=M),
+                            config.sweep_runs,
+                            "sweep",
+                            T,
+                            M,
+                        ),
+                        trace=False,
+                    ),
+                }
+                for M in config.sweep_points
+            ],
+        }
+        panels.append(panel)
+    return {"chain": asdict(config.chain), "panels": panels}
+
+
+def _est(entry: dict[str, Any]) -> MeanEstimate:
+    return MeanEstimate(entry["mean"], entry["se"])
+
+
+def claims(config: Fig2Config, data: dict[str, Any]) -> list[Claim]:
+    out: list[Claim] = []
+    for panel in data["panels"]:
+        T = panel["T"]
+        sd, sweep = panel["sd"], panel["sweep"]
+        out.append(
+            tolerance_claim(
+                f"theorem1-recursion-T{T}",
+                f"T={T}: Theorem 1's sum equals SD's rejections by the exact forward recursion",
+                panel["theorem1"],
+                panel["sd_exact"],
+            )
+        )
+        out.append(
+            z_claim(
+                f"sd-T{T}",
+                f"T={T}: simulated SD rejections ({sd['runs']} runs) agree with Theorem 1",
+                _est(sd),
+                panel["theorem1"],
+            )
+        )
+        for entry in panel["batch"]:
+            out.append(
+                z_claim(
+                    f"batch-M{entry['M']}-T{T}",
+                    f"T={T}: simulated batch SD rejections, M={entry['M']} "
+                    f"({entry['runs']} runs), agree with Theorem 3",
+                    _est(entry),
+                    entry["exact"],
+                )
+            )
+        exact = dict(zip(sweep["M"], sweep["exact"], strict=True))
+        out.append(
+            joint_claim(
+                f"sweep-T{T}",
+                f"T={T}: simulated rejections at M = "
+                f"{', '.join(str(p['M']) for p in sweep['points'])} agree with the exact values",
+                [_est(p) for p in sweep["points"]],
+                [exact[p["M"]] for p in sweep["points"]],
+            )
+        )
+        steps = np.diff(sweep["exact"])
+        worst = float(steps.max())
+        out.append(
+            Claim(
+                id=f"monotone-T{T}",
+                statement=f"T={T}: exact batch rejections are non-increasing in "
+                f"M = 1..{max(exact)}",
+                holds=bool(worst <= EXACT_TOLERANCE),
+                check=f"largest step E[M+1] - E[M] = {worst:.3g} <= {EXACT_TOLERANCE:.0e}",
+                theory=None,
+                measured=worst,
+            )
+        )
+        smallest = min(sweep["exact"])
+        limit = sweep["limit"]
+        out.append(
+            Claim(
+                id=f"limit-T{T}",
+                statement=f"T={T}: the M -> infinity limit (Proposition 1) is positive and "
+                f"below every finite M",
+                holds=bool(0 < limit < smallest),
+                check=f"0 < {limit:.4g} < min over M of {smallest:.4g}",
+                theory=limit,
+                measured=smallest,
+            )
+        )
+    return out
+
+
+def _running_panel(
+    ax: plotting.Axes, entries: Sequence[tuple[str, dict[str, Any], float]], theory_name: str
+) -> None:
+    for k, (label, entry, exact) in enumerate(entries):
+        color = plotting.COLORS[k if len(entries) == 1 else k + 1]
+        runs = np.asarray(entry["trace_runs"], dtype=np.float64)
+        half = Z95 * entry["std"] / np.sqrt(runs)
+        plotting.band(ax, runs, exact - half, exact + half, color=color)
+        ax.plot(runs, entry["trace_mean"], color=color, label=f"{label}: running mean")
+        ax.axhline(exact, color=color, linestyle="--", linewidth=1.2)
+    ax.plot([], [], color="0.3", linestyle="--", linewidth=1.2, label=f"{theory_name} (exact)")
+    ax.fill_between([], [], [], color="0.5", alpha=0.25, label="95% band around it")
+    ax.set_xscale("log")
+    ax.set_xlabel("number of runs")
+    ax.set_ylabel("mean rejections")
+    ax.legend(loc="upper right")
+
+
+def _sweep_panel(ax: plotting.Axes, sweep: dict[str, Any]) -> None:
+    ax.plot(
+        sweep["M"],
+        sweep["exact"],
+        color=plotting.COLORS[0],
+        marker="o",
+        markersize=3.5,
+        label="exact (Theorem 3)",
+    )
+    points = sweep["points"]
+    ax.errorbar(
+        [p["M"] for p in points],
+        [p["mean"] for p in points],
+        yerr=[Z95 * p["se"] for p in points],
+        fmt="s",
+        color=plotting.COLORS[1],
+        markersize=5,
+        capsize=3,
+        label="simulated (95% CI)",
+    )
+    ax.axhline(
+        sweep["limit"], color="0.2", linestyle=":", linewidth=1.5, label="M → ∞ limit (Prop. 1)"
+    )
+    ax.set_xlabel("number of drafts M")
+    ax.set_ylabel("expected rejections")
+    ax.set_xticks([1, 5, 10, 15, 20])
+    ax.legend(loc="upper right")
+
+
+def plot(data: dict[str, Any], fig_dir: Path) -> list[Path]:
+    panels = data["panels"]
+    fig, axes = plotting.subplots(
+        len(panels),
+        3,
+        width=13.5,
+        height=4.2 * len(panels),
+        title="Figure 2: rejections of SD and batch SD on a non-stationary 7-state chain",
+    )
+    for row, panel in zip(axes, panels, strict=True):
+        T = panel["T"]
+        _running_panel(row[0], [("SD", panel["sd"], panel["theorem1"])], "Theorem 1")
+        row[0].set_title(f"T = {T}: SD converges to Theorem 1")
+        _running_panel(
+            row[1],
+            [(f"batch M={b['M']}", b, b["exact"]) for b in panel["batch"]],
+            "Theorem 3",
+        )
+        row[1].set_title(f"T = {T}: batch SD converges to Theorem 3")
+        _sweep_panel(row[2], panel["sweep"])
+        row[2].set_title(f"T = {T}: rejections level off as M grows")
+    return [plotting.save(fig, fig_dir / "fig2_rejections.png")]
+
+
+def describe(record: Record) -> str:
+    config = record.config
+    chain = ChainSpec(**config["chain"])
+    lines = []
+    for panel in record.data["panels"]:
+        sweep = panel["sweep"]
+        lines.append(
+            f"T = {panel['T']}: Theorem 1 gives {panel['theorem1']:.4f} expected rejections "
+            f"for SD; batch SD lowers this to {sweep['exact'][3]:.4f} at M = 4 and "
+            f"{sweep['exact'][-1]:.4f} at M = {sweep['M'][-1]}, against the M → ∞ limit "
+            f"{sweep['limit']:.4f}."
+        )
+    return "\n\n".join(
+        [
+            "**Claim.** SD drafting to the horizon rejects on average exactly "
+            "Σ_n E_{x∼q}[TV(p_n, q_n)] times (**Theorem 1**); batch SD with M drafts rejects "
+            "that minus an improvement collected at round starts (**Theorem 3**), which "
+            "grows with M but saturates: the rejections level off at a positive limit "
+            "(**Proposition 1**), because positions inside a round still pay their TV. "
+            "Left and middle: the running mean of simulated rejections over the runs, "
+            "converging into the 95% band (±1.96 σ/√n) around the exact value. Right: the "
+            "exact expected rejections for M = 1..20, simulated points with 95% error bars, "
+            "and the limit.",
+            " ".join(lines),
+            f"**Chain.** One pair drawn by {chain.describe()}; the T = 50 pair is the first "
+            f"50 positions of the T = {chain.horizon} pair. Runs: SD {config['sd_runs']}, "
+            f"batch {config['batch_runs']} per M, {config['sweep_runs']} per simulated point "
+            "of the M sweep; each simulation has its own seed derived from the run's seed.",
+        ]
+    )
+
+
+EXPERIMENT = Experiment(
+    name="fig2",
+    title="Figure 2 — expected rejections: Theorem 1, Theorem 3, Proposition 1",
+    revision=1,
+    make_config=make_config,
+    compute=compute,
+    claims=claims,
+    plot=plot,
+    describe=describe,
+)

@@ -1,0 +1,63 @@
+"""The experiments `specbound reproduce` knows, in report order.
+
+Adding an experiment (e.g. the language-model sections ``lm_theory`` and ``table1``):
+
+1. write a module ``specbound/experiments/<name>.py`` that defines
+   ``EXPERIMENT = Experiment(name=..., title=..., revision=1, make_config=...,
+   compute=..., claims=..., plot=..., describe=...)`` (see
+   :mod:`specbound.experiments.base` for the contract; plot only through
+   :mod:`specbound.experiments.plotting`; import heavy libraries such as torch inside
+   ``compute`` so that the registry stays light);
+2. add one line ``"<name>": "specbound.experiments.<name>",`` to :data:`REGISTRY`.
+
+That is all: ``--only <name>``, caching, the data file, the report section and the summary
+table follow from the registry.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from specbound.errors import InvalidInputError
+from specbound.experiments.base import Experiment
+
+__all__ = ["REGISTRY", "load", "select"]
+
+#: experiment name -> module defining ``EXPERIMENT``; the report follows this order.
+REGISTRY: dict[str, str] = {
+    "fig2": "specbound.experiments.fig2_rejections",
+    "fig3": "specbound.experiments.fig3_batch_gain",
+    "fig4": "specbound.experiments.fig4_pareto",
+    "gamma": "specbound.experiments.gamma_study",
+}
+
+
+def load(name: str) -> Experiment:
+    """The experiment registered under ``name`` (its module is imported on first use)."""
+    if name not in REGISTRY:
+        raise InvalidInputError(
+            f"unknown experiment {name!r}; known experiments: {', '.join(REGISTRY)}"
+        )
+    experiment = importlib.import_module(REGISTRY[name]).EXPERIMENT
+    if not isinstance(experiment, Experiment) or experiment.name != name:
+        raise TypeError(f"{REGISTRY[name]}.EXPERIMENT must be an Experiment named {name!r}")
+    return experiment
+
+
+def select(only: str | None) -> list[str]:
+    """Parse ``--only fig2,fig4`` into registered names, in report order (None: all)."""
+    if only is None:
+        return list(REGISTRY)
+    wanted = [part.strip() for part in only.split(",") if part.strip()]
+    if not wanted:
+        raise InvalidInputError(
+            f"--only: expected comma-separated experiment names, got {only!r}; "
+            f"known experiments: {', '.join(REGISTRY)}"
+        )
+    unknown = [name for name in wanted if name not in REGISTRY]
+    if unknown:
+        raise InvalidInputError(
+            f"--only: unknown experiment{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(n) for n in unknown)}; known experiments: {', '.join(REGISTRY)}"
+        )
+    return [name for name in REGISTRY if name in wanted]
