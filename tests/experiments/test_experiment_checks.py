@@ -87,5 +87,15 @@ def test_config_hash_changes_with_config_revision_and_name() -> None:
 
     base = config_hash("fig", 1, Config(0))
     assert base == config_hash("fig", 1, Config(0))
-    assert len({base, config_hash("fig", 2, Config(0)), config_hash("fig", 1, Config(1)),
-                config_hash("fig", 1, Config(0, 11)), config_hash("other", 1, Config(0))}) == 5
+    assert (
+        len(
+            {
+                base,
+                config_hash("fig", 2, Config(0)),
+                config_hash("fig", 1, Config(1)),
+                config_hash("fig", 1, Config(0, 11)),
+                config_hash("other", 1, Config(0)),
+            }
+        )
+        == 5
+    )

@@ -86,6 +86,10 @@ def test_chain_spec_truncation_is_a_prefix() -> None:
 
 def test_sub_seeds_are_stable_and_distinct() -> None:
     assert sub_seed(0, "sd", 50) == sub_seed(0, "sd", 50)
-    seeds = {sub_seed(0, "sd", 50), sub_seed(0, "sd", 100), sub_seed(1, "sd", 50),
-             sub_seed(0, "batch", 50)}
+    seeds = {
+        sub_seed(0, "sd", 50),
+        sub_seed(0, "sd", 100),
+        sub_seed(1, "sd", 50),
+        sub_seed(0, "batch", 50),
+    }
     assert len(seeds) == 4

@@ -209,7 +209,9 @@ def test_cli_unknown_experiment_is_a_user_error(
     code = run_app(app, ["reproduce", "--out", str(tmp_path), "--only", "a,fig9"])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("error: --only: unknown experiment 'fig9'") and "known experiments: a" in err
+    assert (
+        err.startswith("error: --only: unknown experiment 'fig9'") and "known experiments: a" in err
+    )
     assert not tmp_path.joinpath("data").exists(), "nothing may run before the error"
 
 
@@ -227,3 +229,14 @@ def test_select_rejects_empty_or_unknown_names(only: str) -> None:
 def test_select_keeps_report_order() -> None:
     assert registry.select("fig4,fig2") == ["fig2", "fig4"]
     assert registry.select(None) == list(registry.REGISTRY)
+
+
+@pytest.mark.parametrize("name", list(registry.REGISTRY))
+def test_registered_experiments_pickle_for_a_process_pool(name: str) -> None:
+    import pickle
+
+    experiment = registry.load(name)
+    config = experiment.make_config(True, 0)
+    compute, restored = pickle.loads(pickle.dumps((experiment.compute, config)))
+    assert compute is experiment.compute and restored == config
+    assert experiment.revision >= 1 and experiment.title

@@ -33,7 +33,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, str]
 def test_quick_run_exits_0_and_every_claim_in_the_summary_holds(
     quick_run: tuple[Path, int, str],
 ) -> None:
-    out, code, report = quick_run
+    _, code, report = quick_run
     assert code == 0
     summary = re.search(r"## Summary: (\d+) of (\d+) claims hold", report)
     assert summary is not None

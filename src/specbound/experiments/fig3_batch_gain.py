@@ -267,7 +267,7 @@ def plot(data: dict[str, Any], fig_dir: Path) -> list[Path]:
     drafts = np.asarray(data["M"])
     bern, uniform = data["bernoulli"], data["uniform"]
     fig, axes = plotting.subplots(
-        1, 3, width=13.5, height=4.4, title="Figure 3: batch improvement at a round start vs M"
+        1, 3, width=13.5, height=4.6, title="Figure 3: batch improvement at a round start vs M"
     )
     ax = axes[0, 0]
     ax.plot(drafts, _improvement(bern), color=plotting.COLORS[0], label="exact: 1/3 − 1/(M+2)")
@@ -290,7 +290,7 @@ def plot(data: dict[str, Any], fig_dir: Path) -> list[Path]:
     colors = [plotting.COLORS[k % len(plotting.COLORS)] for k in (0, 5, 2, 3, 1, 4, 7)]
     for k, family in enumerate(uniform):
         color = colors[k % len(colors)]
-        label = f"uniform, V = {family['V']}"
+        label = f"V = {family['V']}"
         axes[0, 1].plot(
             drafts, _relative(family), color=color, marker="o", markersize=3, label=label
         )
@@ -310,12 +310,14 @@ def plot(data: dict[str, Any], fig_dir: Path) -> list[Path]:
     axes[0, 1].set_title("Improvement relative to SD")
     axes[0, 1].set_xlabel("number of drafts M")
     axes[0, 1].set_ylabel("E[improvement] / E[TV]")
-    axes[0, 1].legend(loc="lower right", ncol=2)
+    axes[0, 1].set_ylim(0, 1.0)
+    axes[0, 1].legend(
+        loc="lower right", bbox_to_anchor=(1.0, 0.36), ncol=2, title="uniform support"
+    )
     axes[0, 2].set_yscale("log")
     axes[0, 2].set_title("Gain of the M-th draft (relative)")
     axes[0, 2].set_xlabel("number of drafts M")
-    axes[0, 2].set_ylabel("ΔE[improvement] / E[TV]  (log)")
-    axes[0, 2].legend(loc="lower left", ncol=2)
+    axes[0, 2].set_ylabel("ΔE[improvement] / E[TV]  (log scale)")
     for ax in axes[0]:
         ax.set_xticks([1, 5, 10, 15, 20] if drafts[-1] >= 20 else [1, 4, 8, 12, 16])
     return [plotting.save(fig, fig_dir / "fig3_batch_gain.png")]

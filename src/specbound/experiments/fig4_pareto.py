@@ -344,23 +344,31 @@ def _pareto_panel(ax: plotting.Axes, step: dict[str, Any]) -> None:
             color=color,
             label="simulated (hollow)" if k == 0 else None,
         )
+    arrow = {"arrowstyle": "->", "color": "0.3", "linewidth": 0.9}
     ax.annotate(
-        "SD (ε = 0)", (tv, 0), xytext=(-8, 12), textcoords="offset points", ha="right", fontsize=9
+        "SD (ε = 0)",
+        (tv, 0),
+        xytext=(0.7 * tv, 0.07 * tv),
+        arrowprops=arrow,
+        ha="right",
+        va="center",
+        fontsize=10,
     )
     ax.annotate(
         "ε ≥ max(p − q):\nalways accept",
         (0, tv),
-        xytext=(8, -4),
-        textcoords="offset points",
-        va="top",
-        fontsize=9,
+        xytext=(0.04 * tv, 0.5 * tv),
+        arrowprops=arrow,
+        ha="left",
+        va="center",
+        fontsize=10,
     )
     ax.set_xlim(-0.01, tv * 1.08)
-    ax.set_ylim(-0.01, max(max(p["bias_uno"] for p in sweep), tv) * 1.12)
+    ax.set_ylim(-0.01, max(max(p["bias_uno"] for p in sweep), tv) * 1.18)
     ax.set_xlabel("rejection probability r(b)")
     ax.set_ylabel("bias TV(output, target)")
     ax.set_title("One step: Pareto front")
-    ax.legend(loc="upper right")
+    ax.legend(loc="upper right", fontsize=9)
 
 
 def _eps_panel(ax: plotting.Axes, step: dict[str, Any]) -> None:
@@ -430,7 +438,7 @@ def _chain_panel(ax: plotting.Axes, chain: dict[str, Any]) -> None:
             label="simulated rejections (hollow)" if resample == "opt" else None,
         )
     ax.set_xlabel("expected rejections E[N_rej]")
-    ax.set_ylabel("total expected bias Σ_n E[TV]")
+    ax.set_ylabel("total expected bias (sum over positions)")
     ax.set_title(f"Chain, T = {chain['spec']['horizon']}: sequence level")
     ax.legend(loc="upper right")
 

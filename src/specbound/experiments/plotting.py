@@ -44,15 +44,15 @@ COLORS = (
 DPI = 150
 
 _STYLE: dict[str, Any] = {
-    "font.size": 10,
-    "axes.titlesize": 11,
+    "font.size": 11,
+    "axes.titlesize": 12,
     "axes.titleweight": "bold",
-    "axes.labelsize": 10,
-    "legend.fontsize": 8.5,
+    "axes.labelsize": 11,
+    "legend.fontsize": 9.5,
     "legend.framealpha": 0.9,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
-    "figure.titlesize": 13,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "figure.titlesize": 14,
     "figure.titleweight": "bold",
     "axes.grid": True,
     "grid.alpha": 0.3,
