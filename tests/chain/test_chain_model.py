@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -46,6 +47,13 @@ def test_chain_basics() -> None:
     assert law.shape == (3,) * 5 and law.sum() == pytest.approx(1.0, abs=1e-12)
     # marginal of x_T from the enumerated law equals the forward recursion
     np.testing.assert_allclose(law.sum(axis=(0, 1, 2, 3)), marg[-1], atol=1e-12)
+
+
+def test_pickle_round_trip_stays_read_only() -> None:
+    chain = random_chain(3, 2, seed=0, start=1)
+    back = pickle.loads(pickle.dumps(chain))
+    np.testing.assert_array_equal(back.transitions, chain.transitions)
+    assert back.start == 1 and not back.transitions.flags.writeable
 
 
 def test_copy_false_keeps_a_read_only_view() -> None:

@@ -69,6 +69,10 @@ class MarkovChain:
         object.__setattr__(self, "start", _check_start(start, arr.shape[1], name))
         object.__setattr__(self, "name", name)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuild through __init__ so an unpickled chain is validated and read-only again
+        return (_restore, (self.transitions, self.start, self.name))
+
     def __repr__(self) -> str:
         return f"MarkovChain(T={self.horizon}, S={self.num_states}, start={self.start})"
 
@@ -113,6 +117,10 @@ class MarkovChain:
             state = sample_categorical(self.transitions[n][state], rng)  # (R,)
             out[:, n] = state
         return out
+
+
+def _restore(transitions: Array, start: int, name: str) -> MarkovChain:
+    return MarkovChain(transitions, start, name=name, copy=False)
 
 
 def check_enumerable(num_states: int, horizon: int, max_sequences: int) -> None:

@@ -60,9 +60,10 @@ class _Chunk:
         draft: MarkovChain,
         target: MarkovChain,
         algorithm: DecodingAlgorithm,
-        runs: int,
+        tokens: Ints,
         rng: np.random.Generator,
     ) -> None:
+        runs = tokens.shape[1]
         self.draft, self.target, self.algorithm, self.rng = draft, target, algorithm, rng
         self.layout = PhaseLayout(algorithm.gamma)
         self.state = np.full(runs, draft.start, dtype=np.int64)  # (R,) previous token
@@ -70,7 +71,7 @@ class _Chunk:
         self.rejections = np.zeros(runs, dtype=np.int64)  # (R,)
         self.target_calls = np.zeros(runs, dtype=np.int64)  # (R,)
         self.draft_calls = np.zeros(runs, dtype=np.int64)  # (R,)
-        self.sequences = np.empty((runs, draft.horizon), dtype=np.int64)  # (R, T)
+        self.tokens = tokens  # (T, R) this chunk's columns of the output buffer
 
     def _round_starts(self, p: Array, q: Array, token: Ints, rejected: NDArray[np.bool_]) -> None:
         """Batch SD's round starts: M candidates, recursive rejection (Algorithm 4)."""
@@ -136,7 +137,7 @@ class _Chunk:
             else:
                 self.phase = np.where(rejected | (self.phase == bonus), 0, self.phase + 1)
         self.state = token
-        self.sequences[:, n] = token
+        self.tokens[n] = token
 
 
 def simulate(
@@ -157,9 +158,12 @@ def simulate(
     size = chunk_size(draft.num_states, 1 if rule is None else rule.num_drafts)
     bounds = [*range(0, n_runs, size), n_runs]
     seeds = np.random.SeedSequence(seed).spawn(len(bounds) - 1)
+    # NOTE: tokens are stored position-major, so each step writes one contiguous row;
+    # ``sequences`` is returned as the (n_runs, T) transposed view.
+    tokens = np.empty((draft.horizon, n_runs), dtype=np.int64)  # (T, n_runs)
     chunks = []
     for lo, hi, child in zip(bounds[:-1], bounds[1:], seeds, strict=True):
-        chunk = _Chunk(draft, target, algorithm, hi - lo, np.random.default_rng(child))
+        chunk = _Chunk(draft, target, algorithm, tokens[:, lo:hi], np.random.default_rng(child))
         for n in range(draft.horizon):
             chunk.step(n)
         chunks.append(chunk)
@@ -167,7 +171,7 @@ def simulate(
         rejections=np.concatenate([c.rejections for c in chunks]),
         target_calls=np.concatenate([c.target_calls for c in chunks]),
         draft_calls=np.concatenate([c.draft_calls for c in chunks]),
-        sequences=np.concatenate([c.sequences for c in chunks]),
+        sequences=tokens.T,
         algorithm=describe(algorithm),
         seed=seed,
     )
