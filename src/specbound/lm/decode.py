@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 
 from specbound.algorithms import (
     Algorithm,
@@ -49,7 +50,7 @@ __all__ = ["DEFAULT_GAMMA", "encode_prompt", "generate"]
 DEFAULT_GAMMA = 4
 
 TokenCallback = Callable[[list[int]], None]
-DrafterFactory = Callable[[CachedLM, SamplingConfig, "int | None"], Drafter]
+DrafterFactory = Callable[[CachedLM, SamplingConfig, int | None], Drafter]
 
 
 @dataclass
@@ -151,6 +152,32 @@ def _autoregressive(
             break
 
 
+def _score(
+    target: CachedLM,
+    tokens: list[int],
+    drafted: NDArray[np.int64],
+    ends: bool,
+    sampling: SamplingConfig,
+) -> NDArray[np.float64]:
+    """One target forward over the pending tokens and the M drafts (batch dim M).
+
+    Returns q at every drafted position, plus a bonus position unless the round ``ends``
+    (reaches the horizon or a drafted EOS): (M, k+1, V), or (M, k, V) when it ends.
+    """
+    num_drafts, k = drafted.shape
+    scored = drafted[:, : k - 1] if ends else drafted  # (M, k-1 or k)
+    ids = torch.cat(
+        [
+            _ids(tokens[target.length :], target.device).expand(num_drafts, -1),  # (M, L)
+            torch.from_numpy(scored).to(target.device),  # (M, k-1 or k)
+        ],
+        dim=1,
+    )  # (M, L + k-1 or L + k)
+    target.repeat(num_drafts)
+    logits = target.extend(ids, keep=k if ends else k + 1)  # (M, k or k+1, V)
+    return warp_probs(logits, sampling).cpu().numpy()  # (M, k or k+1, V)
+
+
 def _speculative(
     pair: ModelPair,
     algorithm: Algorithm,
@@ -191,18 +218,7 @@ def _speculative(
         counts.drafted += k * num_drafts
         drafted = proposal.tokens  # (M, k)
         ends = k == remaining or (eos is not None and num_drafts == 1 and drafted[0, -1] == eos)
-        scored = drafted[:, : k - 1] if ends else drafted  # (M, k-1 or k)
-        pending = tokens[target.length :]
-        ids = torch.cat(
-            [
-                _ids(pending, target.device).expand(num_drafts, -1),  # (M, L)
-                torch.from_numpy(scored).to(target.device),  # (M, k-1 or k)
-            ],
-            dim=1,
-        )  # (M, L + k-1 or L + k)
-        target.repeat(num_drafts)
-        logits = target.extend(ids, keep=k if ends else k + 1)  # (M, k or k+1, V)
-        target_probs = warp_probs(logits, sampling).cpu().numpy()  # (M, k or k+1, V)
+        target_probs = _score(target, tokens, drafted, ends, sampling)  # (M, k or k+1, V)
         t2 = time.perf_counter()
         clock.target += t2 - t1
         counts.target_calls += 1
