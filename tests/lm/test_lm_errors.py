@@ -91,3 +91,23 @@ def test_generate_rejects(
 ) -> None:
     with pytest.raises(error, match=name):
         generate(tiny_pair, prompt, **kwargs)  # type: ignore[arg-type]
+
+
+def test_no_arguments_load_the_embedded_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``load_pair()`` reads ``tokenizer/``, ``target/``, ``draft/`` under the embedded
+    directory (weights only in the model folders) and starts prompts with eos."""
+    import specbound.lm.loading as loading
+
+    monkeypatch.setattr(loading, "embedded_pair_path", lambda: tmp_path / "embedded")
+    with pytest.raises(ModelNotFoundError, match="train_pair"):
+        load_pair()
+    root = tmp_path / "embedded"
+    save_tokenizer(root / "tokenizer")
+    make_model(1, VOCAB).save_pretrained(root / "target")
+    make_model(2, VOCAB).save_pretrained(root / "draft")
+    pair = load_pair()
+    assert pair.prompt_prefix == (0,) and pair.vocab_size == VOCAB
+    out = generate(pair, "a b", max_new_tokens=3, seed=0)
+    assert out.prompt_ids == (0, 1, 2)
