@@ -328,14 +328,17 @@ def describe(record: Record) -> str:
     uniform = data["uniform"]
     first, last = uniform[0], uniform[-1]
     crossing = _gain_crossing(data)
+    last_gain = [float(np.diff(_relative(f))[-1]) for f in (first, last)]
     gains = (
         "The relative gain of each *single* extra draft falls with V for every M shown."
         if crossing is None
         else (
             "Precisely: the *cumulative* relative improvement falls with V at every M, but the "
-            "relative gain of a *single* extra draft falls with V only for the first drafts — "
-            f"from M = {crossing} on, larger vocabularies gain slightly more per extra draft, "
-            "because they approach their ceiling more slowly (right panel: the curves cross)."
+            "relative gain of a *single* extra draft is ordered by V only for the first drafts; "
+            f"from M = {crossing} on that order breaks — draft M = {data['M'][-1]} adds "
+            f"{last_gain[0]:.1e} of SD's rejection probability for V = {first['V']} but "
+            f"{last_gain[1]:.1e} for V = {last['V']} — because larger vocabularies approach "
+            "their ceiling more slowly (right panel: the curves cross)."
         )
     )
     return "\n\n".join(

@@ -85,7 +85,7 @@ class GammaConfig:
     num_drafts: int = 4
     gammas: tuple[int, ...] = (*range(1, 33), 40, 48, 56, 64, 80, 100)
     measured_gammas: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
-    runs: int = 20_000
+    runs: int = 50_000
 
 
 def make_config(quick: bool, seed: int) -> GammaConfig:
