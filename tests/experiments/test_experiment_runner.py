@@ -215,6 +215,15 @@ def test_cli_unknown_experiment_is_a_user_error(
     assert not tmp_path.joinpath("data").exists(), "nothing may run before the error"
 
 
+def test_cli_out_that_is_a_file_is_a_user_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "report.txt"
+    target.write_text("not a folder")
+    code = run_app(app, ["reproduce", "--out", str(target), "--only", "fig2"])
+    assert code == 2 and "exists and is not a folder" in capsys.readouterr().err
+
+
 def test_cli_negative_seed_is_a_user_error(capsys: pytest.CaptureFixture[str]) -> None:
     code = run_app(app, ["reproduce", "--seed", "-1", "--only", "fig2"])
     assert code == 2 and "--seed must be a non-negative integer" in capsys.readouterr().err

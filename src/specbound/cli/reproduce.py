@@ -101,6 +101,8 @@ def reproduce(
     if seed < 0:
         raise InvalidInputError(f"--seed must be a non-negative integer, got {seed}")
     select(only)  # a user mistake fails before any work
+    if Path(out).exists() and not Path(out).is_dir():
+        raise InvalidInputError(f"--out: {out!r} exists and is not a folder")
     console = Console(stderr=True)
     with _RichReporter(console) as reporter:
         result = run_experiments(
