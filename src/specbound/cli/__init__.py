@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import sys
 
-import specbound.cli.lm  # noqa: F401  (registers `generate`)
-import specbound.cli.reproduce  # noqa: F401  (registers `reproduce`)
-from specbound.cli import step  # noqa: F401  (registers commands)
-from specbound.cli import bench, chain  # noqa: F401  (registers theory, simulate, chain, bench)
+# importing a command module registers its commands on `app`
+from specbound.cli import bench, chain, lm, reproduce, step  # noqa: F401
 from specbound.cli.app import app
 from specbound.cli.common import run_app
 
