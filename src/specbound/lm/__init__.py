@@ -9,6 +9,7 @@ This is the only package of specbound that imports transformers.
 
 from specbound.lm.decode import DEFAULT_GAMMA, encode_prompt, generate
 from specbound.lm.loading import ModelPair, embedded_pair_path, load_pair
+from specbound.lm.profile import ProfileReport, profile
 from specbound.lm.stats import GenerationOutput, GenerationStats
 from specbound.lm.warping import SamplingConfig, warp_probs
 
@@ -17,10 +18,12 @@ __all__ = [
     "GenerationOutput",
     "GenerationStats",
     "ModelPair",
+    "ProfileReport",
     "SamplingConfig",
     "embedded_pair_path",
     "encode_prompt",
     "generate",
     "load_pair",
+    "profile",
     "warp_probs",
 ]

@@ -1,0 +1,238 @@
+"""``specbound profile``: predict a pair's rejections, calls and speed-up, then measure them.
+
+Thin: parses options, calls :func:`specbound.lm.profile`, prints the side-by-side table
+(or ``--json``) and the recommended gamma and M. torch and transformers are imported
+inside the command, so ``specbound --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import typer
+
+from specbound.cli.app import app
+from specbound.cli.common import echo_json
+from specbound.errors import InvalidInputError
+
+__all__ = ["format_report", "parse_count_list", "parse_float_list", "profile"]
+
+
+def parse_count_list(text: str, name: str, *, low: int = 1, high: int | None = None) -> list[int]:
+    """``"1,2,4"`` or a range ``"1-8"`` (also ``"1..8"``) -> sorted distinct integers."""
+    values: set[int] = set()
+    for part in text.replace("..", "-").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if "-" in part[1:]:
+                first, last = part.split("-", 1)
+                values.update(range(int(first), int(last) + 1))
+            else:
+                values.add(int(part))
+        except ValueError as exc:
+            raise InvalidInputError(
+                f"{name}: expected integers such as '1,2,4' or a range '1-8', got {text!r}"
+            ) from exc
+    if not values:
+        raise InvalidInputError(f"{name}: expected at least one integer, got {text!r}")
+    bad = [v for v in values if v < low or (high is not None and v > high)]
+    if bad:
+        bound = f">= {low}" if high is None else f"in {low}..{high}"
+        raise InvalidInputError(f"{name}: every value must be {bound}, got {min(bad)}")
+    return sorted(values)
+
+
+def parse_float_list(text: str, name: str) -> list[float]:
+    """``"0.1,0.4"`` -> [0.1, 0.4]; ``""`` or ``"none"`` -> [] (non-negative finite floats)."""
+    if text.strip().lower() in ("", "none"):
+        return []
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"{name}: expected numbers such as '0.1,0.4' (or 'none'), got {text!r}"
+        ) from exc
+    bad = [v for v in values if not (v >= 0 and math.isfinite(v))]
+    if bad:
+        raise InvalidInputError(f"{name}: every value must be a finite number >= 0, got {bad[0]}")
+    return sorted(set(values))
+
+
+def _pm(estimate: Any, digits: int = 2) -> str:
+    """``mean±half-width`` of the 95% interval."""
+    if estimate is None:
+        return "-"
+    low, high = estimate.ci95
+    return f"{estimate.mean:.{digits}f}±{(high - low) / 2:.{digits}f}"
+
+
+def _speed(estimate: Any) -> str:
+    if estimate is None:
+        return "-"
+    low, high = estimate.ci95
+    return f"{estimate.mean:.2f}x [{low:.2f},{high:.2f}]"
+
+
+def _verdict(row: Any) -> str:
+    if row.holds is None:
+        return ""
+    mark = "ok" if row.holds else "MISS"
+    return f"{mark} (z {row.z_rejections:+.1f}/{row.z_calls:+.1f})"
+
+
+def format_report(report: Any) -> str:
+    """The human-readable side-by-side table of a :class:`~specbound.lm.ProfileReport`."""
+    sampling = report.sampling
+    lines = [
+        f"target {report.target_name}",
+        f"draft  {report.draft_name}",
+        f"{len(report.prompts)} prompts x {report.samples_per_prompt} sampled paths "
+        f"(prediction), x {report.runs_per_prompt} runs (measurement); "
+        f"{report.max_new_tokens} new tokens; temperature {sampling.temperature:g}, "
+        f"top-k {sampling.top_k or 'off'}, top-p {sampling.top_p or 'off'}",
+        f"mean TV(draft, target) per token along target samples: {_pm(report.mean_tv, 3)}",
+    ]
+    if report.costs is not None:
+        costs = report.costs
+        target_one = float(costs.target_seconds(1, 1.0)[0]) * 1e3
+        lines.append(
+            f"costs: target call {target_one:.2f} ms (1 token), draft position "
+            f"{costs.draft_seconds(1) * 1e3:.2f} ms, round overhead "
+            f"{costs.overhead_seconds(1) * 1e3:.2f} ms; autoregressive "
+            f"{costs.autoregressive_per_token() * 1e3:.2f} ms/token predicted"
+            + (
+                ""
+                if report.autoregressive is None or report.autoregressive.seconds_per_token is None
+                else f", {report.autoregressive.seconds_per_token.mean * 1e3:.2f} measured"
+            )
+        )
+    header = (
+        f"{'algorithm':<26} {'rejections/gen':>25} {'target calls/token':>25} "
+        f"{'speed-up vs autoregressive':>40}  agree"
+    )
+    sub = (
+        f"{'':<26} {'predicted':>12} {'measured':>12} {'predicted':>12} {'measured':>12} "
+        f"{'predicted':>20} {'measured':>19}"
+    )
+    lines += ["", header, sub]
+    for row in report.rows:
+        p, m = row.prediction, row.measurement
+        label = row.label + ("" if p.lossless else " *")
+        lines.append(
+            f"{label:<26} {_pm(p.expected_rejections):>12} "
+            f"{_pm(None if m is None else m.rejections):>12} "
+            f"{_pm(p.calls_per_token, 3):>12} {_pm(None if m is None else m.calls_per_token, 3):>12} "
+            f"{_speed(p.predicted_speedup):>20} {_speed(None if m is None else m.speedup):>19}  "
+            f"{_verdict(row)}"
+        )
+    lines.append("")
+    lines.append(
+        "± is the 95% interval over runs; 'agree': measured rejections and calls within the "
+        "99% interval of the prediction (z = gap / combined standard error)."
+    )
+    if any(not p.lossless for p in report.predictions):
+        lines.append(
+            "* lossy (over-acceptance, drafting to the horizon): biased output; its per-token "
+            "bias TV(A, q) is in --json."
+        )
+    if report.recommended is not None:
+        rec = report.recommended
+        lines.append(
+            f"recommended: {rec.label} — best predicted speed-up among lossless settings, "
+            f"{_speed(rec.predicted_speedup)}"
+        )
+    if report.holds is not None:
+        lines.append(
+            "prediction holds for every measured row"
+            if report.holds
+            else "prediction MISSES at least one row (see 'agree'; 1% of rows miss by chance)"
+        )
+    return "\n".join(lines)
+
+
+@app.command()
+def profile(
+    target: str | None = typer.Option(
+        None, "--target", help="Target model: a local path or hub id (default: embedded pair)."
+    ),
+    draft: str | None = typer.Option(None, "--draft", help="Draft model: a path or hub id."),
+    prompts: str | None = typer.Option(
+        None, "--prompts", help="Prompts file, one per line (default: the shipped prompts)."
+    ),
+    num_prompts: int = typer.Option(4, "--num-prompts", help="Use the first N prompts."),
+    max_new_tokens: int = typer.Option(32, "--max-new-tokens", "-n", help="Tokens per run."),
+    samples_per_prompt: int = typer.Option(
+        4, "--samples-per-prompt", help="Sampled paths (and measured runs) per prompt."
+    ),
+    gamma: str = typer.Option(
+        "1,2,4,8", "--gamma", help="Draft lengths to profile (gamma=none is always included)."
+    ),
+    num_drafts: str = typer.Option(
+        "2,4", "--num-drafts", help="Batch SD draft counts M, e.g. '2,4' or '2-8'."
+    ),
+    eps: str = typer.Option(
+        "0.1,0.4", "--eps", help="Over-acceptance thresholds (OPT and UNO); 'none' for none."
+    ),
+    temperature: float = typer.Option(1.0, "--temperature", help="0 = greedy."),
+    top_k: int = typer.Option(0, "--top-k", help="Keep the k most likely tokens (0: off)."),
+    top_p: float = typer.Option(1.0, "--top-p", help="Nucleus mass to keep (1: off)."),
+    measure: bool = typer.Option(
+        True, "--measure/--no-measure", help="Also run every algorithm and measure it."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed (reproducible counts)."),
+    dtype: str = typer.Option("float32", "--dtype", help="float32 | bfloat16 | float16."),
+    threads: int = typer.Option(0, "--threads", help="torch CPU threads (0: torch's choice)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Predict rejections, target calls and speed-up of SD, batch SD and over-acceptance on
+    a model pair (exact expectations along sampled paths, timed call costs), then measure
+    them side by side and recommend the gamma and M with the best predicted speed-up."""
+    finite = [part for part in gamma.split(",") if part.strip().lower() not in ("", "none")]
+    gammas = parse_count_list(",".join(finite), "--gamma") if finite else []
+    drafts = parse_count_list(num_drafts, "--num-drafts")
+    thresholds = parse_float_list(eps, "--eps")
+    if (target is None) != (draft is None):
+        raise InvalidInputError("give both --target and --draft, or neither (embedded pair)")
+    for value, name in (
+        (num_prompts, "--num-prompts"),
+        (max_new_tokens, "--max-new-tokens"),
+        (samples_per_prompt, "--samples-per-prompt"),
+    ):
+        if value < 1:
+            raise InvalidInputError(f"{name} must be >= 1, got {value}")
+    if seed < 0:
+        raise InvalidInputError(f"--seed must be >= 0, got {seed}")
+    if threads < 0:
+        raise InvalidInputError(f"--threads must be >= 0, got {threads}")
+    from specbound import lm
+    from specbound.lm.prompts import load_prompts
+    from specbound.lm.warping import SamplingConfig
+
+    SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)  # fail before loading
+    texts = load_prompts(prompts, limit=num_prompts)
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    pair = lm.load_pair(target=target, draft=draft, dtype=dtype)
+    report = lm.profile(
+        pair,
+        texts,
+        max_new_tokens=max_new_tokens,
+        samples_per_prompt=samples_per_prompt,
+        seed=seed,
+        gammas=gammas,
+        num_drafts=[m for m in drafts if m > 1] or [],
+        eps=thresholds,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        measure=measure,
+    )
+    if as_json:
+        echo_json(report.to_dict())
+        return
+    typer.echo(format_report(report))
