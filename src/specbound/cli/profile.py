@@ -124,7 +124,8 @@ def format_report(report: Any) -> str:
         lines.append(
             f"{label:<26} {_pm(p.expected_rejections):>12} "
             f"{_pm(None if m is None else m.rejections):>12} "
-            f"{_pm(p.calls_per_token, 3):>12} {_pm(None if m is None else m.calls_per_token, 3):>12} "
+            f"{_pm(p.calls_per_token, 3):>12} "
+            f"{_pm(None if m is None else m.calls_per_token, 3):>12} "
             f"{_speed(p.predicted_speedup):>20} {_speed(None if m is None else m.speedup):>19}  "
             f"{_verdict(row)}"
         )
@@ -148,7 +149,10 @@ def format_report(report: Any) -> str:
         lines.append(
             "prediction holds for every measured row"
             if report.holds
-            else "prediction MISSES at least one row (see 'agree'; 1% of rows miss by chance)"
+            else "prediction MISSES at least one row (see 'agree'). Each row misses by chance "
+            "1% of the time, and rows share their seeds (common random numbers, for the "
+            "speed-up comparison), so they tend to miss together: rerun with another --seed "
+            "or more --samples-per-prompt"
         )
     return "\n".join(lines)
 

@@ -120,3 +120,106 @@ def save(fig: Figure, path: str | Path) -> Path:
     finally:
         plt.close(fig)
     return path
+
+
+# --------------------------------------------------------------------------- language models
+
+
+def _family_rows(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Rows of an ``lm_theory`` data file grouped by algorithm family (SD, batch M=...)."""
+    families: dict[str, list[dict[str, Any]]] = {}
+    for row in data["rows"]:
+        algorithm = row["algorithm"]
+        name = "SD" if algorithm["name"] == "sd" else f"batch SD, M = {algorithm['num_drafts']}"
+        families.setdefault(name, []).append(row)
+    return families
+
+
+def _gamma_ticks(rows: list[dict[str, Any]]) -> tuple[list[int | None], list[str]]:
+    finite = sorted({r["algorithm"]["gamma"] for r in rows if r["algorithm"]["gamma"] is not None})
+    gammas: list[int | None] = [*finite, None]
+    return gammas, [*(str(g) for g in finite), "none\n(horizon)"]
+
+
+def lm_theory_figure(data: dict[str, Any], path: Path) -> Path:
+    """Predicted vs measured rejections and target calls per gamma (``lm_theory``)."""
+    fig, axes = subplots(
+        1,
+        3,
+        width=14.0,
+        height=4.6,
+        title="Theory on real models: predicted (lines, 95% bands) vs measured (points)",
+    )
+    families = _family_rows(data)
+    gammas, labels = _gamma_ticks(data["rows"])
+    positions = {g: k for k, g in enumerate(gammas)}
+    panels = (
+        (axes[0, 0], "rejections", "expected rejections per generation"),
+        (axes[0, 1], "calls_per_token", "target calls per generated token"),
+    )
+    for ax, what, ylabel in panels:
+        for f, (family, rows) in enumerate(families.items()):
+            color = COLORS[f % len(COLORS)]
+            rows = sorted(rows, key=lambda r: positions[r["algorithm"]["gamma"]])
+            x = np.array([positions[r["algorithm"]["gamma"]] for r in rows], dtype=float)
+            mean = np.array([r["predicted"][what]["mean"] for r in rows])
+            se = np.array([r["predicted"][what]["se"] for r in rows])
+            ax.plot(x, mean, color=color, label=f"{family}: predicted")
+            band(ax, x, mean - 1.96 * se, mean + 1.96 * se, color=color)
+            measured = np.array([r["measured"][what]["mean"] for r in rows])
+            measured_se = np.array([r["measured"][what]["se"] for r in rows])
+            ax.errorbar(
+                x + 0.08 * (f - (len(families) - 1) / 2),
+                measured,
+                yerr=1.96 * measured_se,
+                fmt="o",
+                color=color,
+                markerfacecolor="none",
+                markersize=7,
+                markeredgewidth=1.3,
+                capsize=3,
+                label=f"{family}: measured",
+            )
+        ax.set_xticks(range(len(gammas)), labels)
+        ax.set_xlabel("draft length gamma")
+        ax.set_ylabel(ylabel)
+    axes[0, 0].set_title("Rejections")
+    axes[0, 1].set_title("Target calls per token")
+    axes[0, 0].legend(loc="best", fontsize=8)
+    ax = axes[0, 2]
+    for what, marker, name in (("rejections", "o", "rejections"), ("calls", "s", "target calls")):
+        ax.errorbar(
+            [r["predicted"][what]["mean"] for r in data["rows"]],
+            [r["measured"][what]["mean"] for r in data["rows"]],
+            xerr=[1.96 * r["predicted"][what]["se"] for r in data["rows"]],
+            yerr=[1.96 * r["measured"][what]["se"] for r in data["rows"]],
+            fmt=marker,
+            markersize=5,
+            capsize=2,
+            label=f"{name} per generation",
+        )
+    values = [
+        r[side][what]["mean"]
+        for r in data["rows"]
+        for side in ("predicted", "measured")
+        for what in ("rejections", "calls")
+    ]
+    top, bottom = max(values) * 1.06, min(values) * 0.85
+    ax.plot(
+        [bottom, top],
+        [bottom, top],
+        color="0.3",
+        linestyle="--",
+        linewidth=1.0,
+        label="measured = predicted",
+    )
+    ax.set_xlim(bottom, top)
+    ax.set_ylim(bottom, top)
+    ax.set_xlabel("predicted (along target samples)")
+    ax.set_ylabel("measured (decoder runs)")
+    ax.set_title("Every setting")
+    ax.legend(loc="upper left")
+    return save(fig, path)
+
+
+__all__ += ["lm_theory_figure"]

@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,7 +56,6 @@ from specbound.core.rounds import (
     round_start_acceptance_given_output,
 )
 from specbound.core.rules import (
-    OverAcceptanceRule,
     SpeculativeRule,
     output_distribution,
     step_rejection_probability,
@@ -399,7 +399,7 @@ def _add_counts(
     max_new_tokens: int,
 ) -> None:
     """Add one length group (R paths of length L) of one algorithm to ``samples``."""
-    rows, length = accept.shape
+    length = accept.shape[-1]
     expected_rejections, calls, starts = round_starts_given_path(
         accept, algorithm.gamma, start_accept
     )
@@ -445,7 +445,11 @@ def _lossless_paths(
         tv_samples.add(tv_sum, tv_sum, length, np.zeros(rows.size), None)
         for algorithm in algorithms:
             batch = isinstance(algorithm, BatchSpeculative)
-            start = start_accept[algorithm.num_drafts][rows, :length] if batch else None
+            start = (
+                start_accept[algorithm.num_drafts][rows, :length]
+                if isinstance(algorithm, BatchSpeculative)
+                else None
+            )
             # NOTE: SD drafting to the horizon: Theorem 1's TV sum is the conditional
             # expectation of the along-path count given the prefixes (less variance).
             rejections = tv_sum if (not batch and algorithm.gamma is None) else None
@@ -487,9 +491,7 @@ def _overaccept_paths(
         )
 
 
-def _prediction(
-    algorithm: Algorithm, samples: _Samples, costs: CostModel | None
-) -> Prediction:
+def _prediction(algorithm: Algorithm, samples: _Samples, costs: CostModel | None) -> Prediction:
     seconds_per_token = speedup = None
     if costs is not None:
         seconds_per_token = ratio_estimate(samples.seconds, samples.tokens)
@@ -559,7 +561,7 @@ def _algorithms(
     lossless: list[Algorithm] = [Speculative(gamma=g) for g in all_gammas]
     lossless += [BatchSpeculative(num_drafts=m, gamma=g) for m in num_drafts for g in all_gammas]
     lossy = [
-        OverAcceptance(eps=e, resample=r)  # type: ignore[arg-type]
+        OverAcceptance(eps=e, resample=r)
         for e in eps
         for r in ("opt", "uno")
     ]
@@ -584,6 +586,7 @@ def profile(
     timing: bool = True,
     timing_repeats: int = 5,
     stop_at_eos: bool = True,
+    common_seeds: bool = True,
     progress: Progress | None = None,
 ) -> ProfileReport:
     """Predict, then measure, the rejections, target calls and speed-up of SD (gamma None
@@ -596,11 +599,14 @@ def profile(
     docstring). ``timing``: time the per-call costs on this machine and predict seconds
     per token and the speed-up over autoregressive decoding. ``measure``: then run every
     algorithm (and, with ``timing``, autoregressive decoding, the clock's baseline)
-    ``runs_per_prompt`` times (default ``samples_per_prompt``) per prompt, with seeds independent of the prediction's, and
-    report the measured means beside the predictions. Generations stop at
-    ``max_new_tokens`` or at the end-of-sequence token (``stop_at_eos``), for the
-    prediction and the measurement alike. Every estimate carries a 95% interval over the
-    runs (prompts x samples).
+    ``runs_per_prompt`` times (default ``samples_per_prompt``) per prompt, with seeds
+    independent of the prediction's, and report the measured means beside the
+    predictions. Generations stop at ``max_new_tokens`` or at the end-of-sequence token
+    (``stop_at_eos``), for the prediction and the measurement alike. Every estimate
+    carries a 95% interval over the runs (prompts x samples). ``common_seeds``: every
+    algorithm runs with the same seeds (common random numbers: sharper speed-up
+    comparisons, but correlated rows); False gives each algorithm its own seeds, so the
+    rows are independent tests.
     """
     started = time.perf_counter()
     if isinstance(prompts, str) or not prompts:
@@ -645,9 +651,7 @@ def profile(
             np.random.default_rng(_seed(seed, 0, i, 0)),
             stop_at_eos=stop_at_eos,
         )
-        _lossless_paths(
-            paths, lossless, batch_sizes, samples, tv_samples, costs, max_new_tokens
-        )
+        _lossless_paths(paths, lossless, batch_sizes, samples, tv_samples, costs, max_new_tokens)
         for j, algorithm in enumerate(lossy):
             law = functools.partial(output_distribution, algorithm.step_rule)
             paths = sample_paths(
@@ -677,12 +681,16 @@ def profile(
         total = len(prompts) * runs
         for i, prompt in enumerate(prompts):
             for j in range(runs):
-                run_seed = _seed(seed, 1, i, j)
-                for algorithm in algorithms:  # interleaved: timing noise hits all alike
+                for spec in algorithms:  # interleaved: timing noise hits all alike
+                    run_seed = (
+                        _seed(seed, 1, i, j)
+                        if common_seeds
+                        else _seed(seed, 2, i, j, zlib.crc32(algorithm_label(spec).encode()))
+                    )
                     stats = generate(
                         pair,
                         prompt,
-                        algorithm,
+                        spec,
                         max_new_tokens=max_new_tokens,
                         seed=run_seed,
                         temperature=sampling.temperature,
@@ -690,7 +698,7 @@ def profile(
                         top_p=sampling.top_p,
                         stop_at_eos=stop_at_eos,
                     ).stats
-                    record = records[algorithm]
+                    record = records[spec]
                     record.rejections.append(stats.rejections)
                     record.calls.append(stats.target_calls)
                     record.tokens.append(stats.new_tokens)

@@ -39,7 +39,8 @@ __all__ = ["CostModel", "measure_costs"]
 
 def _interp(points: dict[int, float], x: ArrayLike) -> NDArray[np.float64]:
     keys = sorted(points)
-    return np.asarray(np.interp(x, keys, [points[k] for k in keys]), dtype=np.float64)
+    at = np.asarray(x, dtype=np.float64)
+    return np.asarray(np.interp(at, keys, [points[k] for k in keys]), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -197,10 +198,11 @@ def measure_costs(
 ) -> CostModel:
     """Time target calls, draft positions and decoder overheads on this machine.
 
-    The context is the encoded ``prompt`` plus ``max_new_tokens // 2`` tokens (a typical mid-generation
-    cache). Target calls are timed for every k a round of these gammas can score (1 to
-    max(gamma) + 1, and ``max_new_tokens`` for drafting to the horizon) with one row, and
-    for the k = gamma + 1 of each gamma with M rows for each M in ``num_drafts``.
+    The context is the encoded ``prompt`` plus ``max_new_tokens // 2`` tokens (a typical
+    mid-generation cache). Target calls are timed for every k a round of these gammas can
+    score (1 to max(gamma) + 1, and ``max_new_tokens`` for drafting to the horizon) with
+    one row, and for the k = gamma + 1 of each gamma with M rows for each M in
+    ``num_drafts``.
     """
     prompt_ids = encode_prompt(pair, prompt)
     context = len(prompt_ids) + max_new_tokens // 2
@@ -231,9 +233,7 @@ def measure_costs(
     gamma = max(gammas) if gammas else 4
     calibration = max(2, repeats // 2)
     overhead = {
-        1: _overhead(
-            pair, prompt, Speculative(gamma=gamma), max_new_tokens, sampling, calibration
-        )
+        1: _overhead(pair, prompt, Speculative(gamma=gamma), max_new_tokens, sampling, calibration)
     }
     if rows_list:
         overhead[rows_list[-1]] = _overhead(
