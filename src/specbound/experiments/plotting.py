@@ -223,3 +223,73 @@ def lm_theory_figure(data: dict[str, Any], path: Path) -> Path:
 
 
 __all__ += ["lm_theory_figure"]
+
+
+def table1_figure(data: dict[str, Any], path: Path) -> Path:
+    """Decoding-OPT vs Decoding-UNO per eps: (a) TV, (b) KL, (c) log-lik, WinRate."""
+    fig, axes = subplots(
+        1,
+        4,
+        width=17.0,
+        height=4.4,
+        title="Table 1 analog: Decoding-OPT vs Decoding-UNO — closeness to the target model",
+    )
+    table = data["table"]
+    eps = [row["eps"] for row in table]
+    panels = (
+        ("tv_per_token", "(a) TV(A, q) per token", "exact along own responses"),
+        ("kl_per_sequence", "(b) KL(decoder ‖ target)", "per response (nats)"),
+        ("loglik_per_token", "(c) log-likelihood under q", "per token (nats; higher = peaked)"),
+    )
+    for ax, (field, title, ylabel) in zip(axes[0, :3], panels, strict=True):
+        for k, (name, marker) in enumerate((("opt", "o"), ("uno", "s"))):
+            mean = np.array([row[name][field]["mean"] for row in table])
+            se = np.array([row[name][field]["se"] for row in table])
+            ax.errorbar(
+                eps,
+                mean,
+                yerr=1.96 * se,
+                fmt=f"{marker}-",
+                color=COLORS[k],
+                capsize=3,
+                label=f"Decoding-{name.upper()}",
+            )
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(eps, [f"{e:g}" for e in eps])
+        ax.set_xlabel("over-acceptance threshold ε")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend(loc="best")
+    floor = [
+        row["opt"]["tv_pq_per_token"]["mean"] - row["opt"]["expected_rejection_rate"]["mean"]
+        for row in table
+    ]
+    axes[0, 0].plot(
+        eps, floor, color="0.4", linestyle=":", label="Theorem 5 line: TV(p, q) − r (OPT responses)"
+    )
+    axes[0, 0].legend(loc="best")
+    ax = axes[0, 3]
+    rates = [row["winrate"]["rate"] for row in table]
+    low = [row["winrate"]["rate"] - row["winrate"]["ci95"][0] for row in table]
+    high = [row["winrate"]["ci95"][1] - row["winrate"]["rate"] for row in table]
+    ax.errorbar(
+        eps,
+        rates,
+        yerr=[low, high],
+        fmt="o-",
+        color=COLORS[2],
+        capsize=4,
+        label="WinRate of OPT (Wilson 95%)",
+    )
+    ax.axhline(0.5, color="0.4", linestyle="--", linewidth=1.0, label="no preference")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(eps, [f"{e:g}" for e in eps])
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("over-acceptance threshold ε")
+    ax.set_ylabel("share of prompts where OPT is closer by (b)")
+    ax.set_title("WinRate, OPT over UNO")
+    ax.legend(loc="lower left")
+    return save(fig, path)
+
+
+__all__ += ["table1_figure"]
