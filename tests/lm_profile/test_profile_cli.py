@@ -15,6 +15,8 @@ FAST = [
     "4",
     "--samples-per-prompt",
     "2",
+    "--runs-per-prompt",
+    "2",
     "--gamma",
     "1,2",
     "--num-drafts",

@@ -152,7 +152,7 @@ def format_report(report: Any) -> str:
             else "prediction MISSES at least one row (see 'agree'). Each row misses by chance "
             "1% of the time, and rows share their seeds (common random numbers, for the "
             "speed-up comparison), so they tend to miss together: rerun with another --seed "
-            "or more --samples-per-prompt"
+            "or more --runs-per-prompt"
         )
     return "\n".join(lines)
 
@@ -169,7 +169,10 @@ def profile(
     num_prompts: int = typer.Option(4, "--num-prompts", help="Use the first N prompts."),
     max_new_tokens: int = typer.Option(32, "--max-new-tokens", "-n", help="Tokens per run."),
     samples_per_prompt: int = typer.Option(
-        4, "--samples-per-prompt", help="Sampled paths (and measured runs) per prompt."
+        16, "--samples-per-prompt", help="Paths sampled per prompt for the prediction (cheap)."
+    ),
+    runs_per_prompt: int = typer.Option(
+        4, "--runs-per-prompt", help="Measured decoder runs per prompt and algorithm."
     ),
     gamma: str = typer.Option(
         "1,2,4,8", "--gamma", help="Draft lengths to profile (gamma=none is always included)."
@@ -204,6 +207,7 @@ def profile(
         (num_prompts, "--num-prompts"),
         (max_new_tokens, "--max-new-tokens"),
         (samples_per_prompt, "--samples-per-prompt"),
+        (runs_per_prompt, "--runs-per-prompt"),
     ):
         if value < 1:
             raise InvalidInputError(f"{name} must be >= 1, got {value}")
@@ -227,6 +231,7 @@ def profile(
         texts,
         max_new_tokens=max_new_tokens,
         samples_per_prompt=samples_per_prompt,
+        runs_per_prompt=runs_per_prompt,
         seed=seed,
         gammas=gammas,
         num_drafts=[m for m in drafts if m > 1] or [],

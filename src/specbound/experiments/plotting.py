@@ -265,7 +265,13 @@ def table1_figure(data: dict[str, Any], path: Path) -> Path:
         for row in table
     ]
     axes[0, 0].plot(
-        eps, floor, color="0.4", linestyle=":", label="Theorem 5 line: TV(p, q) − r (OPT responses)"
+        eps,
+        floor,
+        color="0.5",
+        linewidth=6,
+        alpha=0.35,
+        zorder=0,
+        label="Theorem 5 line: TV(p, q) − r (OPT's responses)",
     )
     axes[0, 0].legend(loc="best")
     ax = axes[0, 3]

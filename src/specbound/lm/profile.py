@@ -560,11 +560,7 @@ def _algorithms(
     all_gammas: list[int | None] = [None, *sorted(set(gammas))]
     lossless: list[Algorithm] = [Speculative(gamma=g) for g in all_gammas]
     lossless += [BatchSpeculative(num_drafts=m, gamma=g) for m in num_drafts for g in all_gammas]
-    lossy = [
-        OverAcceptance(eps=e, resample=r)
-        for e in eps
-        for r in ("opt", "uno")
-    ]
+    lossy = [OverAcceptance(eps=e, resample=r) for e in eps for r in ("opt", "uno")]
     return lossless, lossy
 
 
@@ -573,7 +569,7 @@ def profile(
     prompts: Sequence[str],
     *,
     max_new_tokens: int = 32,
-    samples_per_prompt: int = 4,
+    samples_per_prompt: int = 16,
     seed: int = 0,
     gammas: Sequence[int] = (1, 2, 4, 8),
     num_drafts: Sequence[int] = (2, 4),
@@ -582,7 +578,7 @@ def profile(
     top_k: int | None = None,
     top_p: float | None = None,
     measure: bool = True,
-    runs_per_prompt: int | None = None,
+    runs_per_prompt: int = 4,
     timing: bool = True,
     timing_repeats: int = 5,
     stop_at_eos: bool = True,
@@ -599,7 +595,7 @@ def profile(
     docstring). ``timing``: time the per-call costs on this machine and predict seconds
     per token and the speed-up over autoregressive decoding. ``measure``: then run every
     algorithm (and, with ``timing``, autoregressive decoding, the clock's baseline)
-    ``runs_per_prompt`` times (default ``samples_per_prompt``) per prompt, with seeds
+    ``runs_per_prompt`` times per prompt, with seeds
     independent of the prediction's, and report the measured means beside the
     predictions. Generations stop at ``max_new_tokens`` or at the end-of-sequence token
     (``stop_at_eos``), for the prediction and the measurement alike. Every estimate
@@ -613,8 +609,7 @@ def profile(
         raise InvalidInputError("prompts: give a non-empty list of prompt strings")
     max_new_tokens = _check_positive(max_new_tokens, "max_new_tokens")
     samples_per_prompt = _check_positive(samples_per_prompt, "samples_per_prompt")
-    runs = samples_per_prompt if runs_per_prompt is None else runs_per_prompt
-    runs = _check_positive(runs, "runs_per_prompt")
+    runs = _check_positive(runs_per_prompt, "runs_per_prompt")
     timing_repeats = _check_positive(timing_repeats, "timing_repeats")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InvalidInputError(f"seed must be an integer >= 0, got {seed!r}")
