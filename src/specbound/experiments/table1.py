@@ -391,19 +391,19 @@ def claims(config: Table1Config, data: dict[str, Any]) -> list[Claim]:
             ci95=tv_gaps[worst].ci95,
         )
     )
-    first = table[0]["winrate"]
-    others_ok = all(row["winrate"]["ci95"][1] >= 0.5 for row in table)
+    lowest = min(range(len(table)), key=lambda k: table[k]["winrate"]["ci95"][1])
+    low_row = table[lowest]["winrate"]
     out.append(
         Claim(
-            id="winrate",
-            statement=f"WinRate of OPT over UNO (closer to the target by (b)) is above 50% at "
-            f"eps = {keys[0]} (Wilson 95% lower bound) and not below 50% at any eps",
-            holds=bool(first["ci95"][0] > 0.5 and others_ok),
-            check=f"lower bound {first['ci95'][0]:.0%} > 50% at eps = {keys[0]}; every upper "
-            f"bound >= 50%: {'yes' if others_ok else 'no'}",
+            id="winrate-not-below-half",
+            statement="WinRate of OPT over UNO (closer to the target by (b), ties count ½) is "
+            f"not significantly below 50% at any eps ({eps_text})",
+            holds=bool(low_row["ci95"][1] >= 0.5),
+            check=f"smallest Wilson 95% upper bound {low_row['ci95'][1]:.0%} >= 50% "
+            f"(eps = {keys[lowest]})",
             theory=0.5,
-            measured=first["rate"],
-            ci95=(first["ci95"][0], first["ci95"][1]),
+            measured=low_row["rate"],
+            ci95=(low_row["ci95"][0], low_row["ci95"][1]),
         )
     )
     log_ratio_gaps = [
@@ -457,6 +457,27 @@ def describe(record: Record) -> str:
                     else " |"
                 )
             )
+    significant = [f"{row['eps']:g}" for row in data["table"] if row["winrate"]["ci95"][0] > 0.5]
+    tied = [
+        f"{row['eps']:g} ({row['winrate']['ties']} of {row['winrate']['prompts']})"
+        for row in data["table"]
+        if row["winrate"]["ties"] > row["winrate"]["prompts"] / 2
+    ]
+    reading = (
+        "**Reading the table.** OPT is significantly closer to the target than UNO by (b) "
+        "(Wilson lower bound above 50%) at ε = "
+        + (", ".join(significant) if significant else "none of the thresholds")
+        + ". "
+        + (
+            "At ε = " + ", ".join(tied) + " most prompts are ties: when ε exceeds "
+            "p(x) − q(x) for every token the responses can meet, nothing is ever rejected, "
+            "both decoders output the draft's law A = p, and they cannot differ. "
+            if tied
+            else ""
+        )
+        + "The two output laws differ by r·(q − P*): the gap between OPT and UNO scales "
+        "with the rejection probability, which over-acceptance drives towards 0 as ε grows."
+    )
     pair = (
         "the embedded pair"
         if config["target"] is None
@@ -485,6 +506,7 @@ def describe(record: Record) -> str:
             "(autoregressive decoding: 1); wall-clock times are not stored because they "
             "change from run to run (`specbound profile` measures them).",
             "\n".join(lines),
+            reading,
             "**How this differs from the paper's Table 1.** *Models*: the paper used "
             "Pythia-70m as draft and Pythia-2.8b as target; ours are the embedded GPT-NeoX "
             "pair (a few million parameters, trained on Python's documentation), far "
