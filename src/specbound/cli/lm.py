@@ -89,6 +89,9 @@ def generate(
         None, "--target", help="Target model: a local path or hub id (default: embedded pair)."
     ),
     draft: str | None = typer.Option(None, "--draft", help="Draft model: a path or hub id."),
+    tokenizer: str | None = typer.Option(
+        None, "--tokenizer", help="Tokenizer path or hub id (default: the target's)."
+    ),
     algorithm: str = typer.Option(
         "sd", "--algorithm", "-a", help=f"One of {'|'.join(ALGORITHM_NAMES)}."
     ),
@@ -128,7 +131,7 @@ def generate(
         import torch
 
         torch.set_num_threads(threads)
-    pair = lm.load_pair(target=target, draft=draft, dtype=dtype)
+    pair = lm.load_pair(target=target, draft=draft, tokenizer=tokenizer, dtype=dtype)
     streamer = None if as_json else _Streamer(pair.tokenizer, lm.encode_prompt(pair, prompt))
     if streamer is not None:
         sys.stdout.write(prompt)
