@@ -194,8 +194,9 @@ class Measurement:
 class ProfileRow:
     """One algorithm: its prediction, its measurement (if run) and their agreement.
 
-    ``z_rejections``/``z_calls``: ``(measured - predicted) / sqrt(se_p^2 + se_m^2)``; the
-    prediction *holds* when both lie within +-:data:`AGREEMENT_Z` (the 99% level).
+    ``z_rejections``/``z_calls``: ``(measured - predicted) / sqrt(se_p^2 + se_m^2)`` (the
+    measured se floored for rare events, see :meth:`_measured`); the prediction *holds*
+    when both lie within +-:data:`AGREEMENT_Z` (the 99% level).
     ``speedup_ratio``: measured over predicted speed-up (the share of the theoretical
     ceiling that the implementation reaches).
     """
@@ -211,17 +212,36 @@ class ProfileRow:
     def label(self) -> str:
         return self.prediction.label
 
+    def _measured(self, estimate: Estimate, baseline: float) -> Estimate:
+        """The measured estimate, its standard error floored for rare events.
+
+        NOTE: when rejections are rare (fewer than one expected per generation, e.g.
+        over-acceptance) most runs count none, and a handful of runs cannot estimate the
+        spread: the sample standard error is near 0 and |z| explodes. The floor is the
+        Poisson value ``sqrt((predicted mean - baseline) / runs)`` (baseline 0 for
+        rejections, 1 for calls: every generation makes one call).
+        """
+        predicted = (
+            self.prediction.expected_rejections if baseline == 0 else self.prediction.expected_calls
+        )
+        if self.prediction.expected_rejections.mean >= 1.0:
+            return estimate
+        floor = math.sqrt(max(predicted.mean - baseline, 0.0) / estimate.n)
+        return estimate if estimate.se >= floor else Estimate(estimate.mean, floor, estimate.n)
+
     @property
     def z_rejections(self) -> float | None:
         if self.measurement is None:
             return None
-        return agreement_z(self.prediction.expected_rejections, self.measurement.rejections)
+        measured = self._measured(self.measurement.rejections, 0.0)
+        return agreement_z(self.prediction.expected_rejections, measured)
 
     @property
     def z_calls(self) -> float | None:
         if self.measurement is None:
             return None
-        return agreement_z(self.prediction.expected_calls, self.measurement.calls)
+        measured = self._measured(self.measurement.calls, 1.0)
+        return agreement_z(self.prediction.expected_calls, measured)
 
     @property
     def holds(self) -> bool | None:
