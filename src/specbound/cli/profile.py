@@ -145,6 +145,11 @@ def format_report(report: Any) -> str:
             f"recommended: {rec.label} — best predicted speed-up among lossless settings, "
             f"{_speed(rec.predicted_speedup)}"
         )
+        if rec.predicted_speedup is not None and rec.predicted_speedup.ci95[1] < 1.0:
+            lines.append(
+                "  (no lossless setting is predicted to beat autoregressive decoding on this "
+                "pair and machine: the draft is too far from the target, or too costly)"
+            )
     if report.holds is not None:
         lines.append(
             "prediction holds for every measured row"
