@@ -13,7 +13,7 @@ from specbound.cli.common import run_app
 from specbound.lm import embedded_pair_path
 
 pytestmark = pytest.mark.skipif(
-    not (embedded_pair_path() / "target" / "config.json").is_file(),
+    not all((embedded_pair_path() / m / "config.json").is_file() for m in ("target", "draft")),
     reason="the embedded pair is not built yet",
 )
 PROMPT = "The with statement"
