@@ -29,6 +29,8 @@ REGISTRY: dict[str, str] = {
     "fig3": "specbound.experiments.fig3_batch_gain",
     "fig4": "specbound.experiments.fig4_pareto",
     "gamma": "specbound.experiments.gamma_study",
+    "lm_theory": "specbound.experiments.lm_theory",
+    "table1": "specbound.experiments.table1",
 }
 
 
