@@ -10,8 +10,8 @@ interpreter's standard library without importing any of its modules:
    filtered so that commented-out code and licence boilerplate are left out.
 
 Files are visited in sorted path order, exact duplicate documents are dropped (first
-occurrence wins), and the held-out split is chosen per *source* (a file, or a topic) by a
-CRC-32 of its name, so held-out documents never share a file with training documents.
+occurrence wins), and about one document in :data:`HELDOUT_MODULUS` is held out, chosen by
+a CRC-32 of its text (so the split does not depend on the order or on Python's hash seed).
 The same interpreter version therefore always yields the same text.
 """
 
@@ -34,7 +34,7 @@ MIN_DOC_CHARS = 40
 """Documents shorter than this (after stripping) are dropped."""
 
 HELDOUT_MODULUS = 25
-"""About one source in this many goes to the held-out split."""
+"""About one document in this many goes to the held-out split."""
 
 _SKIPPED_DIRS = frozenset({"site-packages", "__pycache__", "dist-packages"})
 _CODE_HINT = re.compile(
@@ -180,9 +180,9 @@ def dedupe(documents: Iterable[Document], min_chars: int = MIN_DOC_CHARS) -> lis
     return kept
 
 
-def is_heldout(source: str, modulus: int = HELDOUT_MODULUS) -> bool:
-    """Whether a source (file or topic) belongs to the held-out split (stable CRC-32)."""
-    return zlib.crc32(source.encode("utf-8")) % modulus == 0
+def is_heldout(key: str, modulus: int = HELDOUT_MODULUS) -> bool:
+    """Whether the document with this key (its text) is held out (stable CRC-32)."""
+    return zlib.crc32(key.encode("utf-8")) % modulus == 0
 
 
 def build_documents(
@@ -193,8 +193,8 @@ def build_documents(
     files = stdlib_files(root, include_tests=include_tests)
     everything = [*topic_documents(), *stdlib_documents(files, root, with_comments)]
     documents = dedupe(everything)
-    train = [doc for doc in documents if not is_heldout(doc.source)]
-    heldout = [doc for doc in documents if is_heldout(doc.source)]
+    train = [doc for doc in documents if not is_heldout(doc.text)]
+    heldout = [doc for doc in documents if is_heldout(doc.text)]
     return train, heldout
 
 
