@@ -9,6 +9,11 @@ Batch SD fans the cache out to M identical rows for a round (:meth:`repeat`) and
 winning row afterwards (:meth:`select`). Every row of a fanned-out cache has the same
 length: the M draft sequences of a round all have the same number of tokens, so no
 padding or attention mask is ever needed.
+
+Two backends, one behaviour: GPT-NeoX models (the embedded pair, Pythia) run the lean
+forward of :mod:`specbound.lm.neox` over a preallocated cache (the same logits, a
+fraction of the Python overhead; ``docs/performance.md``); any other causal LM runs its
+transformers forward with a ``DynamicCache``. ``fast=False`` forces the latter.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import inspect
 from typing import Any
 
 import torch
+
+from specbound.lm.neox import StaticNeoX, supports
 
 __all__ = ["CachedLM"]
 
@@ -51,14 +58,20 @@ def _new_cache(model: Any) -> Any:
 class CachedLM:
     """``model`` with a KV cache; logits are cut to the shared ``vocab_size``."""
 
-    def __init__(self, model: Any, vocab_size: int) -> None:
+    def __init__(self, model: Any, vocab_size: int, *, fast: bool = True) -> None:
         self.model = model
         self.vocab_size = vocab_size
         self.device = torch.device(model.device)
+        self._static = StaticNeoX(model, vocab_size) if fast and supports(model) else None
         self._cache_kw, self._keep_kw = _forward_keywords(model)
-        self.cache = _new_cache(model)
+        self.cache: Any = None if self._static is not None else _new_cache(model)
         self.length = 0
         self.rows = 1
+
+    @property
+    def fast(self) -> bool:
+        """Whether this model runs the lean GPT-NeoX forward (:mod:`specbound.lm.neox`)."""
+        return self._static is not None
 
     def extend(self, input_ids: torch.Tensor, keep: int = 1) -> torch.Tensor:
         """Feed ``input_ids`` (B, L) after the cached prefix; return the last ``keep``
@@ -66,6 +79,10 @@ class CachedLM:
         rows, new = input_ids.shape
         if rows != self.rows:
             raise ValueError(f"input has {rows} rows, cache has {self.rows}")
+        if self._static is not None:
+            logits = self._static.forward(input_ids, keep)  # (B, keep, V)
+            self.length += new
+            return logits
         kwargs: dict[str, Any] = {self._cache_kw: self.cache, "use_cache": True}
         if self._keep_kw is not None:
             kwargs[self._keep_kw] = keep
@@ -81,20 +98,28 @@ class CachedLM:
         if length < 0:
             raise ValueError(f"cannot crop to a negative length {length}")
         if length < self.length:
-            self.cache.crop(length - self.length)  # negative: remove that many tokens
+            if self._static is not None:
+                self._static.crop(length)
+            else:
+                self.cache.crop(length - self.length)  # negative: remove that many tokens
             self.length = length
 
     def repeat(self, rows: int) -> None:
         """Fan a one-row cache out to ``rows`` identical rows."""
         if self.rows != 1:
             raise ValueError(f"repeat needs a one-row cache, this one has {self.rows} rows")
-        if rows > 1 and self.length > 0:
+        if self._static is not None:
+            self._static.repeat(rows)
+        elif rows > 1 and self.length > 0:
             self.cache.batch_repeat_interleave(rows)
         self.rows = rows
 
     def select(self, row: int) -> None:
         """Keep only ``row`` of a fanned-out cache."""
-        if self.rows > 1:
+        if self.rows > 1 and self._static is not None:
+            self._static.select(row)
+            self.rows = 1
+        elif self.rows > 1:
             if self.length > 0:
                 index = torch.tensor([row], device=self.device)
                 self.cache.batch_select_indices(index)

@@ -1,0 +1,74 @@
+"""The lean GPT-NeoX forward (``lm/neox.py``) gives transformers' logits, and
+``CachedLM`` behaves the same on both backends (crop, fan-out, row selection)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lm"))
+from lm_models import VOCAB, make_model
+
+from specbound.lm.cache import CachedLM
+from specbound.lm.neox import StaticNeoX, supports
+
+TOL = {"rtol": 1e-5, "atol": 1e-5}
+
+
+def fresh_logits(model: torch.nn.Module, ids: list[int]) -> torch.Tensor:
+    """All positions' logits of an uncached transformers forward: (L, V)."""
+    with torch.inference_mode():
+        return model(input_ids=torch.tensor([ids]), use_cache=False).logits[0, :, :VOCAB]
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["parallel", "sequential"])
+def model(request: pytest.FixtureRequest) -> torch.nn.Module:
+    model = make_model(seed=11, vocab_rows=VOCAB + 2)
+    model.config.use_parallel_residual = request.param
+    for layer in model.gpt_neox.layers:
+        layer.use_parallel_residual = request.param
+    return model
+
+
+def test_supports_plain_gpt_neox_only(model: torch.nn.Module) -> None:
+    assert supports(model)
+    assert not supports(model.train())
+    model.eval()
+    assert not supports(torch.nn.Linear(2, 2))
+
+
+def test_static_forward_equals_transformers(model: torch.nn.Module) -> None:
+    """Prefill, multi-token steps and single steps across a capacity doubling."""
+    ids = [1, 2, 3, 4, 5, 6, 7, 1, 2]
+    static = StaticNeoX(model, VOCAB)
+    static._allocate(1, 4)  # tiny capacity: the steps below must grow it
+    out = static.forward(torch.tensor([ids[:3]]), keep=3)  # (1, 3, V)
+    torch.testing.assert_close(out[0], fresh_logits(model, ids[:3]), **TOL)
+    out = static.forward(torch.tensor([ids[3:6]]), keep=3)
+    torch.testing.assert_close(out[0], fresh_logits(model, ids[:6])[3:], **TOL)
+    for end in range(7, len(ids) + 1):
+        out = static.forward(torch.tensor([[ids[end - 1]]]))
+        torch.testing.assert_close(out[0, -1], fresh_logits(model, ids[:end])[-1], **TOL)
+    assert static.capacity >= len(ids)
+
+
+def test_cached_lm_backends_agree_through_a_batch_round(model: torch.nn.Module) -> None:
+    """Fan out to M rows, one batched forward, keep a row, crop, extend: same logits."""
+    results = []
+    for fast in (True, False):
+        lm = CachedLM(model, VOCAB, fast=fast)
+        assert lm.fast is fast
+        with torch.inference_mode():
+            lm.extend(torch.tensor([[1, 2, 3]]))
+            lm.repeat(3)
+            batched = lm.extend(torch.tensor([[4, 1], [5, 2], [6, 3]]), keep=2)  # (M, 2, V)
+            lm.select(2)
+            lm.crop(4)  # prefix + the first token of row 2
+            after = lm.extend(torch.tensor([[7, 1]]), keep=2)  # (1, 2, V)
+        results.append((batched.clone(), after.clone()))
+    for fast_out, slow_out in zip(results[0], results[1], strict=True):
+        torch.testing.assert_close(fast_out, slow_out, **TOL)
+    torch.testing.assert_close(results[0][1][0, -1], fresh_logits(model, [1, 2, 3, 6, 7, 1])[-1])
