@@ -109,3 +109,10 @@ def test_help_does_not_import_torch() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_auto_threads() -> None:
+    from specbound.cli.lm import auto_threads
+
+    assert auto_threads(5_000_000) == 1
+    assert auto_threads(7_000_000_000) is None

@@ -60,6 +60,11 @@ class ModelPair:
     def dtype(self) -> torch.dtype:
         return self.target.dtype
 
+    @property
+    def target_parameters(self) -> int:
+        """Number of parameters of the target model."""
+        return sum(int(p.numel()) for p in self.target.parameters())
+
 
 def embedded_pair_path() -> Path:
     """The directory of the embedded pair (``tokenizer/``, ``target/``, ``draft/``)."""
