@@ -206,7 +206,7 @@ def describe(record: Record) -> str:
             f" | {m['calls']['mean']:.3f} ± {1.96 * m['calls']['se']:.3f} |"
         )
     pair = (
-        "the embedded pair"
+        "The embedded pair"
         if config["target"] is None
         else f"target `{data['target']}`, draft `{data['draft']}`"
     )

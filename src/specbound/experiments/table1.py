@@ -287,6 +287,8 @@ def compute(config: Table1Config, progress: Progress) -> dict[str, Any]:
 # --------------------------------------------------------------------------- claims
 
 
+#: Below this many prompts (``--quick``) the WinRate cannot be significant: no claim on it.
+WINRATE_MIN_PROMPTS = 30
 #: One-sided z at the claims' level (99.9%, as :mod:`specbound.experiments.checks`).
 Z_CLAIM = 3.090232306167813
 
@@ -414,6 +416,20 @@ def claims(config: Table1Config, data: dict[str, Any]) -> list[Claim]:
             ci95=(low_row["ci95"][0], low_row["ci95"][1]),
         )
     )
+    if config.num_prompts >= WINRATE_MIN_PROMPTS:
+        first = table[0]["winrate"]
+        out.append(
+            Claim(
+                id="winrate-above-half",
+                statement=f"WinRate of OPT over UNO is above 50% at the smallest eps, "
+                f"{keys[0]} ({first['prompts']} prompts; Wilson 95% lower bound)",
+                holds=bool(first["ci95"][0] > 0.5),
+                check=f"lower bound {first['ci95'][0]:.0%} > 50%",
+                theory=0.5,
+                measured=first["rate"],
+                ci95=(first["ci95"][0], first["ci95"][1]),
+            )
+        )
     log_ratio_gaps = [
         _paired(series[k][name]["log_ratio"], series[k][name]["kl"])
         for k in keys
@@ -487,7 +503,7 @@ def describe(record: Record) -> str:
         "with the rejection probability, which over-acceptance drives towards 0 as ε grows."
     )
     pair = (
-        "the embedded pair"
+        "The embedded pair"
         if config["target"] is None
         else f"target `{data['target']}`, draft `{data['draft']}`"
     )
