@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from lm_models import save_pair
+from lm_models import save_llama_pair, save_pair
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -31,4 +31,14 @@ def tiny_pair(tiny_dirs: tuple[Path, Path]):  # type: ignore[no-untyped-def]
     from specbound.lm import load_pair
 
     target_dir, draft_dir = tiny_dirs
+    return load_pair(target=target_dir, draft=draft_dir)
+
+
+@pytest.fixture(scope="session")
+def llama_pair(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A tiny random Llama pair: any causal LM other than GPT-NeoX takes the generic
+    transformers forward with a ``DynamicCache`` (GPT-NeoX runs specbound's lean path)."""
+    from specbound.lm import load_pair
+
+    target_dir, draft_dir = save_llama_pair(tmp_path_factory.mktemp("llama_pair"))
     return load_pair(target=target_dir, draft=draft_dir)

@@ -62,3 +62,36 @@ def save_pair(root: Path, target_seed: int = 1, draft_seed: int = 2) -> tuple[Pa
     save_tokenizer(target_dir)
     save_tokenizer(draft_dir)
     return target_dir, draft_dir
+
+
+def make_llama(seed: int, vocab_rows: int, init_range: float = 0.5) -> torch.nn.Module:
+    """A random one-layer Llama: a causal LM that takes the generic transformers path."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=vocab_rows,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        initializer_range=init_range,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=0,
+        tie_word_embeddings=False,
+    )
+    return LlamaForCausalLM(config).eval()
+
+
+def save_llama_pair(root: Path, target_seed: int = 11, draft_seed: int = 12) -> tuple[Path, Path]:
+    """A tiny Llama (target, draft) pair with the word-level tokenizer; the target's output
+    matrix is padded to TARGET_ROWS rows."""
+    target_dir, draft_dir = root / "target", root / "draft"
+    make_llama(target_seed, TARGET_ROWS).save_pretrained(target_dir)
+    make_llama(draft_seed, VOCAB).save_pretrained(draft_dir)
+    save_tokenizer(target_dir)
+    save_tokenizer(draft_dir)
+    return target_dir, draft_dir

@@ -24,8 +24,10 @@ def model() -> torch.nn.Module:
     return make_model(seed=5, vocab_rows=VOCAB + 2)
 
 
-def test_crop_then_extend_equals_fresh_forward(model: torch.nn.Module) -> None:
-    lm = CachedLM(model, VOCAB)
+@pytest.mark.parametrize("fast", [True, False], ids=["lean-neox", "transformers"])
+def test_crop_then_extend_equals_fresh_forward(model: torch.nn.Module, fast: bool) -> None:
+    lm = CachedLM(model, VOCAB, fast=fast)
+    assert lm.fast == fast
     with torch.inference_mode():
         lm.extend(torch.tensor([[1, 2, 3]]))
         lm.extend(torch.tensor([[4, 5, 6, 7]]), keep=4)
@@ -38,8 +40,9 @@ def test_crop_then_extend_equals_fresh_forward(model: torch.nn.Module) -> None:
     torch.testing.assert_close(logits[0, 1], fresh_logits(model, [1, 2, 3, 4, 2, 6]), **TOL)
 
 
-def test_crop_longer_than_cache_is_a_no_op(model: torch.nn.Module) -> None:
-    lm = CachedLM(model, VOCAB)
+@pytest.mark.parametrize("fast", [True, False], ids=["lean-neox", "transformers"])
+def test_crop_longer_than_cache_is_a_no_op(model: torch.nn.Module, fast: bool) -> None:
+    lm = CachedLM(model, VOCAB, fast=fast)
     with torch.inference_mode():
         lm.extend(torch.tensor([[1, 2]]))
         lm.crop(5)
@@ -48,9 +51,10 @@ def test_crop_longer_than_cache_is_a_no_op(model: torch.nn.Module) -> None:
     torch.testing.assert_close(logits, fresh_logits(model, [1, 2, 3]), **TOL)
 
 
-def test_fan_out_select_and_crop(model: torch.nn.Module) -> None:
+@pytest.mark.parametrize("fast", [True, False], ids=["lean-neox", "transformers"])
+def test_fan_out_select_and_crop(model: torch.nn.Module, fast: bool) -> None:
     """Batch SD's round: fan out to M rows, one batched forward, keep a row, crop."""
-    lm = CachedLM(model, VOCAB)
+    lm = CachedLM(model, VOCAB, fast=fast)
     rows = torch.tensor([[4, 1], [5, 2], [6, 3]])  # (M, 2) three draft continuations
     with torch.inference_mode():
         lm.extend(torch.tensor([[1, 2, 3]]))
@@ -70,3 +74,21 @@ def test_rows_must_match(model: torch.nn.Module) -> None:
     lm = CachedLM(model, VOCAB)
     with torch.inference_mode(), pytest.raises(ValueError, match="rows"):
         lm.extend(torch.tensor([[1], [2]]))
+
+
+def test_generic_path_on_a_non_neox_model() -> None:
+    """Llama takes the transformers forward: crop and fan-out on a DynamicCache."""
+    from lm_models import make_llama
+
+    llama = make_llama(seed=6, vocab_rows=VOCAB)
+    lm = CachedLM(llama, VOCAB)
+    assert not lm.fast
+    with torch.inference_mode():
+        lm.extend(torch.tensor([[1, 2, 3, 4]]))
+        lm.crop(2)
+        lm.repeat(2)
+        batched = lm.extend(torch.tensor([[5, 6], [7, 1]]), keep=1)  # (M, 1, V)
+        lm.select(1)
+        logits = lm.extend(torch.tensor([[2]]))[0, -1]
+    torch.testing.assert_close(batched[0, -1], fresh_logits(llama, [1, 2, 5, 6]), **TOL)
+    torch.testing.assert_close(logits, fresh_logits(llama, [1, 2, 7, 1, 2]), **TOL)

@@ -65,32 +65,44 @@ PLAIN = SamplingConfig()
 WARPED = SamplingConfig(temperature=0.7, top_k=5, top_p=0.9)
 
 CASES = [
-    # (id, algorithm, horizon, samples, sampling)
-    ("sd-horizon", sb.Speculative(), 2, 10_000, PLAIN),
-    ("sd-gamma1", sb.Speculative(gamma=1), 3, 3_000, PLAIN),
-    ("batch3-gamma2", sb.BatchSpeculative(num_drafts=3, gamma=2), 3, 3_000, PLAIN),
-    ("sd-warped", sb.Speculative(gamma=2), 2, 3_000, WARPED),
+    # (id, pair fixture, algorithm, horizon, samples, sampling)
+    ("sd-horizon", "tiny_pair", sb.Speculative(), 2, 10_000, PLAIN),
+    ("sd-gamma1", "tiny_pair", sb.Speculative(gamma=1), 3, 3_000, PLAIN),
+    ("batch3-gamma2", "tiny_pair", sb.BatchSpeculative(num_drafts=3, gamma=2), 3, 3_000, PLAIN),
+    ("sd-warped", "tiny_pair", sb.Speculative(gamma=2), 2, 3_000, WARPED),
+    # the generic transformers path (DynamicCache crop / fan-out), on a Llama pair
+    ("llama-sd-gamma2", "llama_pair", sb.Speculative(gamma=2), 2, 3_000, PLAIN),
+    (
+        "llama-batch2-gamma1",
+        "llama_pair",
+        sb.BatchSpeculative(num_drafts=2, gamma=1),
+        3,
+        2_000,
+        PLAIN,
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("algorithm", "horizon", "n", "sampling"),
+    ("pair_name", "algorithm", "horizon", "n", "sampling"),
     [case[1:] for case in CASES],
     ids=[case[0] for case in CASES],
 )
 def test_output_law_is_target_law(
-    tiny_pair: sb.lm.ModelPair,
+    request: pytest.FixtureRequest,
+    pair_name: str,
     algorithm: sb.Algorithm,
     horizon: int,
     n: int,
     sampling: SamplingConfig,
 ) -> None:
-    law = sequence_law(tiny_pair, PROMPT, horizon, sampling)
-    samples = sample_sequences(tiny_pair, algorithm, n, horizon, sampling)
+    pair = request.getfixturevalue(pair_name)
+    law = sequence_law(pair, PROMPT, horizon, sampling)
+    samples = sample_sequences(pair, algorithm, n, horizon, sampling)
     assert chi_square_pvalue(samples, law) > ALPHA
     if sampling != PLAIN:
         # power check: the same samples reject the *unwarped* target law
-        assert chi_square_pvalue(samples, sequence_law(tiny_pair, PROMPT, horizon, PLAIN)) < ALPHA
+        assert chi_square_pvalue(samples, sequence_law(pair, PROMPT, horizon, PLAIN)) < ALPHA
 
 
 def test_negative_control_misreported_draft_law_fails(tiny_pair: sb.lm.ModelPair) -> None:

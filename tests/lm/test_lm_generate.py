@@ -38,6 +38,18 @@ def test_greedy_speculative_equals_greedy_autoregressive(
     assert out.text == reference.text
 
 
+@pytest.mark.parametrize(
+    "algorithm",
+    [sb.Speculative(gamma=3), sb.BatchSpeculative(num_drafts=3, gamma=2)],
+    ids=["sd", "batch"],
+)
+def test_greedy_equivalence_on_the_generic_transformers_path(
+    llama_pair: ModelPair, algorithm: sb.Algorithm
+) -> None:
+    reference = run(llama_pair, sb.Autoregressive(), temperature=0)
+    assert run(llama_pair, algorithm, temperature=0).token_ids == reference.token_ids
+
+
 def test_greedy_speculative_stops_where_autoregressive_stops(tiny_pair: ModelPair) -> None:
     """With EOS on, both stop at the same place (the prompt 'c' reaches EOS greedily)."""
     stops = []
