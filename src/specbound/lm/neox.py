@@ -10,6 +10,16 @@ rotary embedding, scaled-dot-product attention, dense, MLP, parallel or sequenti
 residual; final layer norm, LM head), so its logits equal transformers' (bit for bit in
 float32 on CPU here; ``tests/bench/test_bench_neox_fast_path.py`` checks them to 1e-5).
 
+Multi-token calls (the target scoring a round's drafts, batched drafts) multiply by
+weights **prepacked for oneDNN** (``torch.ops.mkldnn``, the kernels torch's own compiler
+uses for frozen CPU models): on this machine MKL's fp32 GEMM for 2-16 rows costs 1.5x
+its one-row GEMV, oneDNN's packed GEMM about 1.0-1.1x — the difference between SD
+paying for its scoring call and not (``docs/performance.md``). One-token calls keep
+``torch.nn.functional.linear`` (autoregressive decoding does exactly transformers'
+arithmetic). Packing is skipped, with the same results up to float rounding, where
+oneDNN is missing, off CPU, for models above :data:`PACK_LIMIT_BYTES`, or when a
+self-check against ``linear`` fails.
+
 The KV cache is a preallocated buffer per layer, (rows, heads, capacity, head_dim): a
 forward writes its new keys/values in place, cropping is moving the length back, fanning
 out to M rows copies the prefix into rows 1..M-1, and keeping a row copies it into row 0.
@@ -22,15 +32,23 @@ transformers forward for anything else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 import torch.nn.functional as nnf
 
-__all__ = ["StaticNeoX", "supports"]
+__all__ = ["PACK_LIMIT_BYTES", "StaticNeoX", "supports"]
 
 _INITIAL_CAPACITY = 256
+
+#: Models whose parameters take more bytes than this are not prepacked (a packed copy of
+#: every weight doubles their memory).
+PACK_LIMIT_BYTES = 1 << 30
+
+#: The row count oneDNN chooses its packed layout for (a round's scoring call: gamma + 1).
+_PACK_ROWS_HINT = 4
 
 
 def supports(model: Any) -> bool:
@@ -51,21 +69,62 @@ def supports(model: Any) -> bool:
     )
 
 
+def _can_pack(model: Any, dtype: torch.dtype, device: torch.device) -> bool:
+    ops = getattr(torch.ops, "mkldnn", None)
+    size = sum(t.numel() * t.element_size() for t in _tracked(model))
+    return (
+        device.type == "cpu"
+        and dtype in (torch.float32, torch.bfloat16)
+        and torch.backends.mkldnn.is_available()
+        and hasattr(ops, "_reorder_linear_weight")
+        and hasattr(ops, "_linear_pointwise")
+        and size <= PACK_LIMIT_BYTES
+    )
+
+
+@dataclass(frozen=True)
+class _Linear:
+    """``x @ weight.T + bias``; rows > 1 through the oneDNN-packed ``packed`` if present."""
+
+    weight: torch.Tensor  # (out, in)
+    bias: torch.Tensor | None
+    packed: torch.Tensor | None = None
+
+    @classmethod
+    def of(cls, weight: torch.Tensor, bias: torch.Tensor | None, pack: bool) -> _Linear:
+        weight = weight.detach()
+        bias = None if bias is None else bias.detach()
+        if not pack:
+            return cls(weight, bias)
+        packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), _PACK_ROWS_HINT)
+        return cls(weight, bias, packed)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.packed is not None and x.numel() > x.shape[-1]:  # more than one row
+            return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
+        return nnf.linear(x, self.weight, self.bias)
+
+    def agrees(self) -> bool:
+        """The packed path gives ``linear``'s result on a random input (up to rounding)."""
+        if self.packed is None:
+            return True
+        x = torch.randn(3, self.weight.shape[1], dtype=self.weight.dtype)  # (3, in)
+        want = nnf.linear(x, self.weight, self.bias).float()
+        tolerance = 1e-2 if self.weight.dtype == torch.bfloat16 else 1e-4
+        return bool(torch.allclose(self(x).float(), want, rtol=tolerance, atol=tolerance))
+
+
 @dataclass(frozen=True)
 class _Layer:
     """The parameters of one GPT-NeoX layer (views of the model's tensors)."""
 
     ln_attn: torch.nn.LayerNorm
     ln_mlp: torch.nn.LayerNorm
-    qkv_weight: torch.Tensor
-    qkv_bias: torch.Tensor | None
-    dense_weight: torch.Tensor
-    dense_bias: torch.Tensor | None
-    up_weight: torch.Tensor
-    up_bias: torch.Tensor | None
+    qkv: _Linear
+    dense: _Linear
+    up: _Linear
     act: Any
-    down_weight: torch.Tensor
-    down_bias: torch.Tensor | None
+    down: _Linear
 
 
 def _layer_norm(x: torch.Tensor, norm: torch.nn.LayerNorm) -> torch.Tensor:
@@ -77,53 +136,161 @@ def _rotate_half(x: torch.Tensor) -> torch.Tensor:
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
+@dataclass(frozen=True)
+class _Weights:
+    """What a forward needs from the model, built once per model (packing is not free)."""
+
+    heads: int
+    head_dim: int
+    parallel_residual: bool
+    inv_freq: torch.Tensor  # (R/2,) float32
+    rotary_scale: float
+    embedding: torch.Tensor  # (V', H)
+    final_norm: torch.nn.LayerNorm
+    head: _Linear  # cut to the pair's vocabulary
+    layers: tuple[_Layer, ...]
+    packed: bool
+    _rotary: dict[str, torch.Tensor] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def rotary_dims(self) -> int:
+        return 2 * int(self.inv_freq.shape[0])
+
+    def rotary_table(self, positions: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """cos and sin (C, R) for positions 0..C-1 (C >= ``positions``), computed as
+        transformers does per forward (float32, then cast to the model's dtype), once."""
+        if self._rotary.get("cos") is None or self._rotary["cos"].shape[0] < positions:
+            size = max(
+                positions, 2 * (0 if "cos" not in self._rotary else len(self._rotary["cos"]))
+            )
+            with torch.inference_mode():
+                steps = torch.arange(size, device=self.inv_freq.device, dtype=torch.float32)
+                freqs = steps[:, None] * self.inv_freq[None, :]  # (C, R/2)
+                angles = torch.cat((freqs, freqs), dim=-1)  # (C, R)
+                self._rotary["cos"] = (angles.cos() * self.rotary_scale).to(dtype)
+                self._rotary["sin"] = (angles.sin() * self.rotary_scale).to(dtype)
+        return self._rotary["cos"], self._rotary["sin"]
+
+
+def _build_weights(model: Any, vocab_size: int, pack: bool) -> _Weights:
+    config, base = model.config, model.gpt_neox
+    heads = int(config.num_attention_heads)
+    embedding = base.embed_in.weight.detach()
+
+    def linear(module: Any, rows: int | None = None) -> _Linear:
+        weight = module.weight if rows is None else module.weight[:rows]
+        return _Linear.of(weight, module.bias, pack)
+
+    with torch.inference_mode():
+        head = linear(model.get_output_embeddings(), vocab_size)
+        layers = tuple(
+            _Layer(
+                ln_attn=layer.input_layernorm,
+                ln_mlp=layer.post_attention_layernorm,
+                qkv=linear(layer.attention.query_key_value),
+                dense=linear(layer.attention.dense),
+                up=linear(layer.mlp.dense_h_to_4h),
+                act=layer.mlp.act,
+                down=linear(layer.mlp.dense_4h_to_h),
+            )
+            for layer in base.layers
+        )
+        agree = all(item.agrees() for item in (head, layers[0].qkv)) if pack else True
+    if not agree:  # NOTE: a oneDNN build that disagrees with linear: fall back, same results
+        return _build_weights(model, vocab_size, pack=False)
+    return _Weights(
+        heads=heads,
+        head_dim=int(config.hidden_size) // heads,
+        parallel_residual=bool(config.use_parallel_residual),
+        inv_freq=base.rotary_emb.inv_freq.detach().to(torch.float32),
+        rotary_scale=float(base.rotary_emb.attention_scaling),
+        embedding=embedding,
+        final_norm=base.final_layer_norm,
+        head=head,
+        layers=layers,
+        packed=pack,
+    )
+
+
+_WEIGHTS: weakref.WeakKeyDictionary[Any, dict[tuple[int, bool], tuple[Any, _Weights]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _tracked(model: Any) -> list[torch.Tensor]:
+    """The tensors a forward reads (walking ``model.parameters()`` costs milliseconds)."""
+    base = model.gpt_neox
+    tensors = [
+        base.embed_in.weight,
+        base.final_layer_norm.weight,
+        base.final_layer_norm.bias,
+        model.get_output_embeddings().weight,
+        base.rotary_emb.inv_freq,
+    ]
+    for layer in base.layers:
+        for module in (
+            layer.input_layernorm,
+            layer.post_attention_layernorm,
+            layer.attention.query_key_value,
+            layer.attention.dense,
+            layer.mlp.dense_h_to_4h,
+            layer.mlp.dense_4h_to_h,
+        ):
+            tensors += [module.weight, module.bias]
+    return [t for t in tensors if t is not None]
+
+
+def _signature(model: Any) -> tuple[Any, ...]:
+    """Where each tensor read lives, its in-place version, and the config fields read: it
+    changes when a weight is replaced or modified in place, or the architecture edited."""
+    config = model.config
+    fields = (
+        len(model.gpt_neox.layers),
+        config.num_attention_heads,
+        config.hidden_size,
+        config.use_parallel_residual,
+    )
+    return (fields, *((t.data_ptr(), t._version) for t in _tracked(model)))
+
+
+def _weights(model: Any, vocab_size: int, pack: bool) -> _Weights:
+    """The model's :class:`_Weights`, reused until a parameter is replaced or modified."""
+    pack = pack and _can_pack(model, model.gpt_neox.embed_in.weight.dtype, model.device)
+    per_model = _WEIGHTS.setdefault(model, {})
+    signature = _signature(model)
+    cached = per_model.get((vocab_size, pack))
+    if cached is None or cached[0] != signature:
+        cached = (signature, _build_weights(model, vocab_size, pack))
+        per_model[(vocab_size, pack)] = cached
+    return cached[1]
+
+
 class StaticNeoX:
     """GPT-NeoX forward passes that extend a preallocated KV cache of ``rows`` sequences.
 
     ``length`` tokens are cached per row (all rows have the same length). :meth:`forward`
     feeds (rows, L) new tokens and returns the logits of the last ``keep`` positions, cut
-    to ``vocab_size`` (the padded rows of the LM head are never computed).
+    to ``vocab_size`` (the padded rows of the LM head are never computed). ``pack``:
+    prepack the weights for oneDNN where possible (see the module docstring).
     """
 
-    def __init__(self, model: Any, vocab_size: int) -> None:
-        config = model.config
-        base = model.gpt_neox
+    def __init__(self, model: Any, vocab_size: int, *, pack: bool = True) -> None:
+        self.weights = _weights(model, vocab_size, pack)
         self.vocab_size = vocab_size
-        self.heads = int(config.num_attention_heads)
-        self.head_dim = int(config.hidden_size) // self.heads
-        self.scale = self.head_dim**-0.5
-        self.parallel_residual = bool(config.use_parallel_residual)
-        rotary = base.rotary_emb
-        self._inv_freq = rotary.inv_freq.to(torch.float32)  # (R/2,)
-        self._rotary_scale = float(rotary.attention_scaling)
-        self.rotary_dims = 2 * int(self._inv_freq.shape[0])
-        self.embedding = base.embed_in.weight  # (V', H)
-        self.final_norm = base.final_layer_norm
-        self.head_weight = model.get_output_embeddings().weight[:vocab_size]  # (V, H)
-        self.layers = [
-            _Layer(
-                ln_attn=layer.input_layernorm,
-                ln_mlp=layer.post_attention_layernorm,
-                qkv_weight=layer.attention.query_key_value.weight,
-                qkv_bias=layer.attention.query_key_value.bias,
-                dense_weight=layer.attention.dense.weight,
-                dense_bias=layer.attention.dense.bias,
-                up_weight=layer.mlp.dense_h_to_4h.weight,
-                up_bias=layer.mlp.dense_h_to_4h.bias,
-                act=layer.mlp.act,
-                down_weight=layer.mlp.dense_4h_to_h.weight,
-                down_bias=layer.mlp.dense_4h_to_h.bias,
-            )
-            for layer in base.layers
-        ]
-        self.dtype = self.embedding.dtype
-        self.device = self.embedding.device
+        self.dtype = self.weights.embedding.dtype
+        self.device = self.weights.embedding.device
+        self.scale = self.weights.head_dim**-0.5
         self.length = 0
         self.rows = 1
         self._keys: list[torch.Tensor] = []
         self._values: list[torch.Tensor] = []
         self._cos = self._sin = torch.empty(0)
         self._allocate(1, _INITIAL_CAPACITY)
+
+    @property
+    def packed(self) -> bool:
+        """Whether multi-row calls use oneDNN-packed weights."""
+        return self.weights.packed
 
     # ------------------------------------------------------------------ cache buffers
 
@@ -133,21 +300,20 @@ class StaticNeoX:
 
     def _allocate(self, rows: int, capacity: int) -> None:
         """(Re)allocate the buffers for ``rows`` x ``capacity``, keeping the cached prefix."""
-        shape = (rows, self.heads, capacity, self.head_dim)
+        weights = self.weights
+        shape = (rows, weights.heads, capacity, weights.head_dim)
         with torch.inference_mode():
-            keys = [torch.empty(shape, dtype=self.dtype, device=self.device) for _ in self.layers]
-            values = [torch.empty(shape, dtype=self.dtype, device=self.device) for _ in self.layers]
+            keys = [
+                torch.empty(shape, dtype=self.dtype, device=self.device) for _ in weights.layers
+            ]
+            values = [
+                torch.empty(shape, dtype=self.dtype, device=self.device) for _ in weights.layers
+            ]
             if self._keys and self.length:
                 kept = min(rows, self._keys[0].shape[0])
                 for new, old in zip([*keys, *values], [*self._keys, *self._values], strict=True):
                     new[:kept, :, : self.length] = old[:kept, :, : self.length]
-            # the rotary table, computed as transformers does per forward (float32, then
-            # cast to the model's dtype), once for every position the buffers can hold
-            positions = torch.arange(capacity, device=self.device, dtype=torch.float32)
-            freqs = positions[:, None] * self._inv_freq.to(self.device)[None, :]  # (C, R/2)
-            angles = torch.cat((freqs, freqs), dim=-1)  # (C, R)
-            self._cos = (angles.cos() * self._rotary_scale).to(self.dtype)  # (C, R)
-            self._sin = (angles.sin() * self._rotary_scale).to(self.dtype)  # (C, R)
+        self._cos, self._sin = weights.rotary_table(capacity, self.dtype)  # (C', R) each
         self._keys, self._values = keys, values
 
     def _reserve(self, rows: int, length: int) -> None:
@@ -184,8 +350,9 @@ class StaticNeoX:
         rows, new = input_ids.shape
         start, end = self.length, self.length + new
         self._reserve(rows, end)
+        weights = self.weights
         with torch.inference_mode():
-            x = nnf.embedding(input_ids, self.embedding)  # (B, L, H)
+            x = nnf.embedding(input_ids, weights.embedding)  # (B, L, H)
             cos, sin = self._cos[start:end], self._sin[start:end]  # (L, R)
             # NOTE: a causal mask shifted by the cached prefix; with no prefix SDPA's own
             # causal flag (what transformers uses then); one query attends to everything.
@@ -193,16 +360,16 @@ class StaticNeoX:
             if new > 1 and start > 0:
                 mask = torch.ones(new, end, dtype=torch.bool, device=self.device).tril(start)
             causal = new > 1 and start == 0
-            for index, layer in enumerate(self.layers):
+            for index, layer in enumerate(weights.layers):
                 attn = self._attention(index, layer, x, cos, sin, start, end, mask, causal)
-                if self.parallel_residual:
+                if weights.parallel_residual:
                     mlp = self._mlp(layer, _layer_norm(x, layer.ln_mlp))
                     x = mlp + attn + x
                 else:
                     attn = attn + x
                     x = self._mlp(layer, _layer_norm(attn, layer.ln_mlp)) + attn
-            x = _layer_norm(x[:, -keep:], self.final_norm)  # (B, keep, H)
-            logits = nnf.linear(x, self.head_weight)  # (B, keep, V)
+            x = _layer_norm(x[:, -keep:], weights.final_norm)  # (B, keep, H)
+            logits = weights.head(x)  # (B, keep, V)
         self.length = end
         self.rows = rows
         return logits
@@ -220,8 +387,9 @@ class StaticNeoX:
         causal: bool,
     ) -> torch.Tensor:
         rows, new, hidden = x.shape
-        qkv = nnf.linear(_layer_norm(x, layer.ln_attn), layer.qkv_weight, layer.qkv_bias)
-        qkv = qkv.view(rows, new, self.heads, 3 * self.head_dim).transpose(1, 2)  # (B, h, L, 3d)
+        qkv = layer.qkv(_layer_norm(x, layer.ln_attn))  # (B, L, 3H)
+        heads, head_dim = self.weights.heads, self.weights.head_dim
+        qkv = qkv.view(rows, new, heads, 3 * head_dim).transpose(1, 2)  # (B, h, L, 3d)
         query, key, value = qkv.chunk(3, dim=-1)  # (B, h, L, d) each
         query, key = self._rotary(query, cos, sin), self._rotary(key, cos, sin)
         keys, values = self._keys[index], self._values[index]
@@ -236,15 +404,15 @@ class StaticNeoX:
             scale=self.scale,
         )  # (B, h, L, d)
         out = out.transpose(1, 2).reshape(rows, new, hidden)  # (B, L, H)
-        return nnf.linear(out, layer.dense_weight, layer.dense_bias)
+        return layer.dense(out)
 
     def _rotary(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         """Rotary embedding on the first ``rotary_dims`` channels (GPT-NeoX's partial RoPE)."""
-        turned, passed = x[..., : self.rotary_dims], x[..., self.rotary_dims :]
+        dims = self.weights.rotary_dims
+        turned, passed = x[..., :dims], x[..., dims:]
         turned = turned * cos + _rotate_half(turned) * sin
         return torch.cat((turned, passed), dim=-1)
 
     @staticmethod
     def _mlp(layer: _Layer, x: torch.Tensor) -> torch.Tensor:
-        up = nnf.linear(x, layer.up_weight, layer.up_bias)
-        return nnf.linear(layer.act(up), layer.down_weight, layer.down_bias)
+        return layer.down(layer.act(layer.up(x)))
