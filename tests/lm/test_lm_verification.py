@@ -88,3 +88,18 @@ def test_autoregressive_and_stray_rows_are_refused() -> None:
     two = np.stack([UNIFORM[None], UNIFORM[None]])  # (2, 1, V)
     with pytest.raises(ValueError, match="one draft"):
         verify_round(sb.Speculative(), two, two, np.array([[0], [1]]), rng())
+
+
+def test_batch_row_stops_at_its_end_of_sequence_token() -> None:
+    """Row 2 wins with end-of-sequence token 2 at position 0; its later drafted token 0 is
+    impossible under q but must not be verified (nothing after the EOS is output)."""
+    first = np.array([0.3, 0.3, 0.4, 0.0])
+    draft = np.stack([np.stack([first, UNIFORM])] * 3)  # (M, k, V)
+    target = np.stack([np.stack([one_hot(2), one_hot(3), one_hot(3)]) for _ in range(3)])
+    tokens = np.array([[0, 1], [1, 1], [2, 0]])  # (M, k)
+    algorithm = sb.BatchSpeculative(num_drafts=3, gamma=2)
+    out = verify_round(algorithm, draft, target, tokens, rng(), eos_token_id=2)
+    assert (out.row, out.accepted, out.next_token, out.rejected) == (2, 1, None, False)
+    # without the end-of-sequence id the same round refuses token 0 at position 1
+    out = verify_round(algorithm, draft, target, tokens, rng())
+    assert (out.row, out.accepted, out.next_token, out.rejected) == (2, 1, 3, True)

@@ -223,7 +223,9 @@ def _speculative(
         clock.target += t2 - t1
         counts.target_calls += 1
 
-        outcome = verify_round(algorithm, proposal.draft_probs, target_probs, drafted, verify_rng)
+        outcome = verify_round(
+            algorithm, proposal.draft_probs, target_probs, drafted, verify_rng, eos_token_id=eos
+        )
         counts.rejections += int(outcome.rejected)
         counts.accepted.append(outcome.accepted)
         emitted = [int(t) for t in drafted[outcome.row, : outcome.accepted]]

@@ -51,6 +51,7 @@ def verify_round(
     target_probs: NDArray[np.float64],
     tokens: NDArray[np.int64],
     rng: np.random.Generator,
+    eos_token_id: int | None = None,
 ) -> RoundOutcome:
     """Verify ``tokens`` (M, k) drafted from ``draft_probs`` (M, k, V) against
     ``target_probs`` (M, k, V) — or (M, k+1, V), whose last position gives a bonus token.
@@ -58,6 +59,10 @@ def verify_round(
     Position i of ``target_probs`` is the target's law for the token at drafted position
     i (same prefix as the draft's). Rows of position 0 are identical (same prefix); row 0
     is used at a batch round start.
+
+    ``eos_token_id``: verification of the followed row stops at its first end-of-sequence
+    token (nothing after it is output, so nothing after it can be refused); a round whose
+    end-of-sequence token is accepted ends there, with no bonus token.
     """
     rule = algorithm.step_rule
     if rule is None:
@@ -74,6 +79,11 @@ def verify_round(
         row, first = int(winner), 1
     elif num_drafts != 1:
         raise ValueError(f"{algorithm.name!r} verifies one draft, got {num_drafts}")
+    ends_at_eos = False
+    if eos_token_id is not None:
+        hits = np.flatnonzero(tokens[row, :k] == eos_token_id)
+        if hits.size:  # the row's first end-of-sequence token closes the round
+            k, ends_at_eos = int(hits[0]) + 1, True
     if first < k:
         ok = accept_drafted(
             rule,
@@ -87,7 +97,7 @@ def verify_round(
             at = first + int(refused[0])
             recovered = rule.sample_recovered(draft_probs[row, at], target_probs[row, at], rng)
             return RoundOutcome(row=row, accepted=at, next_token=int(recovered), rejected=True)
-    if target_probs.shape[1] > k:
+    if target_probs.shape[1] > k and not ends_at_eos:
         bonus = sample_categorical(target_probs[row, k], rng)  # ()
         return RoundOutcome(row=row, accepted=k, next_token=int(bonus), rejected=False)
     return RoundOutcome(row=row, accepted=k, next_token=None, rejected=False)
