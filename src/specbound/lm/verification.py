@@ -87,9 +87,9 @@ def verify_round(
     if first < k:
         ok = accept_drafted(
             rule,
-            draft_probs[row, first:],  # (k', V)
+            draft_probs[row, first:k],  # (k', V)
             target_probs[row, first:k],  # (k', V)
-            tokens[row, first:],  # (k',)
+            tokens[row, first:k],  # (k',)
             rng,
         )  # (k',) independent uniforms; only those before the first refusal matter
         refused = np.flatnonzero(~ok)
