@@ -72,3 +72,19 @@ def test_cached_lm_backends_agree_through_a_batch_round(model: torch.nn.Module) 
     for fast_out, slow_out in zip(results[0], results[1], strict=True):
         torch.testing.assert_close(fast_out, slow_out, **TOL)
     torch.testing.assert_close(results[0][1][0, -1], fresh_logits(model, [1, 2, 3, 6, 7, 1])[-1])
+
+
+def test_one_row_packed_path_equals_transformers(
+    model: torch.nn.Module, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model above ONE_ROW_PACK_BYTES takes the packed kernels for single tokens too."""
+    import specbound.lm.neox as neox
+
+    monkeypatch.setattr(neox, "ONE_ROW_PACK_BYTES", 0)
+    monkeypatch.setattr(neox, "_WEIGHTS", neox.weakref.WeakKeyDictionary())
+    static = StaticNeoX(model, VOCAB)
+    assert static.packed == neox._can_pack(model, torch.float32, torch.device("cpu"))
+    ids = [3, 1, 4, 1, 5]
+    static.forward(torch.tensor([ids[:-1]]))
+    out = static.forward(torch.tensor([ids[-1:]]))  # one row: packed when available
+    torch.testing.assert_close(out[0, -1], fresh_logits(model, ids)[-1], **TOL)

@@ -7,18 +7,20 @@ matrix products: 0.45 ms of a 0.5 ms draft forward on the embedded draft. This m
 runs the same arithmetic with the model's own parameters, op for op as transformers'
 ``modeling_gpt_neox`` does it (embedding, per layer: layer norms, fused QKV, partial
 rotary embedding, scaled-dot-product attention, dense, MLP, parallel or sequential
-residual; final layer norm, LM head), so its logits equal transformers' (bit for bit in
-float32 on CPU here; ``tests/bench/test_bench_neox_fast_path.py`` checks them to 1e-5).
+residual; final layer norm, LM head), so its logits equal transformers' up to float
+rounding (``tests/bench/test_bench_neox_fast_path.py`` checks them to 1e-5).
 
-Multi-token calls (the target scoring a round's drafts, batched drafts) multiply by
-weights **prepacked for oneDNN** (``torch.ops.mkldnn``, the kernels torch's own compiler
-uses for frozen CPU models): on this machine MKL's fp32 GEMM for 2-16 rows costs 1.5x
-its one-row GEMV, oneDNN's packed GEMM about 1.0-1.1x — the difference between SD
-paying for its scoring call and not (``docs/performance.md``). One-token calls keep
-``torch.nn.functional.linear`` (autoregressive decoding does exactly transformers'
-arithmetic). Packing is skipped, with the same results up to float rounding, where
-oneDNN is missing, off CPU, for models above :data:`PACK_LIMIT_BYTES`, or when a
-self-check against ``linear`` fails.
+The matrix products use weights **prepacked for oneDNN** (``torch.ops.mkldnn``, the
+kernels torch's own compiler uses for frozen CPU models). On this machine MKL's fp32 GEMM
+for the 2-16 rows of a scoring call costs 1.5x its one-row GEMV, oneDNN's packed GEMM
+about 1.0x — the difference between SD paying for its scoring call and not
+(``docs/performance.md``). One-row calls also take the packed path for a model of at
+least :data:`ONE_ROW_PACK_BYTES` (its weights stream from memory, where oneDNN's blocked
+layout is faster: target forward 2.6 -> 2.1 ms); a smaller model's one-row calls keep
+``torch.nn.functional.linear``, whose GEMV has less per-call overhead on cache-resident
+weights (draft forward 0.20 ms vs 0.32). Packing is skipped, with the same results up to
+float rounding, where oneDNN is missing, off CPU, for models above
+:data:`PACK_LIMIT_BYTES`, or when a self-check against ``linear`` fails.
 
 The KV cache is a preallocated buffer per layer, (rows, heads, capacity, head_dim): a
 forward writes its new keys/values in place, cropping is moving the length back, fanning
@@ -39,13 +41,17 @@ from typing import Any
 import torch
 import torch.nn.functional as nnf
 
-__all__ = ["PACK_LIMIT_BYTES", "StaticNeoX", "supports"]
+__all__ = ["ONE_ROW_PACK_BYTES", "PACK_LIMIT_BYTES", "StaticNeoX", "supports"]
 
 _INITIAL_CAPACITY = 256
 
 #: Models whose parameters take more bytes than this are not prepacked (a packed copy of
 #: every weight doubles their memory).
 PACK_LIMIT_BYTES = 1 << 30
+
+#: Models with at least this many parameter bytes use the packed weights for one-row calls
+#: too (see the module docstring).
+ONE_ROW_PACK_BYTES = 8 << 20
 
 #: The row count oneDNN chooses its packed layout for (a round's scoring call: gamma + 1).
 _PACK_ROWS_HINT = 4
@@ -69,9 +75,13 @@ def supports(model: Any) -> bool:
     )
 
 
+def _model_bytes(model: Any) -> int:
+    return sum(t.numel() * t.element_size() for t in _tracked(model))
+
+
 def _can_pack(model: Any, dtype: torch.dtype, device: torch.device) -> bool:
     ops = getattr(torch.ops, "mkldnn", None)
-    size = sum(t.numel() * t.element_size() for t in _tracked(model))
+    size = _model_bytes(model)
     return (
         device.type == "cpu"
         and dtype in (torch.float32, torch.bfloat16)
@@ -84,23 +94,27 @@ def _can_pack(model: Any, dtype: torch.dtype, device: torch.device) -> bool:
 
 @dataclass(frozen=True)
 class _Linear:
-    """``x @ weight.T + bias``; rows > 1 through the oneDNN-packed ``packed`` if present."""
+    """``x @ weight.T + bias``; calls of at least ``packed_rows`` rows go through the
+    oneDNN-packed ``packed`` if present."""
 
     weight: torch.Tensor  # (out, in)
     bias: torch.Tensor | None
     packed: torch.Tensor | None = None
+    packed_rows: int = 2
 
     @classmethod
-    def of(cls, weight: torch.Tensor, bias: torch.Tensor | None, pack: bool) -> _Linear:
+    def of(
+        cls, weight: torch.Tensor, bias: torch.Tensor | None, pack: bool, packed_rows: int = 2
+    ) -> _Linear:
         weight = weight.detach()
         bias = None if bias is None else bias.detach()
         if not pack:
             return cls(weight, bias)
         packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), _PACK_ROWS_HINT)
-        return cls(weight, bias, packed)
+        return cls(weight, bias, packed, packed_rows)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if self.packed is not None and x.numel() > x.shape[-1]:  # more than one row
+        if self.packed is not None and x.numel() >= self.packed_rows * x.shape[-1]:
             return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
         return nnf.linear(x, self.weight, self.bias)
 
@@ -177,9 +191,11 @@ def _build_weights(model: Any, vocab_size: int, pack: bool) -> _Weights:
     heads = int(config.num_attention_heads)
     embedding = base.embed_in.weight.detach()
 
+    packed_rows = 1 if _model_bytes(model) >= ONE_ROW_PACK_BYTES else 2
+
     def linear(module: Any, rows: int | None = None) -> _Linear:
         weight = module.weight if rows is None else module.weight[:rows]
-        return _Linear.of(weight, module.bias, pack)
+        return _Linear.of(weight, module.bias, pack, packed_rows)
 
     with torch.inference_mode():
         head = linear(model.get_output_embeddings(), vocab_size)
@@ -289,7 +305,7 @@ class StaticNeoX:
 
     @property
     def packed(self) -> bool:
-        """Whether multi-row calls use oneDNN-packed weights."""
+        """Whether the matrix products use oneDNN-packed weights (see the module docstring)."""
         return self.weights.packed
 
     # ------------------------------------------------------------------ cache buffers
