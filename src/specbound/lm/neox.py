@@ -145,9 +145,30 @@ def _layer_norm(x: torch.Tensor, norm: torch.nn.LayerNorm) -> torch.Tensor:
     return nnf.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
 
 
-def _rotate_half(x: torch.Tensor) -> torch.Tensor:
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+def _rotate_in_place(
+    qkv: torch.Tensor, head_dim: int, dims: int, cos: torch.Tensor, sin: torch.Tensor
+) -> None:
+    """GPT-NeoX's partial rotary embedding of the queries and keys, written into ``qkv``.
+
+    ``qkv`` (B, h, L, 3d) holds query, key, value side by side; the first ``dims`` channels
+    of the query and of the key turn: with ``x1, x2`` their halves, transformers computes
+    ``x * cat(c, c) + cat(-x2, x1) * cat(s, s)``, i.e. ``(x1 c - x2 s, x2 c + x1 s)`` —
+    the same operations, here for queries and keys at once. ``cos``/``sin``: (L, R/2).
+    """
+    half = dims // 2
+    turned = qkv.unflatten(-1, (3, head_dim))[..., :2, :dims]  # (B, h, L, 2, R) view
+    first, second = turned[..., :half], turned[..., half:]  # (B, h, L, 2, R/2) views
+    cos, sin = cos[:, None, :], sin[:, None, :]  # (L, 1, R/2)
+    new_first = first * cos - second * sin
+    new_second = second * cos + first * sin
+    first.copy_(new_first)
+    second.copy_(new_second)
+
+
+def _activation(module: Any) -> Any:
+    """transformers' ``GELUActivation`` only forwards to its function: call that directly."""
+    function = getattr(module, "act", None)
+    return function if type(module).__name__ == "GELUActivation" and callable(function) else module
 
 
 @dataclass(frozen=True)
@@ -171,18 +192,19 @@ class _Weights:
         return 2 * int(self.inv_freq.shape[0])
 
     def rotary_table(self, positions: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        """cos and sin (C, R) for positions 0..C-1 (C >= ``positions``), computed as
-        transformers does per forward (float32, then cast to the model's dtype), once."""
-        if self._rotary.get("cos") is None or self._rotary["cos"].shape[0] < positions:
-            size = max(
-                positions, 2 * (0 if "cos" not in self._rotary else len(self._rotary["cos"]))
-            )
+        """cos and sin (C, R/2) for positions 0..C-1 (C >= ``positions``), once.
+
+        transformers computes ``cat(freqs, freqs).cos()`` per forward (float32, then the
+        model's dtype); both halves are ``freqs.cos()``, so half a table is the same values.
+        """
+        cached = self._rotary.get("cos")
+        if cached is None or cached.shape[0] < positions:
+            size = max(positions, 0 if cached is None else 2 * cached.shape[0])
             with torch.inference_mode():
                 steps = torch.arange(size, device=self.inv_freq.device, dtype=torch.float32)
                 freqs = steps[:, None] * self.inv_freq[None, :]  # (C, R/2)
-                angles = torch.cat((freqs, freqs), dim=-1)  # (C, R)
-                self._rotary["cos"] = (angles.cos() * self.rotary_scale).to(dtype)
-                self._rotary["sin"] = (angles.sin() * self.rotary_scale).to(dtype)
+                self._rotary["cos"] = (freqs.cos() * self.rotary_scale).to(dtype)
+                self._rotary["sin"] = (freqs.sin() * self.rotary_scale).to(dtype)
         return self._rotary["cos"], self._rotary["sin"]
 
 
@@ -206,7 +228,7 @@ def _build_weights(model: Any, vocab_size: int, pack: bool) -> _Weights:
                 qkv=linear(layer.attention.query_key_value),
                 dense=linear(layer.attention.dense),
                 up=linear(layer.mlp.dense_h_to_4h),
-                act=layer.mlp.act,
+                act=_activation(layer.mlp.act),
                 down=linear(layer.mlp.dense_4h_to_h),
             )
             for layer in base.layers
@@ -329,7 +351,7 @@ class StaticNeoX:
                 kept = min(rows, self._keys[0].shape[0])
                 for new, old in zip([*keys, *values], [*self._keys, *self._values], strict=True):
                     new[:kept, :, : self.length] = old[:kept, :, : self.length]
-        self._cos, self._sin = weights.rotary_table(capacity, self.dtype)  # (C', R) each
+        self._cos, self._sin = weights.rotary_table(capacity, self.dtype)  # (C', R/2) each
         self._keys, self._values = keys, values
 
     def _reserve(self, rows: int, length: int) -> None:
@@ -345,6 +367,8 @@ class StaticNeoX:
 
     def repeat(self, rows: int) -> None:
         """Fan the one-row cache out to ``rows`` identical rows."""
+        if rows == 1:
+            return
         self._reserve(rows, self.length)
         with torch.inference_mode():
             for buffer in [*self._keys, *self._values]:
@@ -369,7 +393,7 @@ class StaticNeoX:
         weights = self.weights
         with torch.inference_mode():
             x = nnf.embedding(input_ids, weights.embedding)  # (B, L, H)
-            cos, sin = self._cos[start:end], self._sin[start:end]  # (L, R)
+            cos, sin = self._cos[start:end], self._sin[start:end]  # (L, R/2)
             # NOTE: a causal mask shifted by the cached prefix; with no prefix SDPA's own
             # causal flag (what transformers uses then); one query attends to everything.
             mask = None
@@ -406,8 +430,8 @@ class StaticNeoX:
         qkv = layer.qkv(_layer_norm(x, layer.ln_attn))  # (B, L, 3H)
         heads, head_dim = self.weights.heads, self.weights.head_dim
         qkv = qkv.view(rows, new, heads, 3 * head_dim).transpose(1, 2)  # (B, h, L, 3d)
+        _rotate_in_place(qkv, head_dim, self.weights.rotary_dims, cos, sin)
         query, key, value = qkv.chunk(3, dim=-1)  # (B, h, L, d) each
-        query, key = self._rotary(query, cos, sin), self._rotary(key, cos, sin)
         keys, values = self._keys[index], self._values[index]
         keys[:rows, :, start:end] = key
         values[:rows, :, start:end] = value
@@ -421,13 +445,6 @@ class StaticNeoX:
         )  # (B, h, L, d)
         out = out.transpose(1, 2).reshape(rows, new, hidden)  # (B, L, H)
         return layer.dense(out)
-
-    def _rotary(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        """Rotary embedding on the first ``rotary_dims`` channels (GPT-NeoX's partial RoPE)."""
-        dims = self.weights.rotary_dims
-        turned, passed = x[..., :dims], x[..., dims:]
-        turned = turned * cos + _rotate_half(turned) * sin
-        return torch.cat((turned, passed), dim=-1)
 
     @staticmethod
     def _mlp(layer: _Layer, x: torch.Tensor) -> torch.Tensor:
