@@ -74,17 +74,22 @@ def test_cached_lm_backends_agree_through_a_batch_round(model: torch.nn.Module) 
     torch.testing.assert_close(results[0][1][0, -1], fresh_logits(model, [1, 2, 3, 6, 7, 1])[-1])
 
 
-def test_one_row_packed_path_equals_transformers(
+def test_packed_path_equals_transformers(
     model: torch.nn.Module, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A model above ONE_ROW_PACK_BYTES takes the packed kernels for single tokens too."""
+    """A model above PACK_MIN_BYTES runs oneDNN-packed weights (the tiny one is below it):
+    the same logits for a prefill, a multi-token step and a single token."""
     import specbound.lm.neox as neox
 
-    monkeypatch.setattr(neox, "ONE_ROW_PACK_BYTES", 0)
+    assert not StaticNeoX(model, VOCAB).packed  # tiny: linear
+    monkeypatch.setattr(neox, "PACK_MIN_BYTES", 0)
     monkeypatch.setattr(neox, "_WEIGHTS", neox.weakref.WeakKeyDictionary())
     static = StaticNeoX(model, VOCAB)
     assert static.packed == neox._can_pack(model, torch.float32, torch.device("cpu"))
-    ids = [3, 1, 4, 1, 5]
-    static.forward(torch.tensor([ids[:-1]]))
-    out = static.forward(torch.tensor([ids[-1:]]))  # one row: packed when available
+    ids = [3, 1, 4, 1, 5, 9, 2]
+    out = static.forward(torch.tensor([ids[:3]]), keep=3)
+    torch.testing.assert_close(out[0], fresh_logits(model, ids[:3]), **TOL)
+    out = static.forward(torch.tensor([ids[3:6]]), keep=3)
+    torch.testing.assert_close(out[0], fresh_logits(model, ids[:6])[3:], **TOL)
+    out = static.forward(torch.tensor([ids[6:]]))
     torch.testing.assert_close(out[0, -1], fresh_logits(model, ids)[-1], **TOL)

@@ -10,17 +10,17 @@ rotary embedding, scaled-dot-product attention, dense, MLP, parallel or sequenti
 residual; final layer norm, LM head), so its logits equal transformers' up to float
 rounding (``tests/bench/test_bench_neox_fast_path.py`` checks them to 1e-5).
 
-The matrix products use weights **prepacked for oneDNN** (``torch.ops.mkldnn``, the
-kernels torch's own compiler uses for frozen CPU models). On this machine MKL's fp32 GEMM
-for the 2-16 rows of a scoring call costs 1.5x its one-row GEMV, oneDNN's packed GEMM
-about 1.0x — the difference between SD paying for its scoring call and not
-(``docs/performance.md``). One-row calls also take the packed path for a model of at
-least :data:`ONE_ROW_PACK_BYTES` (its weights stream from memory, where oneDNN's blocked
-layout is faster: target forward 2.6 -> 2.1 ms); a smaller model's one-row calls keep
-``torch.nn.functional.linear``, whose GEMV has less per-call overhead on cache-resident
-weights (draft forward 0.20 ms vs 0.32). Packing is skipped, with the same results up to
-float rounding, where oneDNN is missing, off CPU, for models above
-:data:`PACK_LIMIT_BYTES`, or when a self-check against ``linear`` fails.
+The matrix products of a model of at least :data:`PACK_MIN_BYTES` use weights
+**prepacked for oneDNN** (``torch.ops.mkldnn``, the kernels torch's own compiler uses for
+frozen CPU models). Such a model's weights stream from memory at every call; on this
+machine oneDNN's blocked layout streams them faster than MKL (embedded target, one token:
+2.6 -> 2.1 ms), and above all MKL's fp32 GEMM for the 2-16 rows of a scoring call costs
+1.5x its one-row GEMV where oneDNN's costs about 1.1x — the difference between SD paying
+for its scoring call and not (``docs/performance.md``). A smaller model (the embedded
+draft, 2.3 MB, cache-resident) keeps ``torch.nn.functional.linear``, whose per-call
+overhead is lower (0.17-0.20 ms per draft forward against 0.29-0.30 packed). Packing is
+skipped, with the same results up to float rounding, where oneDNN is missing, off CPU,
+above :data:`PACK_LIMIT_BYTES`, or when a self-check against ``linear`` fails.
 
 The KV cache is a preallocated buffer per layer, (rows, heads, capacity, head_dim): a
 forward writes its new keys/values in place, cropping is moving the length back, fanning
@@ -41,7 +41,7 @@ from typing import Any
 import torch
 import torch.nn.functional as nnf
 
-__all__ = ["ONE_ROW_PACK_BYTES", "PACK_LIMIT_BYTES", "StaticNeoX", "supports"]
+__all__ = ["PACK_LIMIT_BYTES", "PACK_MIN_BYTES", "StaticNeoX", "supports"]
 
 _INITIAL_CAPACITY = 256
 
@@ -49,9 +49,8 @@ _INITIAL_CAPACITY = 256
 #: every weight doubles their memory).
 PACK_LIMIT_BYTES = 1 << 30
 
-#: Models with at least this many parameter bytes use the packed weights for one-row calls
-#: too (see the module docstring).
-ONE_ROW_PACK_BYTES = 8 << 20
+#: Models with fewer parameter bytes keep ``linear`` (see the module docstring).
+PACK_MIN_BYTES = 8 << 20
 
 #: The row count oneDNN chooses its packed layout for (a round's scoring call: gamma + 1).
 _PACK_ROWS_HINT = 4
@@ -88,33 +87,29 @@ def _can_pack(model: Any, dtype: torch.dtype, device: torch.device) -> bool:
         and torch.backends.mkldnn.is_available()
         and hasattr(ops, "_reorder_linear_weight")
         and hasattr(ops, "_linear_pointwise")
-        and size <= PACK_LIMIT_BYTES
+        and PACK_MIN_BYTES <= size <= PACK_LIMIT_BYTES
     )
 
 
 @dataclass(frozen=True)
 class _Linear:
-    """``x @ weight.T + bias``; calls of at least ``packed_rows`` rows go through the
-    oneDNN-packed ``packed`` if present."""
+    """``x @ weight.T + bias``, through the oneDNN-packed ``packed`` if present."""
 
     weight: torch.Tensor  # (out, in)
     bias: torch.Tensor | None
     packed: torch.Tensor | None = None
-    packed_rows: int = 2
 
     @classmethod
-    def of(
-        cls, weight: torch.Tensor, bias: torch.Tensor | None, pack: bool, packed_rows: int = 2
-    ) -> _Linear:
+    def of(cls, weight: torch.Tensor, bias: torch.Tensor | None, pack: bool) -> _Linear:
         weight = weight.detach()
         bias = None if bias is None else bias.detach()
         if not pack:
             return cls(weight, bias)
         packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), _PACK_ROWS_HINT)
-        return cls(weight, bias, packed, packed_rows)
+        return cls(weight, bias, packed)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if self.packed is not None and x.numel() >= self.packed_rows * x.shape[-1]:
+        if self.packed is not None:
             return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
         return nnf.linear(x, self.weight, self.bias)
 
@@ -213,11 +208,9 @@ def _build_weights(model: Any, vocab_size: int, pack: bool) -> _Weights:
     heads = int(config.num_attention_heads)
     embedding = base.embed_in.weight.detach()
 
-    packed_rows = 1 if _model_bytes(model) >= ONE_ROW_PACK_BYTES else 2
-
     def linear(module: Any, rows: int | None = None) -> _Linear:
         weight = module.weight if rows is None else module.weight[:rows]
-        return _Linear.of(weight, module.bias, pack, packed_rows)
+        return _Linear.of(weight, module.bias, pack)
 
     with torch.inference_mode():
         head = linear(model.get_output_embeddings(), vocab_size)
