@@ -199,9 +199,12 @@ def profile(
     threads: int = typer.Option(0, "--threads", help="torch CPU threads (0: torch's choice)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Predict rejections, target calls and speed-up of SD, batch SD and over-acceptance on
-    a model pair (exact expectations along sampled paths, timed call costs), then measure
-    them side by side and recommend the gamma and M with the best predicted speed-up."""
+    """Predict a model pair's rejections, target calls and speed-up, then measure them.
+
+    Exact expectations along sampled paths for SD, batch SD and over-acceptance, with call
+    costs timed on this machine; prints prediction beside measurement and recommends the
+    gamma and M with the best predicted speed-up.
+    """
     finite = [part for part in gamma.split(",") if part.strip().lower() not in ("", "none")]
     gammas = parse_count_list(",".join(finite), "--gamma") if finite else []
     drafts = parse_count_list(num_drafts, "--num-drafts")

@@ -94,7 +94,8 @@ def reproduce(
         False, "--force", help="Recompute even when a data file with the same config exists."
     ),
 ) -> None:
-    """Regenerate the paper's Figures 2-4 (and the gamma study) with REPORT.md."""
+    """Regenerate the paper's Figures 2-4, a gamma study, the theory on real models and a
+    Table 1 analog, every claim checked, into OUT/REPORT.md."""
     from specbound.experiments import reproduce as run_experiments
     from specbound.experiments import select
 
