@@ -94,8 +94,10 @@ def reproduce(
         False, "--force", help="Recompute even when a data file with the same config exists."
     ),
 ) -> None:
-    """Regenerate the paper's Figures 2-4, a gamma study, the theory on real models and a
-    Table 1 analog, every claim checked, into OUT/REPORT.md."""
+    """Regenerate the paper's figures and Table 1, every claim checked, into REPORT.md.
+
+    Figures 2-4, a gamma study, the theory on real models and a Table 1 analog.
+    """
     from specbound.experiments import reproduce as run_experiments
     from specbound.experiments import select
 
