@@ -3,14 +3,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lm"))
-from lm_models import VOCAB, make_model
+from lm_models import VOCAB, make_model  # tests/lm, on the path via conftest.py
 
 from specbound.lm.cache import CachedLM
 from specbound.lm.neox import StaticNeoX, supports

@@ -7,14 +7,14 @@ benchmarks to it (``from specbound.cli.bench import bench_app``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from specbound.cli.app import app
 from specbound.cli.common import echo_json
 
-__all__ = ["bench_app"]
+__all__ = ["bench_app", "format_lm_table"]
 
 bench_app = typer.Typer(
     name="bench", help="Benchmarks (results written as JSON).", no_args_is_help=True
@@ -55,3 +55,195 @@ def bench_sim(
         )
     typer.echo(f"sim_vs_naive (min over algorithms) = {record['ratios']['sim_vs_naive']:.0f}")
     typer.echo(f"wrote {out}")
+
+
+DEFAULT_LM_OUT = Path("benchmarks/results/bench_lm.json")
+
+
+def _lm_command(options: dict[str, Any]) -> str:
+    """The command line that reproduces a run (options in a fixed order)."""
+    parts = ["specbound", "bench", "lm"]
+    for name, value in options.items():
+        if value is None or value is False:
+            continue
+        flag = "--" + name.replace("_", "-")
+        parts.append(flag if value is True else f"{flag} {value}")
+    return " ".join(parts)
+
+
+@bench_app.command("lm")
+def bench_lm(
+    target: str | None = typer.Option(
+        None, "--target", help="Target model: a local path or hub id (default: embedded pair)."
+    ),
+    draft: str | None = typer.Option(None, "--draft", help="Draft model: a path or hub id."),
+    tokenizer: str | None = typer.Option(
+        None, "--tokenizer", help="Tokenizer path or hub id (default: the target's)."
+    ),
+    prompts: str | None = typer.Option(
+        None, "--prompts", help="Prompts file, one per line (default: the shipped prompts)."
+    ),
+    num_prompts: int = typer.Option(4, "--num-prompts", help="Use the first N prompts."),
+    max_new_tokens: int = typer.Option(128, "--max-new-tokens", "-n", help="Tokens per run."),
+    repeats: int = typer.Option(3, "--repeats", help="Timed repeats (median over them)."),
+    gamma: int = typer.Option(
+        0, "--gamma", help="Drafted tokens per round (0: the best predicted by profile)."
+    ),
+    num_drafts: str = typer.Option("2,4", "--num-drafts", help="Batch SD draft counts M."),
+    eps: float = typer.Option(0.2, "--eps", help="Over-acceptance threshold (Decoding-OPT)."),
+    temperature: float = typer.Option(1.0, "--temperature", help="0 = greedy."),
+    top_k: int = typer.Option(0, "--top-k", help="Keep the k most likely tokens (0: off)."),
+    top_p: float = typer.Option(1.0, "--top-p", help="Nucleus mass to keep (1: off)."),
+    dtype: str = typer.Option("float32", "--dtype", help="float32 | bfloat16 | float16."),
+    threads: int = typer.Option(
+        1, "--threads", help="torch CPU threads (1 suits a shared 2-core machine; 0: torch's)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed (the same for every contender)."),
+    hf: bool = typer.Option(True, "--hf/--no-hf", help="Include the Hugging Face contenders."),
+    quick: bool = typer.Option(
+        False, "--quick", help="A cheap profile (2 paths per prompt, 1 timing repeat)."
+    ),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the JSON.")] = (
+        DEFAULT_LM_OUT
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the JSON record on stdout."),
+) -> None:
+    """specbound AR / SD / batch SD / over-acceptance beside HF generate and HF assisted
+    generation on one pair: tokens/s, target calls per token, and the ratios."""
+    from specbound.cli.profile import parse_count_list
+    from specbound.errors import InvalidInputError
+
+    if (target is None) != (draft is None):
+        raise InvalidInputError("give both --target and --draft, or neither (embedded pair)")
+    if num_prompts < 1:
+        raise InvalidInputError(f"--num-prompts must be >= 1, got {num_prompts}")
+    if threads < 0:
+        raise InvalidInputError(f"--threads must be >= 0, got {threads}")
+    if gamma < 0:
+        raise InvalidInputError(f"--gamma must be >= 0 (0: the best from profile), got {gamma}")
+    if out.exists() and out.is_dir():
+        raise InvalidInputError(f"--out {str(out)!r} is a directory; give a file path")
+    drafts = tuple(parse_count_list(num_drafts, "--num-drafts", low=2))
+
+    from specbound.lm.bench import LMBenchConfig
+    from specbound.lm.prompts import load_prompts
+
+    config = LMBenchConfig(
+        prompts=tuple(load_prompts(prompts, limit=num_prompts)),
+        max_new_tokens=max_new_tokens,
+        repeats=repeats,
+        gamma=gamma or None,
+        temperature=temperature,
+        top_k=top_k or None,
+        top_p=None if top_p == 1.0 else top_p,
+        seed=seed,
+        num_drafts=drafts,
+        eps=eps,
+        hf=hf,
+        profile_samples=2 if quick else 16,
+        profile_timing_repeats=1 if quick else 15,
+    )
+    record = _run_lm(config, target, draft, tokenizer, dtype, threads)
+    record["command"] = _lm_command(
+        {
+            "target": target,
+            "draft": draft,
+            "tokenizer": tokenizer,
+            "prompts": prompts,
+            "num_prompts": num_prompts,
+            "max_new_tokens": max_new_tokens,
+            "repeats": repeats,
+            "gamma": gamma or None,
+            "num_drafts": num_drafts,
+            "eps": eps,
+            "temperature": temperature,
+            "top_k": top_k or None,
+            "top_p": None if top_p == 1.0 else top_p,
+            "dtype": dtype,
+            "threads": threads,
+            "seed": seed,
+            "no_hf": not hf,
+            "quick": quick,
+        }
+    )
+    written = _write(out, record)
+    if as_json:
+        echo_json(record)
+        return
+    typer.echo(format_lm_table(record))
+    typer.echo(f"wrote {written}")
+
+
+def _run_lm(
+    config: Any,
+    target: str | None,
+    draft: str | None,
+    tokenizer: str | None,
+    dtype: str,
+    threads: int,
+) -> dict[str, Any]:
+    """Load the pair and run the benchmark under ``threads``, with progress on stderr."""
+    import torch
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from specbound import lm
+    from specbound.lm.bench import run_lm_benchmark
+
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        pair = lm.load_pair(target=target, draft=draft, tokenizer=tokenizer, dtype=dtype)
+        console = Console(stderr=True)
+        with Progress(
+            TextColumn("{task.description:<44}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("bench lm", total=1.0)
+
+            def progress(message: str, fraction: float) -> None:
+                bar.update(task, description=message, completed=fraction)
+
+            return run_lm_benchmark(pair, config, progress)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _write(out: Path, record: dict[str, Any]) -> Path:
+    from specbound.io import write_json_atomic
+
+    return write_json_atomic(out, record)
+
+
+def format_lm_table(record: dict[str, Any]) -> str:
+    """The human-readable table of a ``bench lm`` record."""
+    lines = [
+        f"{record['pair']['target']}  /  {record['pair']['draft']}",
+        f"gamma {record['gamma']['value']} ({record['gamma']['source']}); "
+        f"{len(record['config']['prompts'])} prompts x {record['config']['max_new_tokens']} "
+        f"tokens x {record['config']['repeats']} repeats; "
+        f"{record['machine']['torch_threads']} thread(s)",
+        "",
+        f"{'contender':<24} {'tokens/s':>9} {'spread':>7} {'calls/token':>12}  description",
+    ]
+    for name, row in record["contenders"].items():
+        tps = row["tokens_per_second"]
+        spread = tps["relative_spread"]
+        lines.append(
+            f"{name:<24} {tps['median']:>9.1f} {'' if spread is None else f'{spread:.0%}':>7} "
+            f"{row['target_calls_per_token']:>12.3f}  {row['description']}"
+        )
+    lines.append("")
+    for name, value in record["ratios"].items():
+        if value is None:
+            continue
+        target = record["targets"].get(name)
+        verdict = ""
+        if target is not None:
+            verdict = f"  (target >= {target}: {'met' if value >= target else 'MISSED'})"
+        lines.append(f"{name:<32} {value:6.3f}{verdict}")
+    return "\n".join(lines)
