@@ -59,6 +59,8 @@ def _check_record(data: dict[str, Any], tokens: int, hf: bool) -> None:
         else:
             assert isinstance(ratios[name], float) and ratios[name] > 0, name
     assert set(data["targets"]) == {"sd_vs_hf_assisted", "sd_vs_predicted"}
+    per_repeat = data["ratios_per_repeat"]
+    assert len(per_repeat["sd_vs_autoregressive"]) == len(per_repeat["sd_vs_predicted"]) == 1
     assert data["profile"]["predictions"]["specbound_sd"]["predicted_speedup"] > 0
 
 

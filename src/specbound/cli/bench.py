@@ -238,6 +238,7 @@ def format_lm_table(record: dict[str, Any]) -> str:
             f"{row['target_calls_per_token']:>12.3f}  {row['description']}"
         )
     lines.append("")
+    per_repeat = record.get("ratios_per_repeat", {})
     for name, value in record["ratios"].items():
         if value is None:
             continue
@@ -245,5 +246,8 @@ def format_lm_table(record: dict[str, Any]) -> str:
         verdict = ""
         if target is not None:
             verdict = f"  (target >= {target}: {'met' if value >= target else 'MISSED'})"
+        spread = [v for v in per_repeat.get(name, []) if v is not None]
+        if len(spread) > 1:
+            verdict = f"  [repeats {min(spread):.2f}-{max(spread):.2f}]" + verdict
         lines.append(f"{name:<32} {value:6.3f}{verdict}")
     return "\n".join(lines)

@@ -357,6 +357,37 @@ def _ratios(summaries: dict[str, Any], predicted: float | None) -> dict[str, Any
     return ratios
 
 
+def _per_repeat(
+    summaries: dict[str, Any], predicted_runs: Sequence[float | None] | None
+) -> dict[str, list[float | None]]:
+    """The headline ratios repeat by repeat (each SD repeat against the same repeat of the
+    other contender, and against the profile run made just before it): their spread."""
+
+    def values(name: str, key: str = "tokens_per_second") -> list[float] | None:
+        row = summaries.get(name)
+        return None if row is None or key not in row else list(row[key]["values"])
+
+    def paired(a: list[float] | None, b: list[float] | None) -> list[float | None]:
+        return [] if a is None or b is None else [_ratio(x, y) for x, y in zip(a, b, strict=True)]
+
+    speedups = paired(
+        values("specbound_sd", "decode_tokens_per_second"),
+        values("specbound_ar", "decode_tokens_per_second"),
+    )
+    predicted = list(predicted_runs or [])
+    return {
+        "sd_vs_hf_assisted": paired(values("specbound_sd"), values("hf_assisted")),
+        "sd_vs_autoregressive": paired(values("specbound_sd"), values("specbound_ar")),
+        "sd_measured_speedup": speedups,
+        "sd_predicted_speedup": list(predicted),
+        "sd_vs_predicted": (
+            [_ratio(m, p) for m, p in zip(speedups, predicted, strict=True)]
+            if len(predicted) == len(speedups)
+            else []
+        ),
+    }
+
+
 def _cpu_model() -> str | None:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
@@ -483,6 +514,9 @@ def run_lm_benchmark(
         },
         "contenders": summaries,
         "ratios": ratios,
+        "ratios_per_repeat": _per_repeat(
+            summaries, None if sd_prediction is None else sd_prediction["predicted_speedup_runs"]
+        ),
         "targets": TARGETS,
         "meets_targets": {
             name: None if ratios.get(name) is None else bool(ratios[name] >= bound)
