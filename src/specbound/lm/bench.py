@@ -49,7 +49,7 @@ from specbound.algorithms import (
 )
 from specbound.errors import InvalidInputError
 from specbound.lm.decode import encode_prompt, generate
-from specbound.lm.hf_baseline import HF_DEFAULT_ASSISTANT_TOKENS, hf_generate
+from specbound.lm.hf_baseline import HF_DEFAULT_ASSISTANT_TOKENS, check_assistable, hf_generate
 from specbound.lm.loading import ModelPair
 from specbound.lm.profile import ProfileReport, profile
 from specbound.lm.warping import SamplingConfig
@@ -425,6 +425,8 @@ def run_lm_benchmark(
 
     report_progress = progress or (lambda message, fraction: None)
     started = time.perf_counter()
+    if config.hf:
+        check_assistable(pair)  # fail before minutes of profiling
     gammas = tuple(sorted({*config.profile_gammas, *([config.gamma] if config.gamma else [])}))
 
     def run_profile(repeat: int) -> ProfileReport:

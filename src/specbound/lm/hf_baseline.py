@@ -15,6 +15,11 @@ transformers 5.x details that matter for a fair comparison (FINDINGS.md):
   afterwards (the heuristic schedule writes its adapted value back into it);
 * ``do_sample=True`` applies ``top_k=50`` unless told otherwise: top-k off is ``top_k=0``;
 * an explicit attention mask and pad token avoid warnings; progress bars stay silent;
+* the pad token must equal the end-of-sequence token: when they differ, HF infers an
+  attention mask that hides every pad token of the input, and assisted generation's
+  drafts then ignore a prompt's leading end-of-text token (the embedded pair starts every
+  prompt with one; the draft's acceptance drops). To switch the end-of-sequence stop off,
+  both are set to an id beyond every logit row, which is never sampled nor in a prompt;
 * HF samples from torch's global generator, so each call seeds it inside
   :func:`torch.random.fork_rng` (the caller's global state is left as it was).
 """
@@ -31,11 +36,11 @@ from typing import Any
 
 import torch
 
-from specbound.errors import InvalidInputError
+from specbound.errors import IncompatibleModelsError, InvalidInputError
 from specbound.lm.loading import ModelPair
 from specbound.lm.warping import SamplingConfig
 
-__all__ = ["HF_DEFAULT_ASSISTANT_TOKENS", "HFRun", "hf_generate"]
+__all__ = ["HF_DEFAULT_ASSISTANT_TOKENS", "HFRun", "check_assistable", "hf_generate"]
 
 #: transformers' default ``num_assistant_tokens`` (with the "heuristic" schedule: +2 after
 #: a round that accepts every candidate, -1 otherwise).
@@ -127,17 +132,37 @@ def _assistant_fields(num_assistant_tokens: int | None) -> dict[str, Any]:
     }
 
 
+def check_assistable(pair: ModelPair) -> None:
+    """HF assisted generation (without its "universal" tokenizer mode, another algorithm)
+    needs the two models' configs to declare the same vocabulary size; specbound only
+    needs both to cover the tokenizer. Raises :class:`IncompatibleModelsError` otherwise."""
+    sizes = [int(m.config.get_text_config().vocab_size) for m in (pair.target, pair.draft)]
+    if sizes[0] != sizes[1]:
+        raise IncompatibleModelsError(
+            f"HF assisted generation needs target and draft configs with the same "
+            f"vocab_size, got {sizes[0]} (target) and {sizes[1]} (draft); "
+            "benchmark without the HF contenders (--no-hf)"
+        )
+
+
+def _stop_token(pair: ModelPair, stop_at_eos: bool) -> int:
+    """The id used as both end-of-sequence and pad token (see the module docstring)."""
+    if stop_at_eos and pair.eos_token_id is not None:
+        return pair.eos_token_id
+    # NOTE: an id past every model's logit rows: never sampled, never in a prompt.
+    return max(int(m.config.get_text_config().vocab_size) for m in (pair.target, pair.draft))
+
+
 def _generation_config(
-    pair: ModelPair, max_new_tokens: int, sampling: SamplingConfig, stop_at_eos: bool
+    pair: ModelPair, max_new_tokens: int, sampling: SamplingConfig, stop_token: int
 ) -> Any:
     from transformers import GenerationConfig
 
-    pad = pair.eos_token_id if pair.eos_token_id is not None else 0
     options: dict[str, Any] = {
         "max_new_tokens": max_new_tokens,
         "min_new_tokens": None,
-        "pad_token_id": pad,
-        "eos_token_id": pair.eos_token_id if stop_at_eos else None,
+        "pad_token_id": stop_token,
+        "eos_token_id": stop_token,
         "do_sample": not sampling.greedy,
     }
     if not sampling.greedy:
@@ -168,20 +193,23 @@ def hf_generate(
     """
     if num_assistant_tokens is not None and num_assistant_tokens < 1:
         raise InvalidInputError(f"num_assistant_tokens must be >= 1, got {num_assistant_tokens}")
+    if assistant:
+        check_assistable(pair)
     sampling = sampling or SamplingConfig()
-    config = _generation_config(pair, max_new_tokens, sampling, stop_at_eos)
+    stop_token = _stop_token(pair, stop_at_eos)
+    config = _generation_config(pair, max_new_tokens, sampling, stop_token)
     device = pair.device
     ids = torch.tensor([list(prompt_ids)], dtype=torch.long, device=device)  # (1, L)
     mask = torch.ones_like(ids)  # (1, L)
     counter = _CallCounter()
     extra: dict[str, Any] = {"assistant_model": pair.draft} if assistant else {}
-    eos = pair.eos_token_id if stop_at_eos else None
+    stop = {"eos_token_id": stop_token, "pad_token_id": stop_token}
     draft_fields = _assistant_fields(num_assistant_tokens) if assistant else {}
     handle = pair.target.register_forward_pre_hook(counter)
     try:
         with (
-            _generation_fields(pair.target, {"eos_token_id": eos}),
-            _generation_fields(pair.draft, {"eos_token_id": eos, **draft_fields}),
+            _generation_fields(pair.target, stop),
+            _generation_fields(pair.draft, {**stop, **draft_fields}),
             _quiet(),
             torch.random.fork_rng(devices=[]),
             torch.inference_mode(),
