@@ -141,7 +141,7 @@ def bench_lm(
         eps=eps,
         hf=hf,
         profile_samples=2 if quick else 16,
-        profile_timing_repeats=1 if quick else 15,
+        profile_timing_repeats=1 if quick else 25,
     )
     record = _run_lm(config, target, draft, tokenizer, dtype, threads)
     record["command"] = _lm_command(

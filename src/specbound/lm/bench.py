@@ -79,7 +79,7 @@ class LMBenchConfig:
     hf: bool = True
     profile_gammas: tuple[int, ...] = (1, 2, 3, 4, 6, 8)
     profile_samples: int = 16
-    profile_timing_repeats: int = 15
+    profile_timing_repeats: int = 25
 
     def __post_init__(self) -> None:
         if isinstance(self.prompts, str) or not self.prompts:
