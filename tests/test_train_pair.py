@@ -11,9 +11,16 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from specbound.lm import train_pair  # noqa: E402  (after the import guards)
+import sys  # noqa: E402
 
-EMBEDDED = Path(train_pair.__file__).resolve().parent / "embedded"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from train_pair import main as train_main  # noqa: E402  (after the import guards)
+from train_pair import tokenizer as pair_tokenizer  # noqa: E402
+from train_pair import train  # noqa: E402
+
+from specbound.lm import embedded_pair_path  # noqa: E402
+
+EMBEDDED = embedded_pair_path()
 SAMPLE_TEXT = "The with statement wraps a block:\n    with open(path) as f:  # café ✓\n"
 
 
@@ -40,19 +47,19 @@ def _load(directory: Path) -> tuple[object, object, object]:
 
 def _check_pair(directory: Path) -> dict[str, object]:
     """Shared checks: loads, round-trips text, special ids, vocabularies, forward pass."""
-    tokenizer, target, draft = _load(directory)
-    ids = tokenizer.encode(SAMPLE_TEXT, add_special_tokens=False)
-    assert tokenizer.decode(ids) == SAMPLE_TEXT
-    special = tokenizer.convert_tokens_to_ids(train_pair.SPECIAL_TOKEN)
-    assert tokenizer.eos_token_id == tokenizer.bos_token_id == tokenizer.pad_token_id == special
+    tok, target, draft = _load(directory)
+    ids = tok.encode(SAMPLE_TEXT, add_special_tokens=False)
+    assert tok.decode(ids) == SAMPLE_TEXT
+    special = tok.convert_tokens_to_ids(pair_tokenizer.SPECIAL_TOKEN)
+    assert tok.eos_token_id == tok.bos_token_id == tok.pad_token_id == special
     for model in (target, draft):
-        assert model.config.vocab_size == len(tokenizer)
+        assert model.config.vocab_size == len(tok)
         assert model.config.eos_token_id == model.config.pad_token_id == special
         assert model.config.max_position_embeddings >= 512
         assert next(model.parameters()).dtype == torch.float32
         with torch.no_grad():
             logits = model(input_ids=torch.tensor([ids])).logits
-        assert logits.shape == (1, len(ids), len(tokenizer))
+        assert logits.shape == (1, len(ids), len(tok))
         assert torch.isfinite(logits).all()
     metrics = json.loads((directory / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["target"]["parameters"] == sum(p.numel() for p in target.parameters())
@@ -62,7 +69,7 @@ def _check_pair(directory: Path) -> dict[str, object]:
 
 def test_quick_run_saves_a_loadable_pair(tmp_path: Path) -> None:
     """``--quick`` trains a tiny pair in seconds and writes everything that ships."""
-    assert train_pair.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert train_main.main(["--quick", "--out", str(tmp_path)]) == 0
     for name in ("tokenizer", "target", "draft"):
         assert (tmp_path / name).is_dir()
     assert list((tmp_path / "target").glob("*.safetensors"))
@@ -85,17 +92,17 @@ def test_shipped_pair_loads_and_target_beats_draft() -> None:
 
 def test_shape_parsing() -> None:
     """Model shapes read as LxH (one head per 64 dims) or LxHxA."""
-    assert train_pair.Shape.parse("4x256") == train_pair.Shape(4, 256, 4)
-    assert train_pair.Shape.parse("1x64x2") == train_pair.Shape(1, 64, 2)
+    assert train.Shape.parse("4x256") == train.Shape(4, 256, 4)
+    assert train.Shape.parse("1x64x2") == train.Shape(1, 64, 2)
     with pytest.raises(Exception, match="shape"):
-        train_pair.Shape.parse("2x100x3")
+        train.Shape.parse("2x100x3")
 
 
 def test_lr_schedule_warms_up_then_decays() -> None:
     """Linear warm-up to the peak, cosine decay to ``min_lr_ratio``."""
-    config = train_pair.TrainConfig(steps=100, warmup_steps=10, min_lr_ratio=0.1)
-    factors = [train_pair.lr_factor(step, config) for step in range(100)]
+    config = train.TrainConfig(steps=100, warmup_steps=10, min_lr_ratio=0.1)
+    factors = [train.lr_factor(step, config) for step in range(100)]
     assert factors[0] == pytest.approx(0.1)
     assert factors[9] == pytest.approx(1.0)
     assert all(a >= b for a, b in itertools.pairwise(factors[10:]))
-    assert train_pair.lr_factor(100, config) == pytest.approx(0.1)
+    assert train.lr_factor(100, config) == pytest.approx(0.1)

@@ -3,7 +3,9 @@
 Implements Yin, Chen, Huang, Wang, *A Theoretical Perspective for Speculative Decoding
 Algorithm* (NeurIPS 2024): the algorithms (SD, batch SD, over-acceptance with OPT/UNO
 resampling), their exact theory on Markov chains, and the same algorithms on Hugging Face
-language models. Heavy submodules (``lm``, ``experiments``) load on first use.
+language models. Heavy submodules (``lm``, ``profiling``, ``bench``, ``experiments``)
+load on first use; ``specbound.profile(pair, prompts, ...)`` predicts and measures a real
+pair's speed-up.
 """
 
 from __future__ import annotations
@@ -37,7 +39,12 @@ _LAZY = {
     "chain": "specbound.chain",
     "theory": "specbound.theory",
     "lm": "specbound.lm",
+    "profiling": "specbound.profiling",
+    "bench": "specbound.bench",
+    "estimates": "specbound.estimates",
     "experiments": "specbound.experiments",
+    "profile": "specbound.profiling",
+    "Estimate": "specbound.estimates",
     "MarkovChain": "specbound.chain",
     "simulate": "specbound.chain",
     "SimulationResult": "specbound.chain",
@@ -48,6 +55,7 @@ __all__ = [
     "Autoregressive",
     "BatchSpeculative",
     "ChainFileError",
+    "Estimate",
     "IncompatibleModelsError",
     "InvalidAlgorithmError",
     "InvalidDistributionError",
@@ -60,10 +68,14 @@ __all__ = [
     "SpecboundError",
     "Speculative",
     "__version__",
+    "bench",
     "chain",
     "core",
+    "estimates",
     "experiments",
     "lm",
+    "profile",
+    "profiling",
     "simulate",
     "theory",
 ]

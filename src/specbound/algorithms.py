@@ -23,6 +23,7 @@ from typing import Any, Literal
 from specbound.core.batch import RecursiveRejectionRule
 from specbound.core.rules import OverAcceptanceRule, SpeculativeRule, StepRule
 from specbound.errors import InvalidAlgorithmError
+from specbound.validate import check_float, check_int
 
 __all__ = [
     "ALGORITHM_NAMES",
@@ -32,6 +33,7 @@ __all__ = [
     "OverAcceptance",
     "Speculative",
     "algorithm_from_options",
+    "check_algorithm",
 ]
 
 
@@ -46,10 +48,39 @@ def _check_gamma(gamma: int | None) -> None:
         )
 
 
+def _gamma_text(gamma: int | None) -> str:
+    return "none" if gamma is None else str(gamma)
+
+
 class _Spec:
-    """Shared behaviour of the algorithm specs."""
+    """What every spec tells the backends (see the module docstring).
+
+    ``name``: the family (``ar``, ``sd``, ``batch``, ``overaccept``); ``label``: a short
+    unique description (``"sd gamma=4"``); ``drafts``: whether it drafts at all;
+    ``num_drafts``: draft sequences per round (1 but for batch SD); ``unbiased`` (alias
+    ``lossless``): whether its output law is the target's; ``step_rule`` /
+    ``round_start_rule``: the ``core`` rules it verifies with.
+    """
 
     name: str = ""
+    gamma: int | None = None
+    num_drafts: int = 1
+    drafts: bool = True
+    unbiased: bool = True
+
+    @property
+    def lossless(self) -> bool:
+        """Whether the output law is exactly the target's (``unbiased``)."""
+        return bool(self.unbiased)
+
+    @property
+    def label(self) -> str:
+        """A short description: ``"sd gamma=4"``, ``"batch M=3 gamma=none"``, ..."""
+        return f"{self.name} gamma={_gamma_text(self.gamma)}"
+
+    @property
+    def round_start_rule(self) -> RecursiveRejectionRule | None:
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable description, ``{"name": ..., **fields}``."""
@@ -61,10 +92,12 @@ class Autoregressive(_Spec):
     """Paper Algorithm 3: sample every token from the target, one target call per token."""
 
     name = "ar"
-    unbiased = True
-    gamma = None
+    drafts = False
     step_rule = None
-    round_start_rule = None
+
+    @property
+    def label(self) -> str:
+        return "ar"
 
 
 @dataclass(frozen=True)
@@ -73,7 +106,6 @@ class Speculative(_Spec):
 
     gamma: int | None = None
     name = "sd"
-    unbiased = True
 
     def __post_init__(self) -> None:
         _check_gamma(self.gamma)
@@ -81,10 +113,6 @@ class Speculative(_Spec):
     @property
     def step_rule(self) -> StepRule:
         return SpeculativeRule()
-
-    @property
-    def round_start_rule(self) -> None:
-        return None
 
 
 @dataclass(frozen=True)
@@ -95,16 +123,14 @@ class BatchSpeculative(_Spec):
     num_drafts: int = 2
     gamma: int | None = None
     name = "batch"
-    unbiased = True
 
     def __post_init__(self) -> None:
-        if isinstance(self.num_drafts, bool) or not isinstance(self.num_drafts, int):
-            raise InvalidAlgorithmError(
-                f"num_drafts must be an integer >= 1, got {self.num_drafts!r}"
-            )
-        if self.num_drafts < 1:
-            raise InvalidAlgorithmError(f"num_drafts must be >= 1, got {self.num_drafts}")
+        check_int(self.num_drafts, "num_drafts", low=1, error=InvalidAlgorithmError)
         _check_gamma(self.gamma)
+
+    @property
+    def label(self) -> str:
+        return f"batch M={self.num_drafts} gamma={_gamma_text(self.gamma)}"
 
     @property
     def step_rule(self) -> StepRule:
@@ -129,28 +155,23 @@ class OverAcceptance(_Spec):
     name = "overaccept"
 
     def __post_init__(self) -> None:
-        try:
-            eps = float(self.eps)
-        except (TypeError, ValueError) as exc:
-            raise InvalidAlgorithmError(f"eps must be a number >= 0, got {self.eps!r}") from exc
-        if not eps >= 0 or eps == float("inf"):
-            raise InvalidAlgorithmError(f"eps must be a finite number >= 0, got {self.eps!r}")
+        eps = check_float(self.eps, "eps", low=0.0, error=InvalidAlgorithmError)
         object.__setattr__(self, "eps", eps)
         if self.resample not in ("opt", "uno"):
             raise InvalidAlgorithmError(f"resample must be 'opt' or 'uno', got {self.resample!r}")
         _check_gamma(self.gamma)
 
     @property
-    def unbiased(self) -> bool:
+    def unbiased(self) -> bool:  # type: ignore[override]
         return self.step_rule.unbiased
+
+    @property
+    def label(self) -> str:
+        return f"{self.resample} eps={self.eps:g} gamma={_gamma_text(self.gamma)}"
 
     @property
     def step_rule(self) -> OverAcceptanceRule:
         return OverAcceptanceRule(self.eps, self.resample)
-
-    @property
-    def round_start_rule(self) -> None:
-        return None
 
 
 Algorithm = Autoregressive | Speculative | BatchSpeculative | OverAcceptance
@@ -174,3 +195,13 @@ def algorithm_from_options(
     raise InvalidAlgorithmError(
         f"algorithm must be one of {', '.join(ALGORITHM_NAMES)}, got {name!r}"
     )
+
+
+def check_algorithm(algorithm: object, name: str = "algorithm") -> Algorithm:
+    """``algorithm`` if it is one of the specs above; else a named InvalidAlgorithmError."""
+    if not isinstance(algorithm, _Spec):
+        raise InvalidAlgorithmError(
+            f"{name} must be an algorithm spec (specbound.Autoregressive, Speculative, "
+            f"BatchSpeculative or OverAcceptance), got {algorithm!r}"
+        )
+    return algorithm  # type: ignore[return-value]

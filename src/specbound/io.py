@@ -8,6 +8,7 @@ one, never half of one.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import tempfile
@@ -18,17 +19,35 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["environment_info", "read_json", "write_json_atomic", "write_text_atomic"]
+__all__ = ["environment_info", "read_json", "to_json", "write_json_atomic", "write_text_atomic"]
 
 
-def _default(obj: Any) -> Any:
+def _plain(obj: Any) -> Any:
+    """``obj`` with NumPy values, paths and tuples made plain JSON, non-finite floats None.
+
+    NOTE: JSON has no NaN or Infinity (Python would write them, and strict readers
+    reject the file); an undefined or infinite number is written as null.
+    """
+    if isinstance(obj, dict):
+        return {str(key): _plain(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(value) for value in obj]
     if isinstance(obj, np.ndarray):
-        return obj.tolist()
+        return _plain(obj.tolist())
     if isinstance(obj, np.generic):
-        return obj.item()
+        return _plain(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
     if isinstance(obj, Path):
         return str(obj)
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def to_json(payload: Any, indent: int | None = 2) -> str:
+    """``payload`` as strict JSON text (NumPy values converted, NaN/Infinity as null)."""
+    return json.dumps(_plain(payload), indent=indent, allow_nan=False)
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
@@ -48,7 +67,7 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 
 def write_json_atomic(path: str | Path, payload: Any) -> Path:
     """Write ``payload`` as indented JSON atomically; numpy values are converted."""
-    return write_text_atomic(path, json.dumps(payload, indent=2, default=_default) + "\n")
+    return write_text_atomic(path, to_json(payload) + "\n")
 
 
 def read_json(path: str | Path) -> Any | None:

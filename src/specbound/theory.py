@@ -18,6 +18,7 @@ from specbound.chain.theory import (
     output_chain,
     sequence_law,
     sequence_tv,
+    summarise,
     theorem1_sum,
     theorem1_terms,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "output_chain",
     "sequence_law",
     "sequence_tv",
+    "summarise",
     "theorem1_sum",
     "theorem1_terms",
 ]

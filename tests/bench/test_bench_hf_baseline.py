@@ -11,9 +11,9 @@ import pytest
 import torch
 from lm_models import VOCAB, make_model, save_tokenizer  # tests/lm, via conftest.py
 
+from specbound.bench.hf_baseline import hf_generate
 from specbound.errors import IncompatibleModelsError, InvalidInputError
 from specbound.lm import ModelPair, load_pair
-from specbound.lm.hf_baseline import hf_generate
 from specbound.lm.warping import SamplingConfig
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from specbound.chain import MarkovChain
-from specbound.core.distance import normalised_positive_part
+from specbound.core.kernels import normalised_positive_part
 from specbound.core.rules import StepRule
 
 

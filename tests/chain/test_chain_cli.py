@@ -71,8 +71,8 @@ def test_simulate_json_brackets_the_theory(pair_file, capsys) -> None:
     data = json.loads(out)
     for metric in ("rejections", "target_calls", "draft_calls"):
         entry = data["metrics"][metric]
-        assert entry["ci"][0] <= entry["mean"] <= entry["ci"][1]
-        assert abs(entry["mean"] - entry["theory"]) < 4 * entry["stderr"]
+        assert entry["ci95"][0] <= entry["mean"] <= entry["ci95"][1]
+        assert abs(entry["mean"] - entry["theory"]) < 4 * entry["se"]
     code, out, _ = _run([*args[:-4], "--runs", 500], capsys)
     assert code == 0 and "95% interval" in out
 
@@ -120,7 +120,7 @@ def test_bench_sim_quick_writes_the_schema(tmp_path, capsys) -> None:
         assert {"algorithm", "sim_token_steps_per_s", "naive_token_steps_per_s", "ratio"} <= set(
             row
         )
-        assert row["sim_rejections"]["stderr"] >= 0
+        assert row["sim_rejections"]["se"] >= 0
     for row in data["calculators"]:
         assert {"algorithm", "T", "S", "seconds", "rejections", "kernels"} <= set(row)
         assert row["seconds"] >= 0

@@ -11,7 +11,7 @@ import pytest
 import specbound as sb
 from specbound import theory
 from specbound.chain import MarkovChain, random_chain, random_pair, simulate
-from specbound.chain.simulate import chunk_size
+from specbound.chain.simulator import chunk_size
 from specbound.errors import InvalidInputError
 
 ALL = [
@@ -57,7 +57,7 @@ def test_summary_has_intervals() -> None:
     draft, target = random_pair(5, 3, 0.5, seed=0)
     summary = simulate(draft, target, sb.Speculative(), n_runs=100, seed=0).summary()
     assert set(summary) == {"rejections", "target_calls", "draft_calls"}
-    low, high = summary["rejections"]["ci"]
+    low, high = summary["rejections"]["ci95"]
     assert low <= summary["rejections"]["mean"] <= high
 
 

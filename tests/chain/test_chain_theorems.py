@@ -11,8 +11,7 @@ from chain_cases import random_member, tiny_pair
 import specbound as sb
 from specbound import theory
 from specbound.chain import MarkovChain, random_pair
-from specbound.chain.kernels import limit_round_start_kernel
-from specbound.core.batch import all_rejected_probability
+from specbound.core.batch import all_rejected_probability, limit_round_start_split
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -68,7 +67,7 @@ def test_limit_kernel_matches_large_m_on_single_steps() -> None:
         if rng.random() < 0.5:  # a token the draft never proposes
             draft[rng.integers(V)] = 0.0
             draft /= draft.sum()
-        limit = limit_round_start_kernel(draft[None], target[None])
+        limit = limit_round_start_split(draft[None], target[None])
         assert float(limit.reject[0]) == pytest.approx(target[draft == 0].sum(), abs=1e-15)
         assert _iterated_limit(draft, target, 3000) == pytest.approx(
             float(limit.reject[0]), abs=1e-12

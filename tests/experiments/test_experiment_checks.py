@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from specbound.estimates import Estimate
 from specbound.experiments.base import Claim, config_hash
 from specbound.experiments.checks import (
-    MeanEstimate,
     chi_square_pvalue,
-    estimate,
     fisher_claim,
     joint_claim,
     running_mean,
@@ -19,7 +18,7 @@ from specbound.experiments.checks import (
 
 
 def test_estimate_and_its_95_interval() -> None:
-    est = estimate([1.0, 2.0, 3.0, 4.0])
+    est = Estimate.from_samples([1.0, 2.0, 3.0, 4.0])
     assert est.mean == pytest.approx(2.5)
     assert est.se == pytest.approx(np.std([1, 2, 3, 4], ddof=1) / 2)
     low, high = est.ci95
@@ -27,24 +26,24 @@ def test_estimate_and_its_95_interval() -> None:
 
 
 def test_z_claim_holds_near_and_fails_far() -> None:
-    near = z_claim("x", "s", MeanEstimate(10.0, 0.1), theory=10.2)
-    far = z_claim("x", "s", MeanEstimate(10.0, 0.1), theory=10.5)
+    near = z_claim("x", "s", Estimate(10.0, 0.1), theory=10.2)
+    far = z_claim("x", "s", Estimate(10.0, 0.1), theory=10.5)
     assert near.holds and "|z| = 2.00" in near.check
     assert not far.holds and near.ci95 is not None
 
 
 def test_z_claim_with_zero_spread_needs_an_exact_match() -> None:
-    assert z_claim("x", "s", MeanEstimate(0.0, 0.0), theory=0.0).holds
-    assert not z_claim("x", "s", MeanEstimate(0.0, 0.0), theory=1e-3).holds
+    assert z_claim("x", "s", Estimate(0.0, 0.0), theory=0.0).holds
+    assert not z_claim("x", "s", Estimate(0.0, 0.0), theory=1e-3).holds
 
 
 def test_joint_claim_is_calibrated_and_has_power() -> None:
     rng = np.random.default_rng(0)
     truth = np.linspace(1, 2, 20)
-    good = [MeanEstimate(t + rng.normal(0, 0.01), 0.01) for t in truth]
+    good = [Estimate(t + rng.normal(0, 0.01), 0.01) for t in truth]
     assert joint_claim("j", "s", good, list(truth)).holds
     # negative control: every mean off by 2 standard errors is jointly implausible
-    biased = [MeanEstimate(t + 0.02, 0.01) for t in truth]
+    biased = [Estimate(t + 0.02, 0.01) for t in truth]
     assert not joint_claim("j", "s", biased, list(truth)).holds
 
 

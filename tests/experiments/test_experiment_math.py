@@ -10,7 +10,8 @@ import pytest
 
 import specbound as sb
 from specbound.chain import bernoulli_pairs
-from specbound.experiments.common import ChainSpec, sub_seed, truncate
+from specbound.estimates import derive_seed as sub_seed
+from specbound.experiments.common import ChainSpec, truncate
 from specbound.experiments.fig3_batch_gain import (
     bernoulli_expected_rejection,
     rejection_curves,

@@ -112,7 +112,7 @@ def test_help_does_not_import_torch() -> None:
 
 
 def test_auto_threads() -> None:
-    from specbound.cli.lm import auto_threads
+    from specbound.lm.threads import auto_threads
 
     assert auto_threads(5_000_000) == 1
     assert auto_threads(7_000_000_000) is None

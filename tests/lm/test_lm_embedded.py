@@ -10,7 +10,9 @@ import pytest
 import specbound as sb
 from specbound.cli import app
 from specbound.cli.common import run_app
-from specbound.lm import embedded_pair_path
+from specbound.lm import SamplingConfig, embedded_pair_path
+
+GREEDY = SamplingConfig(temperature=0)
 
 pytestmark = pytest.mark.skipif(
     not all((embedded_pair_path() / m / "config.json").is_file() for m in ("target", "draft")),
@@ -36,8 +38,10 @@ def test_loads_with_a_shared_vocabulary(pair: sb.lm.ModelPair) -> None:
 def test_greedy_speculative_equals_greedy_autoregressive(
     pair: sb.lm.ModelPair, algorithm: sb.Algorithm
 ) -> None:
-    reference = sb.lm.generate(pair, PROMPT, sb.Autoregressive(), max_new_tokens=24, temperature=0)
-    out = sb.lm.generate(pair, PROMPT, algorithm, max_new_tokens=24, temperature=0)
+    reference = sb.lm.generate(
+        pair, PROMPT, sb.Autoregressive(), max_new_tokens=24, sampling=GREEDY
+    )
+    out = sb.lm.generate(pair, PROMPT, algorithm, max_new_tokens=24, sampling=GREEDY)
     assert out.token_ids == reference.token_ids
 
 

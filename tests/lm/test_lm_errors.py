@@ -14,7 +14,7 @@ from specbound.errors import (
     InvalidInputError,
     ModelNotFoundError,
 )
-from specbound.lm import ModelPair, generate, load_pair
+from specbound.lm import ModelPair, SamplingConfig, generate, load_pair
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +80,8 @@ def test_algorithm_parameters() -> None:
         ([99], {}, InvalidInputError, "token ids"),
         ("a", {"max_new_tokens": 0}, InvalidInputError, "max_new_tokens"),
         ("a", {"max_new_tokens": -3}, InvalidInputError, "max_new_tokens"),
-        ("a", {"temperature": -1.0}, InvalidInputError, "temperature"),
-        ("a", {"top_p": 2.0}, InvalidInputError, "top_p"),
+        ("a", {"sampling": {"temperature": -1.0}}, InvalidInputError, "temperature"),
+        ("a", {"sampling": {"top_p": 2.0}}, InvalidInputError, "top_p"),
         ("a", {"seed": -1}, InvalidInputError, "seed"),
         ("a", {"algorithm": "sd"}, InvalidAlgorithmError, "algorithm"),
     ],
@@ -90,6 +90,8 @@ def test_generate_rejects(
     tiny_pair: ModelPair, prompt: object, kwargs: dict, error: type, name: str
 ) -> None:
     with pytest.raises(error, match=name):
+        if "sampling" in kwargs:  # the settings are checked where they are built
+            kwargs = {**kwargs, "sampling": SamplingConfig(**kwargs["sampling"])}
         generate(tiny_pair, prompt, **kwargs)  # type: ignore[arg-type]
 
 

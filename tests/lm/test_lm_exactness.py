@@ -39,9 +39,7 @@ def sample_sequences(
             algorithm,
             max_new_tokens=horizon,
             seed=seed,
-            temperature=sampling.temperature,
-            top_k=sampling.top_k,
-            top_p=sampling.top_p,
+            sampling=sampling,
             stop_at_eos=False,
             drafter=drafter,
         )

@@ -8,13 +8,17 @@ from pathlib import Path
 import pytest
 
 import specbound as sb
-from specbound.lm import GenerationOutput, ModelPair, generate
+from specbound.lm import GenerationOutput, ModelPair, SamplingConfig, generate
 
 HORIZON = 24
 
 
 def run(pair: ModelPair, algorithm: sb.Algorithm, **kwargs: object) -> GenerationOutput:
+    """``generate`` on "a b"; ``temperature``/``top_k``/``top_p`` build its SamplingConfig."""
+    warp = {k: kwargs.pop(k) for k in ("temperature", "top_k", "top_p") if k in kwargs}
     options: dict = {"max_new_tokens": HORIZON, "seed": 7, "stop_at_eos": False, **kwargs}
+    if warp:
+        options["sampling"] = SamplingConfig(**warp)  # type: ignore[arg-type]
     return generate(pair, "a b", algorithm, **options)
 
 
@@ -55,9 +59,19 @@ def test_greedy_speculative_stops_where_autoregressive_stops(tiny_pair: ModelPai
     stops = []
     for prompt in ["a", "b", "c", "d", "e", "f", "g"]:
         reference = generate(
-            tiny_pair, prompt, sb.Autoregressive(), max_new_tokens=30, temperature=0
+            tiny_pair,
+            prompt,
+            sb.Autoregressive(),
+            max_new_tokens=30,
+            sampling=SamplingConfig(temperature=0),
         )
-        out = generate(tiny_pair, prompt, sb.Speculative(gamma=4), max_new_tokens=30, temperature=0)
+        out = generate(
+            tiny_pair,
+            prompt,
+            sb.Speculative(gamma=4),
+            max_new_tokens=30,
+            sampling=SamplingConfig(temperature=0),
+        )
         assert out.token_ids == reference.token_ids
         stops.append(len(out.token_ids) < 30)
     assert any(stops), "no greedy run reached EOS: the EOS branch went untested"

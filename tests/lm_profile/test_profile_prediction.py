@@ -14,8 +14,8 @@ import json
 import pytest
 
 from specbound.algorithms import BatchSpeculative, Speculative
-from specbound.lm.profile import AGREEMENT_Z
-from specbound.lm.profile_estimates import agreement_z
+from specbound.estimates import agreement_z
+from specbound.profiling import AGREEMENT_Z
 
 SEED = 20240611
 RUNS = 200
@@ -23,8 +23,8 @@ RUNS = 200
 
 @pytest.fixture(scope="module")
 def report(embedded_pair):  # type: ignore[no-untyped-def]
-    from specbound.lm import profile
     from specbound.lm.prompts import load_prompts
+    from specbound.profiling import profile
 
     return profile(
         embedded_pair,

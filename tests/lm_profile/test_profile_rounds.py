@@ -13,15 +13,12 @@ import numpy as np
 import pytest
 
 from specbound.core.rounds import expected_counts_given_path
-from specbound.lm.profile import round_starts_given_path
-from specbound.lm.profile_costs import CostModel
-from specbound.lm.profile_estimates import (
-    agreement_z,
-    inverse_ratio,
-    mean_estimate,
-    quotient,
-    ratio_estimate,
-)
+from specbound.estimates import Estimate, agreement_z, inverse_ratio, quotient
+from specbound.profiling import round_starts_given_path
+from specbound.profiling.costs import CostModel
+
+mean_estimate = Estimate.from_samples
+ratio_estimate = Estimate.ratio
 
 
 def _enumerate(

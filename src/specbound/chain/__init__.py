@@ -15,16 +15,14 @@ from specbound.chain.generators import (
 )
 from specbound.chain.model import MarkovChain
 from specbound.chain.reference import simulate_reference
-from specbound.chain.result import MeanInterval, SimulationResult, mean_interval
-from specbound.chain.simulate import simulate
+from specbound.chain.result import SimulationResult
+from specbound.chain.simulator import simulate
 
 __all__ = [
     "MarkovChain",
-    "MeanInterval",
     "SimulationResult",
     "bernoulli_pairs",
     "load_pair",
-    "mean_interval",
     "one_step_chains",
     "random_chain",
     "random_pair",

@@ -2,7 +2,8 @@
 
 Let ``alpha_n[j, s]`` = P(position ``n`` is filled in phase ``j`` and ``x_n = s``) (phases:
 :mod:`specbound.chain.spec`). With the step kernels of position ``n``
-(:mod:`specbound.chain.kernels`: ``K0`` at a round start, ``K`` inside a round) and
+(the rules' :class:`~specbound.core.rules.SplitLaw`: ``K0`` at a round start, ``K``
+inside a round) and
 ``I = alpha_n[inside].sum(0)``:
 
     P(rejection at n)   = alpha_n[0] . K0.reject + I . K.reject
@@ -28,16 +29,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from specbound.chain.kernels import (
-    StepKernel,
-    limit_round_start_kernel,
-    round_start_kernel,
-    step_kernel,
-)
 from specbound.chain.model import MarkovChain, check_pair
 from specbound.chain.spec import DecodingAlgorithm, PhaseLayout, describe, draft_length
-from specbound.core.distance import _tv
-from specbound.core.rules import output_distribution, step_rejection_probability
+from specbound.core import kernels
+from specbound.core.batch import limit_round_start_split
+from specbound.core.rules import SplitLaw, output_distribution, step_rejection_probability
 
 __all__ = ["ChainTheory", "advance", "analyse", "position_kernels"]
 
@@ -100,23 +96,24 @@ class ChainTheory:
 
 def position_kernels(
     algorithm: DecodingAlgorithm, draft: Array, target: Array, *, limit: bool = False
-) -> tuple[StepKernel, StepKernel]:
-    """(round-start kernel, inside kernel) of one position; ``limit``: batch M -> infinity."""
+) -> tuple[SplitLaw, SplitLaw]:
+    """(round-start kernel, inside kernel) of one position, for every previous token:
+    the rules' split laws on the (S, S) kernels; ``limit``: batch SD as M -> infinity."""
     rule = algorithm.step_rule
     assert rule is not None  # autoregressive decoding has no kernels
-    inside = step_kernel(rule, draft, target)
+    inside = rule.split(draft, target)
     if limit:
-        return limit_round_start_kernel(draft, target), inside
+        return limit_round_start_split(draft, target), inside
     if algorithm.round_start_rule is None:
         return inside, inside
-    return round_start_kernel(algorithm.round_start_rule, draft, target), inside
+    return algorithm.round_start_rule.split(draft, target), inside
 
 
 def advance(
     layout: PhaseLayout,
     mass: Array,
-    start: StepKernel,
-    inside: StepKernel,
+    start: SplitLaw,
+    inside: SplitLaw,
     target: Array,
     apply: Apply,
 ) -> list[Array]:
@@ -157,7 +154,7 @@ def _single_phase(
             mu = mu @ q
         else:
             out = output_distribution(rule, p, q)  # (S, S)
-            bias[n] = mu @ _tv(out, q)
+            bias[n] = mu @ kernels.tv(out, q)
             mu = mu @ out
     starts = np.concatenate(([1.0], rejection[:-1]))  # (T,) a rejection at n starts n+1
     return rejection, starts, bias
@@ -178,7 +175,7 @@ def _phases(
         rejection[n] = alpha[0] @ k0.reject + inside_mass @ k.reject
         starts[n] = alpha[0].sum()
         if not algorithm.unbiased:
-            bias[n] = alpha[0] @ _tv(k0.output, q) + inside_mass @ _tv(k.output, q)
+            bias[n] = alpha[0] @ kernels.tv(k0.output, q) + inside_mass @ kernels.tv(k.output, q)
         alpha = np.stack(advance(layout, alpha, k0, k, q, _matmul))  # (phases, S)
     return rejection, starts, bias
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from specbound.chain.model import MarkovChain, check_pair
 from specbound.chain.result import SimulationResult
-from specbound.chain.simulate import check_runs
+from specbound.chain.simulator import check_runs
 from specbound.chain.spec import DecodingAlgorithm, describe, draft_length
 from specbound.core.rules import accept_drafted
 from specbound.core.sampling import sample_categorical

@@ -4,7 +4,7 @@ All calculators take ``(draft_chain, target_chain, algorithm)`` and run the forw
 recursion of :mod:`specbound.chain.recursion` in ``O(T * phases * S^2)``:
 
 * :func:`expected_rejections`, :func:`expected_target_calls`, :func:`expected_draft_calls`
-  — the counting rules of DESIGN.md (see ``docs/chains.md``);
+  — the counting rules of :mod:`specbound.algorithms` (see ``docs/chains.md``);
 * :func:`theorem1_sum` — ``sum_n E_{x ~ target}[TV(p_n, q_n)(x_n)]`` (Theorem 1), and
   :func:`check_theorem2` (Theorem 2: SD attains it, unbiased Algorithm-2 members cannot
   beat it);
@@ -26,7 +26,7 @@ from specbound.chain.model import MarkovChain, check_pair
 from specbound.chain.recursion import ChainTheory, analyse
 from specbound.chain.sequences import sequence_law, sequence_tv
 from specbound.chain.spec import DecodingAlgorithm
-from specbound.core.distance import _tv
+from specbound.core import kernels
 from specbound.core.rules import output_distribution
 from specbound.errors import InvalidAlgorithmError
 
@@ -45,6 +45,7 @@ __all__ = [
     "output_chain",
     "sequence_law",
     "sequence_tv",
+    "summarise",
     "theorem1_sum",
     "theorem1_terms",
 ]
@@ -83,7 +84,7 @@ def theorem1_terms(draft: MarkovChain, target: MarkovChain) -> Array:
     law = np.zeros(draft.num_states)  # (S,) law of x_n under the target chain
     law[draft.start] = 1.0
     for n in range(draft.horizon):
-        terms[n] = law @ _tv(draft.transitions[n], target.transitions[n])
+        terms[n] = law @ kernels.tv(draft.transitions[n], target.transitions[n])
         law = law @ target.transitions[n]
     return terms
 
@@ -160,7 +161,7 @@ def batch_limit(draft: MarkovChain, target: MarkovChain, gamma: int | None = Non
     """Proposition 1: batch SD's exact theory in the limit ``M -> infinity``.
 
     The round start then rejects with probability ``q_n({x : p_n(x) = 0})`` (derived in
-    :func:`specbound.chain.kernels.limit_round_start_kernel`); positions inside a round
+    :func:`specbound.core.batch.limit_round_start_split`); positions inside a round
     still pay their TV, so the limit of ``E[N_rej]`` is positive whenever draft and target
     differ inside rounds. ``.rejections`` and ``.target_calls`` are the limits.
     """
@@ -187,8 +188,8 @@ def output_chain(
             "(bonus tokens after gamma accepted drafts come from the target); use "
             "sequence_law or expected_bias, or gamma=None"
         )
-    kernels = output_distribution(rule, draft.transitions, target.transitions)  # (T, S, S)
-    return MarkovChain(kernels, draft.start, name="output")
+    laws = output_distribution(rule, draft.transitions, target.transitions)  # (T, S, S)
+    return MarkovChain(laws, draft.start, name="output")
 
 
 @dataclass(frozen=True)
@@ -226,3 +227,35 @@ def expected_bias(
     small = draft.num_states**draft.horizon <= max_sequences
     seq = sequence_tv(draft, target, algorithm, max_sequences=max_sequences) if small else None
     return BiasReport(theory.bias, theory.total_bias, seq)
+
+
+def summarise(
+    draft: MarkovChain, target: MarkovChain, algorithm: DecodingAlgorithm
+) -> dict[str, Any]:
+    """Everything the theory says about ``algorithm`` on the pair, JSON-ready.
+
+    Expected rejections, target and draft calls and bias (:func:`analyse`), Theorem 1's
+    sum and Theorem 2's verdict; for batch SD also the SD value at the same gamma, the
+    batch improvement (Theorem 3) and the M -> infinity limit (Proposition 1); for
+    over-acceptance the per-position and sequence-level bias (Section 4); and the
+    per-position probabilities.
+    """
+    theory = analyse(draft, target, algorithm)
+    payload: dict[str, Any] = {
+        **theory.to_dict(per_position=False),
+        "theorem1_sum": theorem1_sum(draft, target),
+        "theorem2": check_theorem2(draft, target, algorithm).to_dict(),
+    }
+    if algorithm.round_start_rule is not None:  # batch SD
+        sd = expected_rejections(draft, target, Speculative(gamma=algorithm.gamma))
+        limit = batch_limit(draft, target, gamma=algorithm.gamma)
+        payload["batch"] = {
+            "sd_rejections": sd,
+            "improvement": sd - theory.rejections,
+            "limit_rejections": limit.rejections,
+            "limit_target_calls": limit.target_calls,
+        }
+    if not algorithm.unbiased:
+        payload["bias"] = expected_bias(draft, target, algorithm).to_dict()
+    payload["per_position"] = theory.to_dict()["per_position"]
+    return payload

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from specbound.cli.app import app
-from specbound.cli.common import echo_json
+from specbound.cli.common import echo_json, parse_count_list
 
 __all__ = ["bench_app", "format_lm_table"]
 
@@ -34,7 +34,7 @@ def bench_sim(
     as_json: bool = typer.Option(False, "--json", help="Also print the JSON record."),
 ) -> None:
     """Chain simulator throughput vs a per-run Python loop, and exact-calculator timings."""
-    from specbound.chain.bench import SimBenchConfig, run_sim_benchmark
+    from specbound.bench.sim import SimBenchConfig, run_sim_benchmark
     from specbound.io import write_json_atomic
 
     config = SimBenchConfig.quick_config(seed) if quick else SimBenchConfig.full(seed)
@@ -110,7 +110,6 @@ def bench_lm(
 ) -> None:
     """specbound AR / SD / batch SD / over-acceptance beside HF generate and HF assisted
     generation on one pair: tokens/s, target calls per token, and the ratios."""
-    from specbound.cli.profile import parse_count_list
     from specbound.errors import InvalidInputError
 
     if (target is None) != (draft is None):
@@ -125,7 +124,7 @@ def bench_lm(
         raise InvalidInputError(f"--out {str(out)!r} is a directory; give a file path")
     drafts = tuple(parse_count_list(num_drafts, "--num-drafts", low=2))
 
-    from specbound.lm.bench import LMBenchConfig
+    from specbound.bench.lm import LMBenchConfig
     from specbound.lm.prompts import load_prompts
 
     config = LMBenchConfig(
@@ -183,17 +182,14 @@ def _run_lm(
     threads: int,
 ) -> dict[str, Any]:
     """Load the pair and run the benchmark under ``threads``, with progress on stderr."""
-    import torch
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from specbound import lm
-    from specbound.lm.bench import run_lm_benchmark
+    from specbound.bench.lm import run_lm_benchmark
+    from specbound.lm.threads import torch_threads
 
-    previous = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads or None):
         pair = lm.load_pair(target=target, draft=draft, tokenizer=tokenizer, dtype=dtype)
         console = Console(stderr=True)
         with Progress(
@@ -209,8 +205,6 @@ def _run_lm(
                 bar.update(task, description=message, completed=fraction)
 
             return run_lm_benchmark(pair, config, progress)
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _write(out: Path, record: dict[str, Any]) -> Path:

@@ -32,43 +32,16 @@ def _algorithm(name: str, num_drafts: int, gamma: int | None, eps: float) -> Alg
 
 
 def _theory_payload(path: Path, algorithm: Algorithm) -> dict[str, Any]:
-    from specbound.algorithms import BatchSpeculative, OverAcceptance, Speculative
     from specbound.chain.files import load_pair
-    from specbound.chain.theory import (
-        analyse,
-        batch_limit,
-        check_theorem2,
-        expected_bias,
-        expected_rejections,
-        theorem1_sum,
-    )
+    from specbound.chain.theory import summarise
 
     draft, target = load_pair(path)
-    theory = analyse(draft, target, algorithm)
-    payload: dict[str, Any] = {
-        "chain": {
-            "file": str(path),
-            "T": draft.horizon,
-            "S": draft.num_states,
-            "start": draft.start,
-        },
-        **theory.to_dict(per_position=False),
-        "theorem1_sum": theorem1_sum(draft, target),
-        "theorem2": check_theorem2(draft, target, algorithm).to_dict(),
-    }
-    if isinstance(algorithm, BatchSpeculative):
-        sd = expected_rejections(draft, target, Speculative(gamma=algorithm.gamma))
-        limit = batch_limit(draft, target, gamma=algorithm.gamma)
-        payload["batch"] = {
-            "sd_rejections": sd,
-            "improvement": sd - theory.rejections,
-            "limit_rejections": limit.rejections,
-            "limit_target_calls": limit.target_calls,
-        }
-    if isinstance(algorithm, OverAcceptance):
-        payload["bias"] = expected_bias(draft, target, algorithm).to_dict()
-    payload["per_position"] = theory.to_dict()["per_position"]
-    return payload
+    chain = {"file": str(path), "T": draft.horizon, "S": draft.num_states, "start": draft.start}
+    return {"chain": chain, **summarise(draft, target, algorithm)}
+
+
+def _interval_text(ci: list[float] | None) -> str:
+    return "undefined (1 run)" if ci is None else f"[{ci[0]:.6f}, {ci[1]:.6f}]"
 
 
 def _table(title: str, rows: Sequence[Sequence[str]], columns: tuple[str, ...]) -> None:
@@ -139,7 +112,7 @@ def simulate(
     from specbound.chain.files import load_pair
     from specbound.chain.recursion import analyse
     from specbound.chain.result import METRICS
-    from specbound.chain.simulate import simulate as run_simulation
+    from specbound.chain.simulator import simulate as run_simulation
 
     spec = _algorithm(algorithm, num_drafts, gamma, eps)
     draft, target = load_pair(chain_file)
@@ -149,12 +122,12 @@ def simulate(
     elapsed = time.perf_counter() - start
     metrics = {}
     for metric in METRICS:
-        interval = result.interval(metric)
+        estimate = result.estimate(metric)
         value = float(getattr(exact, metric))
         metrics[metric] = {
             "theory": value,
-            **interval.to_dict(),
-            "theory_in_ci": interval.contains(value),
+            **estimate.to_dict(),
+            "theory_in_ci": estimate.contains(value),
         }
     payload = {
         "chain": {"file": str(chain_file), "T": draft.horizon, "S": draft.num_states},
@@ -172,8 +145,8 @@ def simulate(
             metric,
             f"{m['theory']:.6f}",
             f"{m['mean']:.6f}",
-            f"[{m['ci'][0]:.6f}, {m['ci'][1]:.6f}]",
-            "yes" if m["theory_in_ci"] else "NO",
+            _interval_text(m["ci95"]),
+            {True: "yes", False: "NO", None: "undefined"}[m["theory_in_ci"]],
         )
         for metric, m in metrics.items()
     ]

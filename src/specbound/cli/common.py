@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
@@ -11,7 +12,14 @@ import typer
 
 from specbound.errors import InvalidInputError, SpecboundError
 
-__all__ = ["echo_json", "fail", "parse_int_list", "parse_probs", "run_app"]
+__all__ = [
+    "echo_json",
+    "fail",
+    "parse_count_list",
+    "parse_float_list",
+    "parse_probs",
+    "run_app",
+]
 
 EXIT_USER_ERROR = 2
 
@@ -53,27 +61,50 @@ def parse_probs(text: str, name: str) -> np.ndarray:
         raise InvalidInputError(f"{name}: expected numbers, got {text!r}") from exc
 
 
-def parse_int_list(text: str, name: str) -> list[int]:
-    """Parse ``"1,2,4"`` into ``[1, 2, 4]``."""
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError as exc:
-        raise InvalidInputError(
-            f"{name}: expected comma-separated integers such as '1,2,4', got {text!r}"
-        ) from exc
+def parse_count_list(text: str, name: str, *, low: int = 1, high: int | None = None) -> list[int]:
+    """``"1,2,4"`` or a range ``"1-8"`` (also ``"1..8"``) -> sorted distinct integers."""
+    values: set[int] = set()
+    for part in text.replace("..", "-").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if "-" in part[1:]:
+                first, last = part.split("-", 1)
+                values.update(range(int(first), int(last) + 1))
+            else:
+                values.add(int(part))
+        except ValueError as exc:
+            raise InvalidInputError(
+                f"{name}: expected integers such as '1,2,4' or a range '1-8', got {text!r}"
+            ) from exc
     if not values:
         raise InvalidInputError(f"{name}: expected at least one integer, got {text!r}")
-    return values
+    bad = [v for v in values if v < low or (high is not None and v > high)]
+    if bad:
+        bound = f">= {low}" if high is None else f"in {low}..{high}"
+        raise InvalidInputError(f"{name}: every value must be {bound}, got {min(bad)}")
+    return sorted(values)
 
 
-def _default(obj: Any) -> Any:
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+def parse_float_list(text: str, name: str) -> list[float]:
+    """``"0.1,0.4"`` -> [0.1, 0.4]; ``""`` or ``"none"`` -> [] (non-negative finite floats)."""
+    if text.strip().lower() in ("", "none"):
+        return []
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"{name}: expected numbers such as '0.1,0.4' (or 'none'), got {text!r}"
+        ) from exc
+    bad = [v for v in values if not (v >= 0 and math.isfinite(v))]
+    if bad:
+        raise InvalidInputError(f"{name}: every value must be a finite number >= 0, got {bad[0]}")
+    return sorted(set(values))
 
 
 def echo_json(payload: Any) -> None:
-    """Print ``payload`` as indented JSON on stdout (numpy values converted)."""
-    sys.stdout.write(json.dumps(payload, indent=2, default=_default) + "\n")
+    """Print ``payload`` as indented, strict JSON on stdout (NaN/Infinity as null)."""
+    from specbound.io import to_json
+
+    sys.stdout.write(to_json(payload) + "\n")

@@ -16,23 +16,10 @@ from specbound.cli.app import app
 from specbound.cli.common import echo_json
 from specbound.errors import InvalidAlgorithmError, InvalidInputError
 
-__all__ = ["auto_threads", "generate", "parse_gamma", "summary_line"]
+__all__ = ["generate", "parse_gamma", "summary_line"]
 
 #: The CLI's practical draft length (the library's ``Speculative()`` keeps the paper's None).
 CLI_DEFAULT_GAMMA = "4"
-
-#: ``--threads 0`` (auto) runs targets below this size on one CPU thread.
-SMALL_MODEL_PARAMETERS = 100_000_000
-
-
-def auto_threads(target_parameters: int) -> int | None:
-    """One thread for a small target, else None (torch's default).
-
-    Small models are bound by Python overhead, not matrix products: intra-op threads only
-    add synchronisation, and on a shared machine OpenMP's waiting collapses throughput
-    (embedded pair, 2-core VM with other jobs: 145 tokens/s on 1 thread, 27 on 2).
-    """
-    return 1 if target_parameters < SMALL_MODEL_PARAMETERS else None
 
 
 def parse_gamma(text: str) -> int | None:
@@ -135,34 +122,30 @@ def generate(
     if threads < 0:
         raise InvalidInputError(f"--threads must be >= 0, got {threads}")
     from specbound import lm
+    from specbound.lm.threads import auto_threads, torch_threads
     from specbound.lm.warping import SamplingConfig
 
-    SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)  # fail before loading
+    sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
     if not prompt.strip():
         raise InvalidInputError("prompt is empty; give some text to continue")
     if max_new_tokens < 1:
         raise InvalidInputError(f"--max-new-tokens must be >= 1, got {max_new_tokens}")
     pair = lm.load_pair(target=target, draft=draft, tokenizer=tokenizer, dtype=dtype)
     chosen = threads or auto_threads(pair.target_parameters)
-    if chosen:
-        import torch
-
-        torch.set_num_threads(chosen)
     streamer = None if as_json else _Streamer(pair.tokenizer, lm.encode_prompt(pair, prompt))
     if streamer is not None:
         sys.stdout.write(prompt)
         sys.stdout.flush()
-    output = lm.generate(
-        pair,
-        prompt,
-        spec,
-        max_new_tokens=max_new_tokens,
-        seed=seed,
-        temperature=temperature,
-        top_k=top_k,
-        top_p=top_p,
-        on_tokens=streamer,
-    )
+    with torch_threads(chosen):
+        output = lm.generate(
+            pair,
+            prompt,
+            spec,
+            max_new_tokens=max_new_tokens,
+            seed=seed,
+            sampling=sampling,
+            on_tokens=streamer,
+        )
     if streamer is None:
         echo_json(
             {

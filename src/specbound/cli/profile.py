@@ -1,64 +1,21 @@
 """``specbound profile``: predict a pair's rejections, calls and speed-up, then measure them.
 
-Thin: parses options, calls :func:`specbound.lm.profile`, prints the side-by-side table
+Thin: parses options, calls :func:`specbound.profile`, prints the side-by-side table
 (or ``--json``) and the recommended gamma and M. torch and transformers are imported
 inside the command, so ``specbound --help`` stays fast.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import typer
 
 from specbound.cli.app import app
-from specbound.cli.common import echo_json
+from specbound.cli.common import echo_json, parse_count_list, parse_float_list
 from specbound.errors import InvalidInputError
 
-__all__ = ["format_report", "parse_count_list", "parse_float_list", "profile"]
-
-
-def parse_count_list(text: str, name: str, *, low: int = 1, high: int | None = None) -> list[int]:
-    """``"1,2,4"`` or a range ``"1-8"`` (also ``"1..8"``) -> sorted distinct integers."""
-    values: set[int] = set()
-    for part in text.replace("..", "-").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            if "-" in part[1:]:
-                first, last = part.split("-", 1)
-                values.update(range(int(first), int(last) + 1))
-            else:
-                values.add(int(part))
-        except ValueError as exc:
-            raise InvalidInputError(
-                f"{name}: expected integers such as '1,2,4' or a range '1-8', got {text!r}"
-            ) from exc
-    if not values:
-        raise InvalidInputError(f"{name}: expected at least one integer, got {text!r}")
-    bad = [v for v in values if v < low or (high is not None and v > high)]
-    if bad:
-        bound = f">= {low}" if high is None else f"in {low}..{high}"
-        raise InvalidInputError(f"{name}: every value must be {bound}, got {min(bad)}")
-    return sorted(values)
-
-
-def parse_float_list(text: str, name: str) -> list[float]:
-    """``"0.1,0.4"`` -> [0.1, 0.4]; ``""`` or ``"none"`` -> [] (non-negative finite floats)."""
-    if text.strip().lower() in ("", "none"):
-        return []
-    try:
-        values = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError as exc:
-        raise InvalidInputError(
-            f"{name}: expected numbers such as '0.1,0.4' (or 'none'), got {text!r}"
-        ) from exc
-    bad = [v for v in values if not (v >= 0 and math.isfinite(v))]
-    if bad:
-        raise InvalidInputError(f"{name}: every value must be a finite number >= 0, got {bad[0]}")
-    return sorted(set(values))
+__all__ = ["format_report", "profile"]
 
 
 def _pm(estimate: Any, digits: int = 2) -> str:
@@ -223,32 +180,28 @@ def profile(
         raise InvalidInputError(f"--seed must be >= 0, got {seed}")
     if threads < 0:
         raise InvalidInputError(f"--threads must be >= 0, got {threads}")
-    from specbound import lm
+    from specbound import lm, profiling
     from specbound.lm.prompts import load_prompts
+    from specbound.lm.threads import torch_threads
     from specbound.lm.warping import SamplingConfig
 
-    SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)  # fail before loading
+    sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
     texts = load_prompts(prompts, limit=num_prompts)
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
     pair = lm.load_pair(target=target, draft=draft, dtype=dtype)
-    report = lm.profile(
-        pair,
-        texts,
-        max_new_tokens=max_new_tokens,
-        samples_per_prompt=samples_per_prompt,
-        runs_per_prompt=runs_per_prompt,
-        seed=seed,
-        gammas=gammas,
-        num_drafts=[m for m in drafts if m > 1] or [],
-        eps=thresholds,
-        temperature=temperature,
-        top_k=top_k,
-        top_p=top_p,
-        measure=measure,
-    )
+    with torch_threads(threads or None):
+        report = profiling.profile(
+            pair,
+            texts,
+            max_new_tokens=max_new_tokens,
+            samples_per_prompt=samples_per_prompt,
+            runs_per_prompt=runs_per_prompt,
+            seed=seed,
+            gammas=gammas,
+            num_drafts=[m for m in drafts if m > 1] or [],
+            eps=thresholds,
+            sampling=sampling,
+            measure=measure,
+        )
     if as_json:
         echo_json(report.to_dict())
         return

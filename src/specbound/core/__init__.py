@@ -1,12 +1,16 @@
 """Pure math of verification on probability arrays (last axis = vocabulary).
 
 Knows nothing of models: the chain simulator and the LM decoder both call these rules.
-p = draft, q = target in the paper's notation.
+p = draft, q = target in the paper's notation. The public functions validate their
+inputs; :mod:`specbound.core.kernels` holds the same arithmetic unchecked, for inner
+loops that validated once.
 """
 
+from specbound.core import kernels
 from specbound.core.batch import (
     RecursiveRejectionRule,
     all_rejected_probability,
+    limit_round_start_split,
     recursive_residuals,
 )
 from specbound.core.distance import residual, tv
@@ -19,6 +23,7 @@ from specbound.core.rounds import (
 from specbound.core.rules import (
     OverAcceptanceRule,
     SpeculativeRule,
+    SplitLaw,
     StepRule,
     accept_drafted,
     output_distribution,
@@ -32,7 +37,12 @@ from specbound.core.tradeoff import (
     pareto_front,
     rejection_probability,
 )
-from specbound.core.validation import SUM_TOLERANCE, as_distribution, check_same_shape
+from specbound.core.validation import (
+    SUM_TOLERANCE,
+    as_distribution,
+    check_same_shape,
+    checked_pair,
+)
 
 __all__ = [
     "SUM_TOLERANCE",
@@ -41,13 +51,17 @@ __all__ = [
     "PathCounts",
     "RecursiveRejectionRule",
     "SpeculativeRule",
+    "SplitLaw",
     "StepRule",
     "accept_drafted",
     "acceptance_given_output",
     "all_rejected_probability",
     "as_distribution",
     "check_same_shape",
+    "checked_pair",
     "expected_counts_given_path",
+    "kernels",
+    "limit_round_start_split",
     "min_bias",
     "optimal_resampling",
     "output_distribution",

@@ -16,34 +16,28 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from specbound.core.distance import _residual, _tv
-from specbound.core.rules import _ratio_accept
+from specbound.core import kernels
+from specbound.core.rules import SplitLaw
 from specbound.core.sampling import sample_categorical, sample_rows, uniforms
-from specbound.core.validation import as_distribution, check_same_shape
+from specbound.core.validation import checked_pair
 from specbound.errors import InvalidAlgorithmError
+from specbound.validate import check_int
 
 __all__ = [
     "RecursiveRejectionRule",
     "all_rejected_probability",
+    "limit_round_start_split",
     "recursive_residuals",
 ]
 
 Array = NDArray[np.float64]
 
 
-def _check_num_drafts(num_drafts: int) -> int:
-    if isinstance(num_drafts, bool) or not isinstance(num_drafts, (int, np.integer)):
-        raise InvalidAlgorithmError(f"num_drafts must be an integer >= 1, got {num_drafts!r}")
-    if num_drafts < 1:
-        raise InvalidAlgorithmError(f"num_drafts must be >= 1, got {num_drafts}")
-    return int(num_drafts)
-
-
-def _residual_chain(draft: Array, target: Array, num_drafts: int) -> Array:
-    chain = [target]
+def _residual_stack(draft: Array, target: Array, num_drafts: int) -> Array:
+    residuals = [target]
     for _ in range(num_drafts):
-        chain.append(_residual(draft, chain[-1]))
-    return np.stack(chain, axis=-2)  # (..., M+1, V)
+        residuals.append(kernels.residual(draft, residuals[-1]))
+    return np.stack(residuals, axis=-2)  # (..., M+1, V)
 
 
 @dataclass(frozen=True)
@@ -53,26 +47,39 @@ class RecursiveRejectionRule:
     num_drafts: int
 
     def __post_init__(self) -> None:
-        _check_num_drafts(self.num_drafts)
+        check_int(self.num_drafts, "num_drafts", low=1, error=InvalidAlgorithmError)
 
     def residuals(self, draft: Array, target: Array) -> Array:
         """``r_1 = q, ..., r_{M+1}``: (..., V) -> (..., M+1, V)."""
-        return _residual_chain(draft, target, self.num_drafts)
+        return _residual_stack(draft, target, self.num_drafts)
 
     def all_rejected_probability(self, draft: Array, target: Array) -> Array:
         """``prod_m TV(p, r_m)``: the chance the round start is a rejection. (...,)"""
-        chain = self.residuals(draft, target)  # (..., M+1, V)
-        return np.prod(_tv(draft[..., None, :], chain[..., :-1, :]), axis=-1)
+        residuals = self.residuals(draft, target)  # (..., M+1, V)
+        return np.prod(kernels.tv(draft[..., None, :], residuals[..., :-1, :]), axis=-1)
 
     def output_distribution(self, draft: Array, target: Array) -> Array:
         """The law of the token the round start outputs (equals ``target``): (..., V)."""
-        chain = self.residuals(draft, target)  # (..., M+1, V)
+        residuals = self.residuals(draft, target)  # (..., M+1, V)
         reach = np.ones(draft.shape[:-1])  # (...,) P(candidates 1..m-1 all rejected)
         out = np.zeros_like(draft)
         for m in range(self.num_drafts):
-            out += reach[..., None] * np.minimum(draft, chain[..., m, :])
-            reach = reach * _tv(draft, chain[..., m, :])
-        return out + reach[..., None] * chain[..., -1, :]
+            out += reach[..., None] * np.minimum(draft, residuals[..., m, :])
+            reach = reach * kernels.tv(draft, residuals[..., m, :])
+        return out + reach[..., None] * residuals[..., -1, :]
+
+    def split(self, draft: Array, target: Array) -> SplitLaw:
+        """The round start split into accepted and rejected parts (Algorithm 4).
+
+        ``reject = prod_m TV(p, r_m)`` (Theorem 3) and a rejection outputs ``r_{M+1}``. The
+        rule outputs exactly the target (Theorem 3; tested against enumeration), so the
+        accepted part is ``q - reject * r_{M+1}``.
+        """
+        reject = self.all_rejected_probability(draft, target)  # (...,)
+        recovered = self.residuals(draft, target)[..., -1, :]  # (..., V)  r_{M+1}
+        rejected = reject[..., None] * recovered  # (..., V)
+        # NOTE: q - rejected is >= 0 in exact arithmetic; clip rounding residue (~1e-17).
+        return SplitLaw(reject, np.clip(target - rejected, 0.0, None), rejected)
 
     def verify(
         self,
@@ -86,11 +93,11 @@ class RecursiveRejectionRule:
         ``winner`` is the index of the accepted candidate, or -1 when all were rejected;
         ``token`` is the accepted candidate, or a draw from ``r_{M+1}``.
         """
-        chain = self.residuals(draft, target)  # (..., M+1, V)
-        accept = _ratio_accept(chain[..., :-1, :], draft[..., None, :])  # (..., M, V)
+        residuals = self.residuals(draft, target)  # (..., M+1, V)
+        accept = kernels.ratio_accept(residuals[..., :-1, :], draft[..., None, :])  # (..., M, V)
         b = np.take_along_axis(accept, candidates[..., None], axis=-1)[..., 0]  # (..., M)
         u = uniforms(rng, b.shape)  # (..., M)
-        recovered = sample_categorical(chain[..., -1, :], rng)  # (...,)
+        recovered = sample_categorical(residuals[..., -1, :], rng)  # (...,)
         return _first_accepted(u < b, candidates, recovered)
 
     def verify_rows(
@@ -103,17 +110,39 @@ class RecursiveRejectionRule:
     ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """``verify(draft_table[rows], target_table[rows], candidates, rng)``, same draws.
 
-        ``draft_table``/``target_table`` (K, V), ``rows`` (...,): the residual chain is
-        built once per table row instead of once per entry of ``rows`` (for simulators
-        running many rounds from the rows of one small table).
+        ``draft_table``/``target_table`` (K, V), ``rows`` (...,): the residuals are built
+        once per table row instead of once per entry of ``rows`` (for simulators running
+        many rounds from the rows of one small table).
         """
-        chain = self.residuals(draft_table, target_table)  # (K, M+1, V)
-        accept = _ratio_accept(chain[:, :-1, :], draft_table[:, None, :])  # (K, M, V)
+        residuals = self.residuals(draft_table, target_table)  # (K, M+1, V)
+        accept = kernels.ratio_accept(residuals[:, :-1, :], draft_table[:, None, :])  # (K, M, V)
         slots = np.arange(self.num_drafts)  # (M,)
         b = accept[rows[..., None], slots, candidates]  # (..., M)
         u = uniforms(rng, b.shape)  # (..., M)
-        recovered = sample_rows(chain[:, -1, :], rows, rng)  # (...,)
+        recovered = sample_rows(residuals[:, -1, :], rows, rng)  # (...,)
         return _first_accepted(u < b, candidates, recovered)
+
+
+def limit_round_start_split(draft: Array, target: Array) -> SplitLaw:
+    """The round start of batch SD as ``M -> infinity`` (Proposition 1), in closed form.
+
+    Derivation (p = draft, q = target). Write ``u_m = (prod_{k<m} TV(p, r_k)) r_m`` for the
+    unnormalised residual; ``u_1 = q`` and ``u_{m+1} = [u_m - |u_m| p]_+`` with
+    ``|u_m| = P(candidates 1..m-1 all rejected)``, so ``P(all M rejected) = |u_{M+1}|``.
+    Tokens with ``p(x) = 0`` are never drafted, never reduced: ``u_m(x) = q(x)``. Let
+    ``L = lim |u_m|`` (it decreases). If ``L > 0`` each step removes at least ``L p(x)``
+    from every other token, so after finitely many steps only ``{p = 0}`` keeps mass and
+    ``L = q({p = 0})``; if ``L = 0`` then ``q({p = 0}) <= L = 0``. Either way
+
+        lim_M P(all M rejected) = q({x : p(x) = 0}),
+
+    the recovered token is ``q`` restricted to ``{p = 0}``, and the accepted part is ``q``
+    restricted to ``{p > 0}``. The limit is positive exactly when the target can emit a
+    token the draft never proposes.
+    """
+    # NOTE: exact zeros only; a draft probability of 1e-300 is still drafted eventually.
+    rejected = np.where(draft > 0, 0.0, target)  # (..., V)
+    return SplitLaw(rejected.sum(axis=-1), target - rejected, rejected)
 
 
 def _first_accepted(
@@ -126,16 +155,9 @@ def _first_accepted(
     return np.where(some, first, -1).astype(np.int64), np.where(some, chosen, recovered)
 
 
-def _checked(draft_probs: ArrayLike, target_probs: ArrayLike) -> tuple[Array, Array]:
-    draft = as_distribution(draft_probs, "draft_probs")
-    target = as_distribution(target_probs, "target_probs")
-    check_same_shape(draft, target, ("draft_probs", "target_probs"))
-    return draft, target
-
-
 def recursive_residuals(draft_probs: ArrayLike, target_probs: ArrayLike, num_drafts: int) -> Array:
     """The targets ``r_1 = q, ..., r_{M+1}`` of recursive rejection: (..., M+1, V)."""
-    return RecursiveRejectionRule(num_drafts).residuals(*_checked(draft_probs, target_probs))
+    return RecursiveRejectionRule(num_drafts).residuals(*checked_pair(draft_probs, target_probs))
 
 
 def all_rejected_probability(
@@ -143,4 +165,4 @@ def all_rejected_probability(
 ) -> Array:
     """Probability that all M candidates are refused: ``prod_m TV(p, r_m)`` (Theorem 3)."""
     rule = RecursiveRejectionRule(num_drafts)
-    return rule.all_rejected_probability(*_checked(draft_probs, target_probs))
+    return rule.all_rejected_probability(*checked_pair(draft_probs, target_probs))

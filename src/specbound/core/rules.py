@@ -26,18 +26,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-from specbound.core.distance import _residual
-from specbound.core.sampling import sample_categorical, uniforms
-from specbound.core.tradeoff import _optimal_resampling, _rejection_probability
+from specbound.core import kernels
+from specbound.core.sampling import sample_categorical, sample_rows, uniforms
 
 __all__ = [
     "OverAcceptanceRule",
     "SpeculativeRule",
+    "SplitLaw",
     "StepRule",
     "accept_drafted",
     "output_distribution",
@@ -48,18 +48,23 @@ Array = NDArray[np.float64]
 Resample = Literal["opt", "uno"]
 
 
-def _ratio_accept(numerator: Array, draft: Array) -> Array:
-    """``min(1, numerator / draft)`` with the convention b = 0 where draft = 0.
+class SplitLaw(NamedTuple):
+    """What one verified position does, for every row of (draft, target), split in two.
 
-    NOTE: a token the draft gives probability 0 is never proposed by an exact sampler; if
-    one shows up anyway (a backend warped the draft differently), refusing it is the only
-    choice that cannot bias the output towards it.
+    ``reject[...]`` — the probability that the position is a *rejection*;
+    ``accepted[..., x]`` — P(the drafted token is accepted and it is ``x``);
+    ``rejected[..., x]`` — P(a rejection and the token that fills the position is ``x``).
+    ``accepted + rejected`` is the position's output law (Theorem 4's ``A = p*b + r(b) P``).
     """
-    positive = draft > 0
-    safe = np.where(positive, draft, 1.0)
-    with np.errstate(over="ignore"):  # a subnormal draft probability: ratio -> inf -> 1
-        ratio = numerator / safe
-    return np.where(positive, np.minimum(1.0, ratio), 0.0)
+
+    reject: Array  # (...,)
+    accepted: Array  # (..., V)
+    rejected: Array  # (..., V)
+
+    @property
+    def output(self) -> Array:
+        """The law of the token the position outputs: (..., V)."""
+        return self.accepted + self.rejected
 
 
 class StepRule(ABC):
@@ -83,16 +88,49 @@ class StepRule(ABC):
         accept = self.accept_probs(draft, target)
         return sample_categorical(self.resample_probs(draft, target, accept), rng)
 
+    def split(self, draft: Array, target: Array) -> SplitLaw:
+        """The position's law split into its accepted and rejected parts (Algorithm 2):
+        ``accepted = p*b``, ``reject = r(b)``, ``rejected = r(b) P``."""
+        accept = self.accept_probs(draft, target)  # (..., V)
+        reject = kernels.rejection_probability(draft, accept)  # (...,)
+        rejected = reject[..., None] * self.resample_probs(draft, target, accept)  # (..., V)
+        return SplitLaw(reject, draft * accept, rejected)
+
+    def verify_rows(
+        self,
+        draft_table: Array,
+        target_table: Array,
+        rows: NDArray[np.int64],
+        drafted: NDArray[np.int64],
+        rng: np.random.Generator,
+    ) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
+        """Verify ``drafted`` (...,) tokens drafted from ``draft_table[rows]``.
+
+        ``draft_table``/``target_table`` (K, V): ``b`` and ``P`` are evaluated once per
+        table row instead of once per entry of ``rows`` (for simulators running many
+        positions from the rows of one small table). A token is accepted when a float64
+        uniform falls below ``b(token)``; a refused one is replaced by a draw from ``P``.
+        Returns (accepted (...,), the tokens that fill the positions (...,)).
+        """
+        accept = self.accept_probs(draft_table, target_table)  # (K, V)
+        ok = uniforms(rng, rows.shape) < accept[rows, drafted]  # (...,)
+        tokens = np.array(drafted, dtype=np.int64, copy=True)  # (...,)
+        bad = np.flatnonzero(~ok)  # (b,)
+        if bad.size:
+            recovery = self.resample_probs(draft_table, target_table, accept)  # (K, V)
+            tokens.flat[bad] = sample_rows(recovery, rows.flat[bad], rng)
+        return ok, tokens
+
 
 @dataclass(frozen=True)
 class SpeculativeRule(StepRule):
     """Speculative sampling (paper Algorithm 1): accept with min(1, q/p), else residual."""
 
     def accept_probs(self, draft: Array, target: Array) -> Array:
-        return _ratio_accept(target, draft)
+        return kernels.ratio_accept(target, draft)
 
     def resample_probs(self, draft: Array, target: Array, accept: Array) -> Array:
-        return _residual(draft, target)
+        return kernels.residual(draft, target)
 
 
 @dataclass(frozen=True)
@@ -111,24 +149,22 @@ class OverAcceptanceRule(StepRule):
         return self.eps == 0.0 and self.resample == "opt"
 
     def accept_probs(self, draft: Array, target: Array) -> Array:
-        return _ratio_accept(target + self.eps, draft)
+        return kernels.ratio_accept(target + self.eps, draft)
 
     def resample_probs(self, draft: Array, target: Array, accept: Array) -> Array:
         if self.resample == "opt":
-            return _optimal_resampling(draft, target, accept)
+            return kernels.optimal_resampling(draft, target, accept)
         return target
 
 
 def step_rejection_probability(rule: StepRule, draft: Array, target: Array) -> Array:
     """Probability that a token drafted from ``draft`` is rejected: ``1 - sum p*b``."""
-    return _rejection_probability(draft, rule.accept_probs(draft, target))
+    return kernels.rejection_probability(draft, rule.accept_probs(draft, target))
 
 
 def output_distribution(rule: StepRule, draft: Array, target: Array) -> Array:
     """The law of the token one step outputs: ``A = p*b + r(b) * P`` (Theorem 4)."""
-    accept = rule.accept_probs(draft, target)  # (..., V)
-    rejection = _rejection_probability(draft, accept)[..., None]  # (..., 1)
-    return draft * accept + rejection * rule.resample_probs(draft, target, accept)
+    return rule.split(draft, target).output
 
 
 def accept_drafted(
@@ -142,6 +178,5 @@ def accept_drafted(
 
     A token is accepted when a float64 uniform falls below ``b(token)``.
     """
-    accept = rule.accept_probs(draft, target)  # (..., V)
-    b = np.take_along_axis(accept, tokens[..., None], axis=-1)[..., 0]  # (...,)
+    b = kernels.gather(rule.accept_probs(draft, target), tokens)  # (...,)
     return uniforms(rng, b.shape) < b

@@ -13,10 +13,9 @@ from typing import Any, Literal
 
 from numpy.typing import ArrayLike
 
-from specbound.core.distance import _residual, _tv
+from specbound.core import kernels
 from specbound.core.rules import OverAcceptanceRule, output_distribution
-from specbound.core.tradeoff import _min_bias, _rejection_probability
-from specbound.core.validation import as_distribution, check_same_shape
+from specbound.core.validation import checked_pair
 from specbound.errors import InvalidAlgorithmError
 
 __all__ = ["StepSummary", "summarise_step"]
@@ -56,9 +55,7 @@ def summarise_step(
     resample: Literal["opt", "uno"] = "opt",
 ) -> StepSummary:
     """Summarise one step; ``eps = 0`` with ``"opt"`` is plain SD."""
-    draft = as_distribution(draft_probs, "draft_probs")
-    target = as_distribution(target_probs, "target_probs")
-    check_same_shape(draft, target, ("draft_probs", "target_probs"))
+    draft, target = checked_pair(draft_probs, target_probs)
     if draft.ndim != 1:
         raise InvalidAlgorithmError(f"summarise_step takes 1-D vectors, got shape {draft.shape}")
     if not eps >= 0:
@@ -67,10 +64,10 @@ def summarise_step(
         raise InvalidAlgorithmError(f"resample must be 'opt' or 'uno', got {resample!r}")
     rule = OverAcceptanceRule(float(eps), resample)
     accept = rule.accept_probs(draft, target)
-    rejection = float(_rejection_probability(draft, accept))
+    rejection = float(kernels.rejection_probability(draft, accept))
     output = output_distribution(rule, draft, target)
-    total_variation = float(_tv(draft, target))
-    bias = float(_tv(output, target))
+    total_variation = float(kernels.tv(draft, target))
+    bias = float(kernels.tv(output, target))
     gap = rejection + bias - total_variation
     if gap < -FRONT_TOLERANCE:  # Theorem 5 says this cannot happen
         position = "below the front (impossible: report a bug)"
@@ -83,7 +80,7 @@ def summarise_step(
         target=target.tolist(),
         tv=total_variation,
         sd_rejection=total_variation,
-        sd_residual=_residual(draft, target).tolist(),
+        sd_residual=kernels.residual(draft, target).tolist(),
         eps=float(eps),
         resample=resample,
         accept_probs=accept.tolist(),
@@ -91,7 +88,7 @@ def summarise_step(
         resample_law=rule.resample_probs(draft, target, accept).tolist(),
         output=output.tolist(),
         bias=bias,
-        min_bias=float(_min_bias(draft, target, accept)),
+        min_bias=float(kernels.min_bias(draft, target, accept)),
         pareto_gap=float(max(gap, 0.0) if abs(gap) <= FRONT_TOLERANCE else gap),
         position=position,
     )

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from specbound.core.distance import _tv, normalised_positive_part
-from specbound.core.validation import as_distribution, check_same_shape
+from specbound.core import kernels
+from specbound.core.validation import checked_pair
 from specbound.errors import InvalidDistributionError
 
 __all__ = [
@@ -28,27 +28,10 @@ __all__ = [
 Array = NDArray[np.float64]
 
 
-def _rejection_probability(draft: Array, accept: Array) -> Array:
-    # sum p*(1-b) rather than 1 - sum p*b: no cancellation when rejections are rare
-    return np.clip((draft * (1.0 - accept)).sum(axis=-1), 0.0, 1.0)  # (...,)
-
-
-def _optimal_resampling(draft: Array, target: Array, accept: Array) -> Array:
-    # NOTE: when [q - p*b]_+ has no mass, p*b == q and the step never rejects; the target
-    # is returned so the result stays a distribution.
-    return normalised_positive_part(target - draft * accept, target)
-
-
-def _min_bias(draft: Array, target: Array, accept: Array) -> Array:
-    return np.clip(draft * accept - target, 0.0, None).sum(axis=-1)  # (...,)
-
-
 def _checked(
     draft_probs: ArrayLike, target_probs: ArrayLike, accept_probs: ArrayLike
 ) -> tuple[Array, Array, Array]:
-    draft = as_distribution(draft_probs, "draft_probs")
-    target = as_distribution(target_probs, "target_probs")
-    check_same_shape(draft, target, ("draft_probs", "target_probs"))
+    draft, target = checked_pair(draft_probs, target_probs)
     accept = np.asarray(accept_probs, dtype=np.float64)
     try:
         accept = np.broadcast_to(accept, draft.shape)
@@ -70,7 +53,7 @@ def _checked(
 def rejection_probability(draft_probs: ArrayLike, accept_probs: ArrayLike) -> Array:
     """``r(b) = 1 - sum_x p(x) b(x)``: the probability that the drafted token is refused."""
     draft, _, accept = _checked(draft_probs, draft_probs, accept_probs)
-    return _rejection_probability(draft, accept)
+    return np.asarray(kernels.rejection_probability(draft, accept))
 
 
 def optimal_resampling(
@@ -81,12 +64,13 @@ def optimal_resampling(
     Among all laws sampled after a rejection, ``P*`` minimises ``TV(A, q)`` for the given
     acceptance ``b``. With ``b = min(1, q/p)`` it is SD's residual.
     """
-    return _optimal_resampling(*_checked(draft_probs, target_probs, accept_probs))
+    draft, target, accept = _checked(draft_probs, target_probs, accept_probs)
+    return np.asarray(kernels.optimal_resampling(draft, target, accept))
 
 
 def min_bias(draft_probs: ArrayLike, target_probs: ArrayLike, accept_probs: ArrayLike) -> Array:
     """Theorem 4's value ``min_P TV(A, q) = sum_x [p(x) b(x) - q(x)]_+``."""
-    return _min_bias(*_checked(draft_probs, target_probs, accept_probs))
+    return np.asarray(kernels.min_bias(*_checked(draft_probs, target_probs, accept_probs)))
 
 
 @dataclass(frozen=True)
@@ -110,7 +94,4 @@ class ParetoFront:
 
 def pareto_front(draft_probs: ArrayLike, target_probs: ArrayLike) -> ParetoFront:
     """The Theorem-5 line for a (draft, target) pair."""
-    draft = as_distribution(draft_probs, "draft_probs")
-    target = as_distribution(target_probs, "target_probs")
-    check_same_shape(draft, target, ("draft_probs", "target_probs"))
-    return ParetoFront(tv=_tv(draft, target))
+    return ParetoFront(tv=np.asarray(kernels.tv(*checked_pair(draft_probs, target_probs))))

@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from specbound.errors import InvalidDistributionError, ShapeMismatchError
 
-__all__ = ["SUM_TOLERANCE", "as_distribution", "check_same_shape"]
+__all__ = ["SUM_TOLERANCE", "as_distribution", "check_same_shape", "checked_pair"]
 
 #: A probability vector must sum to 1 within this absolute tolerance. It is loose enough
 #: for a float32 softmax over a large vocabulary, tight enough to catch a forgotten
@@ -77,3 +77,13 @@ def check_same_shape(
         if first.shape[:-1] == second.shape[:-1]:
             msg += f" (vocabulary sizes {first.shape[-1]} vs {second.shape[-1]})"
         raise ShapeMismatchError(msg)
+
+
+def checked_pair(
+    draft_probs: ArrayLike, target_probs: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``draft_probs`` and ``target_probs`` as validated float64 arrays of one shape."""
+    draft = as_distribution(draft_probs, "draft_probs")
+    target = as_distribution(target_probs, "target_probs")
+    check_same_shape(draft, target, ("draft_probs", "target_probs"))
+    return draft, target

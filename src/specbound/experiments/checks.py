@@ -22,15 +22,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from specbound.estimates import Estimate, z_for_level
 from specbound.experiments.base import Claim
 
 __all__ = [
     "CLAIM_LEVEL",
     "EXACT_TOLERANCE",
-    "Z95",
-    "MeanEstimate",
     "chi_square_pvalue",
-    "estimate",
     "fisher_claim",
     "joint_claim",
     "running_mean",
@@ -42,37 +40,7 @@ __all__ = [
 CLAIM_LEVEL = 0.999
 #: Gap below which an exact identity is taken to hold (floating-point rounding only).
 EXACT_TOLERANCE = 1e-9
-Z95 = float(stats.norm.ppf(0.975))
-_Z_LEVEL = float(stats.norm.ppf(0.5 + CLAIM_LEVEL / 2))
-
-
-class MeanEstimate(tuple[float, float]):
-    """(mean, standard error) of a Monte Carlo average, with its 95% interval."""
-
-    __slots__ = ()
-
-    def __new__(cls, mean: float, se: float) -> MeanEstimate:
-        return super().__new__(cls, (float(mean), float(se)))
-
-    @property
-    def mean(self) -> float:
-        return self[0]
-
-    @property
-    def se(self) -> float:
-        return self[1]
-
-    @property
-    def ci95(self) -> tuple[float, float]:
-        return (self.mean - Z95 * self.se, self.mean + Z95 * self.se)
-
-
-def estimate(samples: ArrayLike) -> MeanEstimate:
-    """Mean and standard error (sample standard deviation / sqrt(n)) of ``samples``."""
-    values = np.asarray(samples, dtype=np.float64).ravel()  # (n,)
-    if values.size < 2:
-        raise ValueError("a Monte Carlo estimate needs at least 2 samples")
-    return MeanEstimate(values.mean(), values.std(ddof=1) / np.sqrt(values.size))
+_Z_LEVEL = z_for_level(CLAIM_LEVEL)
 
 
 def running_mean(samples: ArrayLike, num_points: int = 200) -> tuple[list[int], list[float]]:
@@ -83,16 +51,15 @@ def running_mean(samples: ArrayLike, num_points: int = 200) -> tuple[list[int], 
     return counts.tolist(), means[counts - 1].tolist()
 
 
-def _z(mean: float, se: float, theory: float) -> float:
-    if se > 0:
-        return (mean - theory) / se
-    # NOTE: zero spread (every run gave the same count): only an exact match agrees.
-    return 0.0 if abs(mean - theory) <= EXACT_TOLERANCE else float("inf")
+def _z(measured: Estimate, theory: float) -> float:
+    z = measured.z(theory, tolerance=EXACT_TOLERANCE)
+    # NOTE: an undefined spread (one run) cannot support a claim: it fails.
+    return float("inf") if z is None else abs(z)
 
 
-def z_claim(claim_id: str, statement: str, measured: MeanEstimate, theory: float) -> Claim:
+def z_claim(claim_id: str, statement: str, measured: Estimate, theory: float) -> Claim:
     """Holds when ``theory`` lies in the ``CLAIM_LEVEL`` interval of the measured mean."""
-    z = _z(measured.mean, measured.se, theory)
+    z = _z(measured, theory)
     return Claim(
         id=claim_id,
         statement=statement,
@@ -107,7 +74,7 @@ def z_claim(claim_id: str, statement: str, measured: MeanEstimate, theory: float
 def joint_claim(
     claim_id: str,
     statement: str,
-    measured: Sequence[MeanEstimate],
+    measured: Sequence[Estimate],
     theory: Sequence[float],
 ) -> Claim:
     """One chi-square test that k Monte Carlo means all agree with their theory values.
@@ -118,9 +85,7 @@ def joint_claim(
     """
     if len(measured) != len(theory) or not measured:
         raise ValueError("joint_claim needs one theory value per estimate, and at least one")
-    z: NDArray[np.float64] = np.array(
-        [_z(m.mean, m.se, t) for m, t in zip(measured, theory, strict=True)]
-    )
+    z: NDArray[np.float64] = np.array([_z(m, t) for m, t in zip(measured, theory, strict=True)])
     statistic = float(np.sum(z**2))
     pvalue = float(stats.chi2.sf(statistic, df=z.size)) if np.isfinite(statistic) else 0.0
     worst = int(np.argmax(np.abs(z)))

@@ -1,26 +1,12 @@
-"""Pieces the chain experiments share: how a chain pair is drawn, and derived seeds."""
+"""Pieces the chain experiments share: how a chain pair is drawn, and cut to a horizon."""
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
-
-import numpy as np
 
 from specbound.chain import MarkovChain, random_pair
 
-__all__ = ["ChainSpec", "sub_seed", "truncate"]
-
-
-def sub_seed(seed: int, *keys: str | int) -> int:
-    """A seed for one part of an experiment, derived from the run's ``seed`` and ``keys``.
-
-    Distinct keys give independent streams (``numpy.random.SeedSequence`` spawn keys), so
-    adding a part to an experiment never changes the numbers of the others.
-    """
-    spawn_key = tuple(k if isinstance(k, int) else zlib.crc32(k.encode()) for k in keys)
-    sequence = np.random.SeedSequence(seed, spawn_key=spawn_key)
-    return int(sequence.generate_state(1, dtype=np.uint32)[0])
+__all__ = ["ChainSpec", "truncate"]
 
 
 @dataclass(frozen=True)

@@ -23,19 +23,17 @@ import numpy as np
 from specbound import theory
 from specbound.algorithms import BatchSpeculative, Speculative
 from specbound.chain import simulate
+from specbound.estimates import Z95, Estimate, derive_seed
 from specbound.experiments import plotting
 from specbound.experiments.base import Claim, Experiment, Progress, Record
 from specbound.experiments.checks import (
     EXACT_TOLERANCE,
-    Z95,
-    MeanEstimate,
-    estimate,
     joint_claim,
     running_mean,
     tolerance_claim,
     z_claim,
 )
-from specbound.experiments.common import ChainSpec, sub_seed, truncate
+from specbound.experiments.common import ChainSpec, truncate
 
 __all__ = ["EXPERIMENT", "Fig2Config"]
 
@@ -70,7 +68,7 @@ def make_config(quick: bool, seed: int) -> Fig2Config:
 
 
 def _measure(values: Any, trace: bool) -> dict[str, Any]:
-    est = estimate(values)
+    est = Estimate.from_samples(values)
     out: dict[str, Any] = {
         "runs": int(np.size(values)),
         "mean": est.mean,
@@ -89,7 +87,7 @@ def compute(config: Fig2Config, progress: Progress) -> dict[str, Any]:
 
     def run(draft: Any, target: Any, algorithm: Any, runs: int, *key: str | int) -> Any:
         nonlocal done
-        result = simulate(draft, target, algorithm, runs, seed=sub_seed(config.seed, *key))
+        result = simulate(draft, target, algorithm, runs, seed=derive_seed(config.seed, *key))
         done += 1
         progress(done / jobs)
         return result.rejections
@@ -146,8 +144,8 @@ def compute(config: Fig2Config, progress: Progress) -> dict[str, Any]:
     return {"chain": asdict(config.chain), "panels": panels}
 
 
-def _est(entry: dict[str, Any]) -> MeanEstimate:
-    return MeanEstimate(entry["mean"], entry["se"])
+def _est(entry: dict[str, Any]) -> Estimate:
+    return Estimate(entry["mean"], entry["se"])
 
 
 def claims(config: Fig2Config, data: dict[str, Any]) -> list[Claim]:

@@ -33,16 +33,14 @@ from scipy.stats import hypergeom
 
 from specbound import core
 from specbound.chain import bernoulli_pairs, uniform_support_pairs
+from specbound.estimates import Z95, Estimate, derive_seed
 from specbound.experiments import plotting
 from specbound.experiments.base import Claim, Experiment, Progress, Record
 from specbound.experiments.checks import (
     EXACT_TOLERANCE,
-    Z95,
-    MeanEstimate,
     joint_claim,
     z_claim,
 )
-from specbound.experiments.common import sub_seed
 
 __all__ = [
     "EXPERIMENT",
@@ -161,7 +159,7 @@ def _sample_stats(draft: Array, target: Array, max_drafts: int) -> dict[str, Any
 def compute(config: Fig3Config, progress: Progress) -> dict[str, Any]:
     M = config.max_drafts
     jobs = 1 + len(config.vocab_sizes)
-    draft, target = bernoulli_pairs(config.n_pairs, sub_seed(config.seed, "bernoulli"))
+    draft, target = bernoulli_pairs(config.n_pairs, derive_seed(config.seed, "bernoulli"))
     bernoulli = {
         "tv": 1.0 / 3.0,
         "rejection": bernoulli_expected_rejection(M).tolist(),
@@ -173,7 +171,7 @@ def compute(config: Fig3Config, progress: Progress) -> dict[str, Any]:
     for k, V in enumerate(config.vocab_sizes):
         exact = uniform_support_expectation(V, M)
         draft, target = uniform_support_pairs(
-            config.n_pairs, V, sub_seed(config.seed, "uniform", V)
+            config.n_pairs, V, derive_seed(config.seed, "uniform", V)
         )
         uniform.append({**exact, "sample": _sample_stats(draft, target, M)})
         progress((k + 2) / jobs)
@@ -194,8 +192,8 @@ def _relative(family: dict[str, Any]) -> Array:
     return _improvement(family) / family["tv"]  # (M,)
 
 
-def _sample_at(family: dict[str, Any], m: int) -> MeanEstimate:
-    return MeanEstimate(family["sample"]["mean"][m - 1], family["sample"]["se"][m - 1])
+def _sample_at(family: dict[str, Any], m: int) -> Estimate:
+    return Estimate(family["sample"]["mean"][m - 1], family["sample"]["se"][m - 1])
 
 
 def claims(config: Fig3Config, data: dict[str, Any]) -> list[Claim]:

@@ -25,21 +25,19 @@ from numpy.typing import NDArray
 from specbound import theory
 from specbound.algorithms import OverAcceptance
 from specbound.chain import MarkovChain, one_step_chains, random_pair, simulate
-from specbound.core.distance import _tv
+from specbound.core import kernels
 from specbound.core.summary import summarise_step
+from specbound.estimates import Z95, Estimate, derive_seed
 from specbound.experiments import plotting
 from specbound.experiments.base import Claim, Experiment, Progress, Record
 from specbound.experiments.checks import (
     EXACT_TOLERANCE,
-    Z95,
-    MeanEstimate,
     chi_square_pvalue,
-    estimate,
     fisher_claim,
     joint_claim,
     tolerance_claim,
 )
-from specbound.experiments.common import ChainSpec, sub_seed
+from specbound.experiments.common import ChainSpec
 
 __all__ = ["EXPERIMENT", "Fig4Config"]
 
@@ -82,7 +80,7 @@ def step_pair(config: Fig4Config) -> tuple[Array, Array]:
     """The single-step (draft, target) pair: independent Dirichlet(1) vectors, drawn as
     row ``[0, 0]`` of ``random_pair(T=1, S=V, mix=1, seed)``."""
     draft, target = random_pair(
-        1, config.vocab_size, mix=1.0, seed=sub_seed(config.seed, "step-pair")
+        1, config.vocab_size, mix=1.0, seed=derive_seed(config.seed, "step-pair")
     )
     return draft.transitions[0, 0].copy(), target.transitions[0, 0].copy()
 
@@ -114,8 +112,8 @@ def _step_measured(
     target = chains[1].transitions[0, 0]
     for resample in RESAMPLES:
         algorithm = OverAcceptance(eps=exact["eps"], resample=resample)  # type: ignore[arg-type]
-        result = simulate(*chains, algorithm, runs, seed=sub_seed(seed, "step", resample))
-        est = estimate(result.rejections)
+        result = simulate(*chains, algorithm, runs, seed=derive_seed(seed, "step", resample))
+        est = Estimate.from_samples(result.rejections)
         counts = np.bincount(result.sequences[:, 0], minlength=target.size)  # (V,)
         out[resample] = {
             "runs": runs,
@@ -123,13 +121,13 @@ def _step_measured(
             "rejection_se": est.se,
             "counts": counts.tolist(),
             "pvalue": chi_square_pvalue(counts, exact[f"output_{resample}"]),
-            "plugin_bias": float(_tv(counts / runs, target)),
+            "plugin_bias": float(kernels.tv(counts / runs, target)),
         }
     return out
 
 
 def _chain_exact(draft: MarkovChain, target: MarkovChain, eps: float) -> dict[str, Any]:
-    tvs = _tv(draft.transitions, target.transitions)  # (T, S)
+    tvs = kernels.tv(draft.transitions, target.transitions)  # (T, S)
     out: dict[str, Any] = {"eps": eps}
     for resample in RESAMPLES:
         algorithm = OverAcceptance(eps=eps, resample=resample)  # type: ignore[arg-type]
@@ -158,7 +156,7 @@ def compute(config: Fig4Config, progress: Progress) -> dict[str, Any]:
         exact = _step_exact(draft, target, fraction * top)
         measured.append(
             {
-                **_step_measured(chains, exact, config.step_runs, sub_seed(config.seed, k)),
+                **_step_measured(chains, exact, config.step_runs, derive_seed(config.seed, k)),
                 "rejection": exact["rejection"],
                 "bias_opt": exact["bias_opt"],
                 "bias_uno": exact["bias_uno"],
@@ -178,8 +176,8 @@ def compute(config: Fig4Config, progress: Progress) -> dict[str, Any]:
         point = _chain_exact(chain_draft, chain_target, eps)
         for resample in RESAMPLES:
             algorithm = OverAcceptance(eps=eps, resample=resample)  # type: ignore[arg-type]
-            seed = sub_seed(config.seed, "chain", k, resample)
-            est = estimate(
+            seed = derive_seed(config.seed, "chain", k, resample)
+            est = Estimate.from_samples(
                 simulate(
                     chain_draft, chain_target, algorithm, config.chain_runs, seed=seed
                 ).rejections
@@ -193,7 +191,7 @@ def compute(config: Fig4Config, progress: Progress) -> dict[str, Any]:
         "step": {
             "draft": draft.tolist(),
             "target": target.tolist(),
-            "tv": float(_tv(draft, target)),
+            "tv": float(kernels.tv(draft, target)),
             "max_excess": top,
             "sweep": step,
             "measured": measured,
@@ -208,8 +206,8 @@ def compute(config: Fig4Config, progress: Progress) -> dict[str, Any]:
     }
 
 
-def _rates(point: dict[str, Any], resample: str) -> MeanEstimate:
-    return MeanEstimate(point[resample]["rejection_mean"], point[resample]["rejection_se"])
+def _rates(point: dict[str, Any], resample: str) -> Estimate:
+    return Estimate(point[resample]["rejection_mean"], point[resample]["rejection_se"])
 
 
 def claims(config: Fig4Config, data: dict[str, Any]) -> list[Claim]:
@@ -220,7 +218,7 @@ def claims(config: Fig4Config, data: dict[str, Any]) -> list[Claim]:
     uno_gap = min(p["gap_uno"] for p in rejecting)
     measured = step["measured"]
     differences = [
-        MeanEstimate(
+        Estimate(
             _rates(p, "opt").mean - _rates(p, "uno").mean,
             float(np.hypot(_rates(p, "opt").se, _rates(p, "uno").se)),
         )

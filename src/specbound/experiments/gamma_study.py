@@ -26,10 +26,11 @@ import numpy as np
 from specbound import theory
 from specbound.algorithms import Algorithm, BatchSpeculative, Speculative
 from specbound.chain import MarkovChain, random_pair, simulate
+from specbound.estimates import Z95, Estimate, derive_seed
 from specbound.experiments import plotting
 from specbound.experiments.base import Claim, Experiment, Progress, Record
-from specbound.experiments.checks import Z95, MeanEstimate, estimate, joint_claim, tolerance_claim
-from specbound.experiments.common import ChainSpec, sub_seed
+from specbound.experiments.checks import joint_claim, tolerance_claim
+from specbound.experiments.common import ChainSpec
 
 __all__ = ["EXPERIMENT", "GammaConfig", "PhasedChainSpec", "iid_calls"]
 
@@ -143,9 +144,9 @@ def _study(
     total = len(algorithms) * len(config.measured_gammas)
     for name, make in algorithms.items():
         for g in config.measured_gammas:
-            seed = sub_seed(config.seed, key, name, g)
+            seed = derive_seed(config.seed, key, name, g)
             result = simulate(draft, target, make(g), config.runs, seed=seed)
-            est = estimate(result.target_calls)
+            est = Estimate.from_samples(result.target_calls)
             measured[name].append(
                 {
                     "gamma": g,
@@ -196,7 +197,7 @@ def claims(config: GammaConfig, data: dict[str, Any]) -> list[Claim]:
                 f"calls-{key}",
                 f"{key.capitalize()} chain: simulated target calls of SD and batch SD (M={M}) "
                 f"agree with the exact finite-gamma values at gamma = {gammas}",
-                [MeanEstimate(p["mean"], p["se"]) for _, p in points],
+                [Estimate(p["mean"], p["se"]) for _, p in points],
                 [p["exact"] for _, p in points],
             )
         )

@@ -1,6 +1,6 @@
 """Theory on real models: predicted vs measured rejections and target calls (beyond the paper).
 
-p = draft, q = target. On the embedded model pair, :func:`specbound.lm.profile` predicts
+p = draft, q = target. On the embedded model pair, :func:`specbound.profile` predicts
 the expected rejections and target calls of SD and batch SD for every draft length gamma
 — exact conditional expectations given continuations sampled from the target (the
 output law of both, Theorems 1 and 3), averaged over the samples — and then runs the
@@ -20,9 +20,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from specbound.estimates import Estimate
 from specbound.experiments import plotting
 from specbound.experiments.base import Claim, Experiment, Progress, Record
-from specbound.experiments.checks import MeanEstimate, joint_claim
+from specbound.experiments.checks import joint_claim
 
 __all__ = ["EXPERIMENT", "LMTheoryConfig"]
 
@@ -74,14 +75,12 @@ def _estimate(raw: dict[str, Any]) -> dict[str, float]:
 
 
 def compute(config: LMTheoryConfig, progress: Progress) -> dict[str, Any]:
-    import torch
-
-    from specbound.lm import profile
     from specbound.lm.prompts import load_prompts
+    from specbound.lm.threads import torch_threads
+    from specbound.lm.warping import SamplingConfig
+    from specbound.profiling import profile
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models on a shared machine: one thread is fastest
-    try:
+    with torch_threads(1):  # tiny models on a shared machine: one thread is fastest
         pair = _load(config)
         report = profile(
             pair,
@@ -93,15 +92,13 @@ def compute(config: LMTheoryConfig, progress: Progress) -> dict[str, Any]:
             gammas=config.gammas,
             num_drafts=config.num_drafts,
             eps=(),
-            temperature=config.temperature,
+            sampling=SamplingConfig(temperature=config.temperature),
             measure=True,
             timing=False,
             stop_at_eos=False,
             common_seeds=False,
             progress=progress,
         )
-    finally:
-        torch.set_num_threads(threads)
     rows = []
     for row in report.rows:
         p, m = row.prediction, row.measurement
@@ -131,15 +128,15 @@ def compute(config: LMTheoryConfig, progress: Progress) -> dict[str, Any]:
     }
 
 
-def _pair(row: dict[str, Any], side: str, what: str) -> MeanEstimate:
+def _pair(row: dict[str, Any], side: str, what: str) -> Estimate:
     raw = row[side][what]
-    return MeanEstimate(raw["mean"], raw["se"])
+    return Estimate(raw["mean"], raw["se"])
 
 
-def _gap(row: dict[str, Any], what: str) -> MeanEstimate:
+def _gap(row: dict[str, Any], what: str) -> Estimate:
     """Measured minus predicted, with the combined standard error (independent runs)."""
     predicted, measured = _pair(row, "predicted", what), _pair(row, "measured", what)
-    return MeanEstimate(measured.mean - predicted.mean, math.hypot(predicted.se, measured.se))
+    return Estimate(measured.mean - predicted.mean, math.hypot(predicted.se, measured.se))
 
 
 def _joint(claim_id: str, statement: str, group: list[dict[str, Any]], what: str) -> Claim:

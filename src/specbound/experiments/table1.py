@@ -36,16 +36,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from specbound.estimates import Estimate, derive_seed
 from specbound.experiments import plotting
 from specbound.experiments.base import Claim, Experiment, Progress, Record
 from specbound.experiments.checks import (
     EXACT_TOLERANCE,
-    MeanEstimate,
-    estimate,
     joint_claim,
     tolerance_claim,
 )
-from specbound.experiments.common import sub_seed
 
 __all__ = ["EXPERIMENT", "Table1Config", "wilson_interval"]
 
@@ -118,16 +116,15 @@ def _score(
 
     ``draft``/``target`` (L, V): the laws p_n, q_n along the response ``tokens`` (L,).
     """
-    from specbound.core.distance import _tv
+    from specbound.core import kernels
     from specbound.core.rules import OverAcceptanceRule, output_distribution
-    from specbound.core.tradeoff import _min_bias, _rejection_probability
 
     rules = {name: OverAcceptanceRule(eps, name) for name in DECODERS}  # type: ignore[arg-type]
     laws = {name: output_distribution(rule, draft, target) for name, rule in rules.items()}
     accept = rules["opt"].accept_probs(draft, target)  # (L, V): the same b for both
-    rejection = _rejection_probability(draft, accept)  # (L,)
-    tv_pq = _tv(draft, target)  # (L,)
-    bias = {name: _tv(law, target) for name, law in laws.items()}  # (L,) TV(A_n, q_n)
+    rejection = kernels.rejection_probability(draft, accept)  # (L,)
+    tv_pq = kernels.tv(draft, target)  # (L,)
+    bias = {name: kernels.tv(law, target) for name, law in laws.items()}  # (L,) TV(A_n, q_n)
     own = laws[resample]  # (L, V) the law this response was drawn from
     index = np.arange(tokens.size)
     with np.errstate(divide="ignore"):
@@ -145,7 +142,7 @@ def _score(
     }
     gaps = (
         {
-            "theorem4": float(np.abs(bias["opt"] - _min_bias(draft, target, accept)).max()),
+            "theorem4": float(np.abs(bias["opt"] - kernels.min_bias(draft, target, accept)).max()),
             "opt_minus_uno": float((bias["opt"] - bias["uno"]).max()),
             "front_opt": float(np.abs(rejection + bias["opt"] - tv_pq).max()),
             "front_uno": float((rejection + bias["uno"] - tv_pq).min()),
@@ -175,9 +172,9 @@ def _load(config: Table1Config) -> Any:
 def _run(config: Table1Config, progress: Progress) -> dict[str, Any]:
     from specbound.algorithms import OverAcceptance
     from specbound.lm import encode_prompt, generate
-    from specbound.lm.profile_paths import score_continuations
     from specbound.lm.prompts import load_prompts
     from specbound.lm.warping import SamplingConfig
+    from specbound.profiling.paths import score_continuations
 
     pair = _load(config)
     prompts = load_prompts(limit=config.num_prompts)
@@ -191,7 +188,7 @@ def _run(config: Table1Config, progress: Progress) -> dict[str, Any]:
         responses = []
         for k, eps in enumerate(config.eps):
             for j in range(config.responses_per_prompt):
-                seed = sub_seed(config.seed, "table1", i, k, j)  # OPT and UNO: same seeds
+                seed = derive_seed(config.seed, "table1", i, k, j)  # OPT and UNO: same seeds
                 for name in DECODERS:
                     algorithm = OverAcceptance(eps=eps, resample=name)  # type: ignore[arg-type]
                     out = generate(
@@ -200,7 +197,7 @@ def _run(config: Table1Config, progress: Progress) -> dict[str, Any]:
                         algorithm,
                         max_new_tokens=config.max_new_tokens,
                         seed=seed,
-                        temperature=config.temperature,
+                        sampling=sampling,
                     )
                     responses.append((eps, name, out))
         laws = score_continuations(
@@ -229,9 +226,7 @@ def _run(config: Table1Config, progress: Progress) -> dict[str, Any]:
 
 
 def _ratio(numerators: list[float], denominators: list[float]) -> dict[str, float]:
-    from specbound.lm.profile_estimates import ratio_estimate
-
-    result = ratio_estimate(numerators, denominators)
+    result = Estimate.ratio(numerators, denominators)
     return {"mean": result.mean, "se": result.se}
 
 
@@ -245,8 +240,8 @@ def _summary(config: Table1Config, raw: dict[str, Any]) -> list[dict[str, Any]]:
         for name in DECODERS:
             values = raw["series"][key][name]
             tokens = values["tokens"]
-            kl = estimate(values["kl"])
-            log_ratio = estimate(values["log_ratio"])
+            kl = Estimate.from_samples(values["kl"])
+            log_ratio = Estimate.from_samples(values["log_ratio"])
             entry[name] = {
                 "tv_per_token": _ratio(values["tv"], tokens),
                 "kl_per_sequence": {"mean": kl.mean, "se": kl.se},
@@ -273,14 +268,10 @@ def _summary(config: Table1Config, raw: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def compute(config: Table1Config, progress: Progress) -> dict[str, Any]:
-    import torch
+    from specbound.lm.threads import torch_threads
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models on a shared machine: one thread is fastest
-    try:
+    with torch_threads(1):  # tiny models on a shared machine: one thread is fastest
         raw = _run(config, progress)
-    finally:
-        torch.set_num_threads(threads)
     return {**raw, "table": _summary(config, raw)}
 
 
@@ -293,14 +284,14 @@ WINRATE_MIN_PROMPTS = 30
 Z_CLAIM = 3.090232306167813
 
 
-def _z_or_exact(gap: MeanEstimate) -> float:
+def _z_or_exact(gap: Estimate) -> float:
     """z of a paired mean difference; with zero spread, 0 for an exact tie, else +-inf."""
     if gap.se > 0:
         return gap.mean / gap.se
     return 0.0 if abs(gap.mean) <= EXACT_TOLERANCE else math.copysign(math.inf, gap.mean)
 
 
-def _martingale(counts: ArrayLike, expected: ArrayLike, variance: ArrayLike) -> MeanEstimate:
+def _martingale(counts: ArrayLike, expected: ArrayLike, variance: ArrayLike) -> Estimate:
     """Mean of ``count - sum_n r_n`` over responses, with its exact standard error.
 
     Given the prefixes, position n is rejected with probability r_n, independently of
@@ -310,12 +301,12 @@ def _martingale(counts: ArrayLike, expected: ArrayLike, variance: ArrayLike) -> 
     the sample spread is then near 0 and every |z| huge).
     """
     gaps = np.asarray(counts, dtype=np.float64) - np.asarray(expected, dtype=np.float64)
-    return MeanEstimate(gaps.mean(), math.sqrt(float(np.sum(variance))) / gaps.size)
+    return Estimate(gaps.mean(), math.sqrt(float(np.sum(variance))) / gaps.size)
 
 
-def _paired(first: ArrayLike, second: ArrayLike) -> MeanEstimate:
+def _paired(first: ArrayLike, second: ArrayLike) -> Estimate:
     """Mean and standard error of ``first - second`` over paired responses."""
-    return estimate(np.asarray(first) - np.asarray(second))
+    return Estimate.from_samples(np.asarray(first) - np.asarray(second))
 
 
 def claims(config: Table1Config, data: dict[str, Any]) -> list[Claim]:

@@ -4,12 +4,13 @@ p = draft, q = target (the paper's notation). ``load_pair`` loads two causal LMs
 share a tokenizer (default: the embedded pair); ``generate`` decodes one prompt with
 ``Autoregressive``, ``Speculative``, ``BatchSpeculative`` or ``OverAcceptance``, with KV
 caches for both models, verification by the ``core`` rules, and counted statistics.
-This is the only package of specbound that imports transformers.
+This package is the decoding runtime only (loading, cache, lean forward, warping,
+drafting, verification, decode, statistics, prompts); predicting and measuring a pair is
+:mod:`specbound.profiling`, benchmarking :mod:`specbound.bench`.
 """
 
 from specbound.lm.decode import DEFAULT_GAMMA, encode_prompt, generate
 from specbound.lm.loading import ModelPair, embedded_pair_path, load_pair
-from specbound.lm.profile import ProfileReport, profile
 from specbound.lm.stats import GenerationOutput, GenerationStats
 from specbound.lm.warping import SamplingConfig, warp_probs
 
@@ -18,12 +19,10 @@ __all__ = [
     "GenerationOutput",
     "GenerationStats",
     "ModelPair",
-    "ProfileReport",
     "SamplingConfig",
     "embedded_pair_path",
     "encode_prompt",
     "generate",
     "load_pair",
-    "profile",
     "warp_probs",
 ]

@@ -27,21 +27,16 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from specbound.algorithms import (
-    Algorithm,
-    Autoregressive,
-    BatchSpeculative,
-    OverAcceptance,
-    Speculative,
-)
+from specbound.algorithms import Algorithm, Speculative, check_algorithm
 from specbound.core.sampling import sample_categorical
-from specbound.errors import InvalidAlgorithmError, InvalidInputError
+from specbound.errors import InvalidInputError
 from specbound.lm.cache import CachedLM
 from specbound.lm.drafting import Drafter
 from specbound.lm.loading import ModelPair
 from specbound.lm.stats import GenerationOutput, GenerationStats
 from specbound.lm.verification import verify_round
 from specbound.lm.warping import SamplingConfig, warp_probs
+from specbound.validate import check_int, check_seed
 
 __all__ = ["DEFAULT_GAMMA", "encode_prompt", "generate"]
 
@@ -89,14 +84,6 @@ def encode_prompt(pair: ModelPair, prompt: str | Sequence[int]) -> list[int]:
     if not ids:
         raise InvalidInputError("prompt is empty (no tokens); give some text to continue")
     return ids
-
-
-def _check_algorithm(algorithm: Algorithm) -> None:
-    if not isinstance(algorithm, (Autoregressive, Speculative, BatchSpeculative, OverAcceptance)):
-        raise InvalidAlgorithmError(
-            f"algorithm must be Autoregressive, Speculative, BatchSpeculative or "
-            f"OverAcceptance, got {algorithm!r}"
-        )
 
 
 def _ids(tokens: Sequence[int], device: torch.device) -> torch.Tensor:
@@ -195,7 +182,7 @@ def _speculative(
     draft_rng, verify_rng = rngs
     target = CachedLM(pair.target, pair.vocab_size)
     drafter = make_drafter(CachedLM(pair.draft, pair.vocab_size), sampling, eos)
-    num_drafts = getattr(algorithm, "num_drafts", 1)
+    num_drafts = algorithm.num_drafts
     t0 = time.perf_counter()
     _prefill(target, tokens)
     t1 = time.perf_counter()
@@ -250,31 +237,27 @@ def generate(
     *,
     max_new_tokens: int = 64,
     seed: int = 0,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
+    sampling: SamplingConfig | None = None,
     stop_at_eos: bool = True,
     on_tokens: TokenCallback | None = None,
     drafter: DrafterFactory = Drafter,
 ) -> GenerationOutput:
     """Continue ``prompt`` with ``algorithm`` (default: ``Speculative(gamma=4)``).
 
-    ``temperature``/``top_k``/``top_p`` warp draft and target identically (temperature 0
-    is greedy). Stops after ``max_new_tokens`` or at the end-of-sequence token (kept in
-    ``token_ids``). ``seed`` makes the run reproducible; ``on_tokens`` receives the new
-    token ids as each round completes. ``drafter`` builds the proposer (a hook for tests
-    and custom drafters; the default samples exactly from the warped draft law).
+    ``sampling`` (default: temperature 1, no top-k/top-p) warps draft and target
+    identically (temperature 0 is greedy). Stops after ``max_new_tokens`` or at the
+    end-of-sequence token (kept in ``token_ids``). ``seed`` makes the run reproducible;
+    ``on_tokens`` receives the new token ids as each round completes. ``drafter`` builds
+    the proposer (a hook for tests and custom drafters; the default samples exactly from
+    the warped draft law).
     """
-    if algorithm is None:
-        algorithm = Speculative(gamma=DEFAULT_GAMMA)
-    _check_algorithm(algorithm)
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)):
-        raise InvalidInputError(f"max_new_tokens must be an integer >= 1, got {max_new_tokens!r}")
-    if max_new_tokens < 1:
-        raise InvalidInputError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidInputError(f"seed must be an integer >= 0, got {seed!r}")
-    sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
+    algorithm = Speculative(gamma=DEFAULT_GAMMA) if algorithm is None else algorithm
+    check_algorithm(algorithm)
+    max_new_tokens = check_int(max_new_tokens, "max_new_tokens", low=1)
+    seed = check_seed(seed)
+    sampling = SamplingConfig() if sampling is None else sampling
+    if not isinstance(sampling, SamplingConfig):
+        raise InvalidInputError(f"sampling must be a SamplingConfig, got {sampling!r}")
     prompt_ids = encode_prompt(pair, prompt)
     eos = pair.eos_token_id if stop_at_eos else None
     draft_rng, verify_rng = np.random.default_rng(seed).spawn(2)
@@ -283,24 +266,16 @@ def generate(
     tokens = list(prompt_ids)
     draft_calls = 0
     with torch.inference_mode():
-        if isinstance(algorithm, Autoregressive):
+        if not algorithm.drafts:
             _autoregressive(
-                pair,
-                tokens,
-                int(max_new_tokens),
-                sampling,
-                verify_rng,
-                eos,
-                on_tokens,
-                clock,
-                counts,
+                pair, tokens, max_new_tokens, sampling, verify_rng, eos, on_tokens, clock, counts
             )
         else:
             draft_calls = _speculative(
                 pair,
                 algorithm,
                 tokens,
-                int(max_new_tokens),
+                max_new_tokens,
                 sampling,
                 (draft_rng, verify_rng),
                 eos,

@@ -225,7 +225,7 @@ def load_pair(
         if not (root / "target" / "config.json").is_file():
             raise ModelNotFoundError(
                 f"the embedded model pair is missing from {root}; "
-                "build it with `python -m specbound.lm.train_pair`"
+                "rebuild it with `python tools/train_pair` from a clone of the repository"
             )
         target, draft, tokenizer = root / "target", root / "draft", root / "tokenizer"
         local_files_only = True

@@ -65,6 +65,10 @@ class SamplingConfig:
                 raise InvalidInputError(f"top_p must lie in (0, 1], got {self.top_p!r}")
             object.__setattr__(self, "top_p", None if top_p == 1.0 else top_p)
 
+    def to_dict(self) -> dict[str, float | int | None]:
+        """``{"temperature", "top_k", "top_p"}`` (None: the filter is off)."""
+        return {"temperature": self.temperature, "top_k": self.top_k, "top_p": self.top_p}
+
     @property
     def greedy(self) -> bool:
         """Temperature 0: every law is the one-hot of its argmax."""

@@ -3,10 +3,9 @@
 Each run executes the decoder itself — draft tokens sampled from the draft chain,
 accepted or rejected by the algorithm's ``core`` rule, recovered tokens sampled from the
 rule's resampling law, bonus tokens from the target — with the same rule objects the LM
-decoder uses (:func:`~specbound.core.rules.accept_drafted`,
-:meth:`~specbound.core.rules.StepRule.sample_recovered`,
-:meth:`~specbound.core.batch.RecursiveRejectionRule.verify`,
-:func:`~specbound.core.sampling.sample_categorical`).
+decoder uses (:meth:`~specbound.core.rules.StepRule.verify_rows`,
+:meth:`~specbound.core.batch.RecursiveRejectionRule.verify_rows`,
+:func:`~specbound.core.sampling.sample_rows`).
 
 Python loops run over positions only; runs are numpy array rows, each in its own phase
 (:mod:`specbound.chain.spec`). A round's drafted tokens are drawn as verification reaches
@@ -26,7 +25,7 @@ from numpy.typing import NDArray
 from specbound.chain.model import MarkovChain, check_pair
 from specbound.chain.result import SimulationResult
 from specbound.chain.spec import DecodingAlgorithm, PhaseLayout, describe, draft_length
-from specbound.core.sampling import sample_rows, uniforms
+from specbound.core.sampling import sample_rows
 from specbound.errors import InvalidInputError
 
 __all__ = ["check_runs", "simulate"]
@@ -88,25 +87,16 @@ class _Chunk:
     def _drafted(
         self, p: Array, q: Array, mask: NDArray[np.bool_], token: Ints, rejected: NDArray[np.bool_]
     ) -> None:
-        """Drafted positions: draw from the draft, verify with the step rule, recover.
-
-        ``b`` and ``P`` are the rule's, evaluated once on the (S, S) kernels; a token is
-        accepted when a float64 uniform falls below ``b`` (as in ``accept_drafted``).
-        """
+        """Drafted positions: draw from the draft, verify and recover with the step rule
+        (:meth:`~specbound.core.rules.StepRule.verify_rows`, on the (S, S) kernels)."""
         rule = self.algorithm.step_rule
         assert rule is not None
         idx = np.flatnonzero(mask)  # (k,)
         if idx.size == 0:
             return
-        accept = rule.accept_probs(p, q)  # (S, S) b for every (previous, drafted) pair
         rows = self.state[idx]  # (k,)
         drafted = sample_rows(p, rows, self.rng)  # (k,)
-        ok = uniforms(self.rng, rows.shape) < accept[rows, drafted]  # (k,)
-        bad = np.flatnonzero(~ok)  # (b,)
-        if bad.size:
-            recovery = rule.resample_probs(p, q, accept)  # (S, S) P after a rejection
-            drafted[bad] = sample_rows(recovery, rows[bad], self.rng)
-        token[idx] = drafted
+        ok, token[idx] = rule.verify_rows(p, q, rows, drafted, self.rng)  # (k,), (k,)
         rejected[idx] = ~ok
 
     def step(self, n: int) -> None:

@@ -7,7 +7,7 @@ draft, q = target), every *contender* generates ``max_new_tokens`` tokens per pr
 * ``specbound_ar`` / ``hf_ar`` — autoregressive sampling from the target (specbound's
   decoder; ``target.generate``);
 * ``specbound_sd`` / ``hf_assisted`` — speculative decoding with gamma drafted tokens per
-  round (gamma: the best predicted by :func:`~specbound.lm.profile`, or given), and HF
+  round (gamma: the best predicted by :func:`specbound.profile`, or given), and HF
   assisted generation with sampling and exactly gamma assistant tokens per round
   (constant schedule, no confidence threshold): the like-for-like pair;
 * ``specbound_sd_k20`` / ``hf_assisted_default`` — HF's default number of assistant
@@ -47,12 +47,14 @@ from specbound.algorithms import (
     OverAcceptance,
     Speculative,
 )
+from specbound.bench.hf_baseline import HF_DEFAULT_ASSISTANT_TOKENS, check_assistable, hf_generate
 from specbound.errors import InvalidInputError
+from specbound.estimates import derive_seed
 from specbound.lm.decode import encode_prompt, generate
-from specbound.lm.hf_baseline import HF_DEFAULT_ASSISTANT_TOKENS, check_assistable, hf_generate
 from specbound.lm.loading import ModelPair
-from specbound.lm.profile import ProfileReport, profile
 from specbound.lm.warping import SamplingConfig
+from specbound.profiling import ProfileReport, profile
+from specbound.validate import check_float, check_int, check_seed
 
 __all__ = ["TARGETS", "Contender", "LMBenchConfig", "contenders", "run_lm_benchmark"]
 
@@ -84,23 +86,16 @@ class LMBenchConfig:
     def __post_init__(self) -> None:
         if isinstance(self.prompts, str) or not self.prompts:
             raise InvalidInputError("prompts: give at least one prompt")
-        for name in (
-            "max_new_tokens",
-            "repeats",
-            "profile_samples",
-            "profile_timing_repeats",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidInputError(f"{name} must be an integer >= 1, got {value!r}")
-        if self.gamma is not None and (isinstance(self.gamma, bool) or self.gamma < 1):
-            raise InvalidInputError(f"gamma must be an integer >= 1, got {self.gamma!r}")
-        if any(m < 2 for m in self.num_drafts):
-            raise InvalidInputError(f"num_drafts must be >= 2 each, got {self.num_drafts}")
-        if not self.eps >= 0:
-            raise InvalidInputError(f"eps must be >= 0, got {self.eps!r}")
-        if self.seed < 0:
-            raise InvalidInputError(f"seed must be >= 0, got {self.seed}")
+        check_int(self.max_new_tokens, "max_new_tokens", low=1)
+        check_int(self.repeats, "repeats", low=1)
+        check_int(self.profile_samples, "profile_samples", low=1)
+        check_int(self.profile_timing_repeats, "profile_timing_repeats", low=1)
+        if self.gamma is not None:
+            check_int(self.gamma, "gamma", low=1)
+        for m in self.num_drafts:
+            check_int(m, "num_drafts", low=2)
+        check_float(self.eps, "eps", low=0.0)
+        check_seed(self.seed)
         SamplingConfig(self.temperature, self.top_k, self.top_p)
 
     @property
@@ -181,11 +176,6 @@ def contenders(gamma: int, num_drafts: Sequence[int], eps: float, hf: bool) -> l
     return [c for c in items if hf or not c.hf]
 
 
-def _seed(seed: int, repeat: int, prompt: int) -> int:
-    state = np.random.SeedSequence(seed, spawn_key=(repeat, prompt)).generate_state(1)
-    return int(state[0])
-
-
 def _run(
     contender: Contender,
     pair: ModelPair,
@@ -202,12 +192,10 @@ def _run(
             contender.algorithm,
             max_new_tokens=max_new_tokens,
             seed=seed,
-            temperature=sampling.temperature,
-            top_k=sampling.top_k,
-            top_p=sampling.top_p,
+            sampling=sampling,
             stop_at_eos=False,
         ).stats
-        speculative = not isinstance(contender.algorithm, Autoregressive)
+        speculative = contender.algorithm.drafts
         return _Run(
             tokens=stats.new_tokens,
             seconds=stats.wall_time,
@@ -291,7 +279,9 @@ def _prediction(report: ProfileReport, algorithm: Algorithm) -> dict[str, Any] |
     speedup = row.prediction.predicted_speedup
     return {
         "predicted_speedup": None if speedup is None else speedup.mean,
-        "predicted_speedup_ci95": None if speedup is None else list(speedup.ci95),
+        "predicted_speedup_ci95": None
+        if speedup is None or speedup.ci95 is None
+        else list(speedup.ci95),
         "calls_per_token": row.prediction.calls_per_token.mean,
     }
 
@@ -440,9 +430,7 @@ def run_lm_benchmark(
             gammas=gammas,
             num_drafts=config.num_drafts,
             eps=(),
-            temperature=config.temperature,
-            top_k=config.top_k,
-            top_p=config.top_p,
+            sampling=config.sampling,
             measure=False,
             timing=True,
             timing_repeats=config.profile_timing_repeats,
@@ -469,7 +457,7 @@ def run_lm_benchmark(
         for record in records.values():
             record.runs.append([])
         for index, prompt in enumerate(config.prompts):
-            seed = _seed(config.seed, repeat, index)
+            seed = derive_seed(config.seed, repeat, index)
             for contender in order:
                 report_progress(
                     f"repeat {repeat + 1}/{config.repeats}: {contender.name}", done / total
@@ -511,7 +499,7 @@ def run_lm_benchmark(
             "predictions": {
                 c.name: _predicted(reports, c.algorithm)
                 for c in items
-                if c.algorithm is not None and not isinstance(c.algorithm, Autoregressive)
+                if c.algorithm is not None and c.algorithm.drafts
             },
         },
         "contenders": summaries,

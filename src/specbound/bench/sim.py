@@ -3,7 +3,7 @@
 Two measurements, side by side in one process:
 
 * **simulator** — token-steps per second (runs x T / wall time) of the vectorised
-  :func:`~specbound.chain.simulate.simulate` against the straightforward per-run loop
+  :func:`~specbound.chain.simulator.simulate` against the straightforward per-run loop
   :func:`~specbound.chain.reference.simulate_reference`, for each algorithm on the same
   chain pair; both estimates of ``E[N_rej]`` are recorded beside the exact value;
 * **calculators** — wall time (best of ``calc_repeats``) of
@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from specbound.algorithms import (
+    Algorithm,
     Autoregressive,
     BatchSpeculative,
     OverAcceptance,
@@ -31,10 +32,9 @@ from specbound.chain.generators import random_pair
 from specbound.chain.model import MarkovChain
 from specbound.chain.recursion import analyse
 from specbound.chain.reference import simulate_reference
-from specbound.chain.simulate import simulate
-from specbound.chain.spec import DecodingAlgorithm
+from specbound.chain.simulator import simulate
 
-__all__ = ["SimBenchConfig", "algorithm_label", "run_sim_benchmark"]
+__all__ = ["SimBenchConfig", "run_sim_benchmark"]
 
 #: Above this many entries per chain, calculator timings use a broadcast stationary kernel.
 MAX_RANDOM_ENTRIES = 1 << 25
@@ -43,21 +43,7 @@ MAX_RANDOM_ENTRIES = 1 << 25
 TARGETS = {"sim_vs_naive": 200.0, "sd_calculator_seconds_T1000_S512": 2.0}
 
 
-def algorithm_label(algorithm: Any) -> str:
-    """``sd``, ``sd(gamma=4)``, ``batch(M=4)``, ``opt(eps=0.1)``, ..."""
-    name = str(getattr(algorithm, "name", type(algorithm).__name__))
-    args = []
-    if isinstance(algorithm, OverAcceptance):
-        name = algorithm.resample
-        args.append(f"eps={algorithm.eps:g}")
-    if isinstance(algorithm, BatchSpeculative):
-        args.append(f"M={algorithm.num_drafts}")
-    if getattr(algorithm, "gamma", None) is not None:
-        args.append(f"gamma={algorithm.gamma}")
-    return f"{name}({', '.join(args)})" if args else name
-
-
-def _sim_algorithms() -> list[DecodingAlgorithm]:
+def _sim_algorithms() -> list[Algorithm]:
     return [
         Autoregressive(),
         Speculative(),
@@ -126,11 +112,11 @@ def _simulator_rows(config: SimBenchConfig) -> list[dict[str, Any]]:
         )
         fast_rate = config.sim_runs * config.sim_horizon / fast_s
         slow_rate = config.naive_runs * config.sim_horizon / slow_s
-        fast_rej = fast.interval("rejections")
-        slow_rej = slow.interval("rejections")
+        fast_rej = fast.estimate("rejections")
+        slow_rej = slow.estimate("rejections")
         rows.append(
             {
-                "algorithm": algorithm_label(algorithm),
+                "algorithm": algorithm.label,
                 "T": config.sim_horizon,
                 "S": config.sim_states,
                 "sim_runs": config.sim_runs,
@@ -161,10 +147,8 @@ def _timing_pair(T: int, S: int, seed: int) -> tuple[MarkovChain, MarkovChain, s
 
 
 def _calculator_rows(config: SimBenchConfig) -> list[dict[str, Any]]:
-    jobs: list[tuple[DecodingAlgorithm, int, int]] = [
-        (Speculative(), T, S) for T, S in config.calc_grid
-    ]
-    others: list[DecodingAlgorithm] = [
+    jobs: list[tuple[Algorithm, int, int]] = [(Speculative(), T, S) for T, S in config.calc_grid]
+    others: list[Algorithm] = [
         Speculative(gamma=4),
         BatchSpeculative(num_drafts=4),
         OverAcceptance(eps=0.1, resample="opt"),
@@ -179,7 +163,7 @@ def _calculator_rows(config: SimBenchConfig) -> list[dict[str, Any]]:
             best = min(best, seconds)
         rows.append(
             {
-                "algorithm": algorithm_label(algorithm),
+                "algorithm": algorithm.label,
                 "T": T,
                 "S": S,
                 "kernels": kernels,
@@ -201,7 +185,7 @@ def run_sim_benchmark(config: SimBenchConfig) -> dict[str, Any]:
     headline = [
         row["seconds"]
         for row in calculators
-        if row["algorithm"] == "sd" and (row["T"], row["S"]) == (1000, 512)
+        if row["algorithm"] == Speculative().label and (row["T"], row["S"]) == (1000, 512)
     ]
     env = environment_info()
     return {

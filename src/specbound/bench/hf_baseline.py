@@ -7,7 +7,7 @@ specbound's decoders (paper notation: p = draft, q = target):
 * **assisted generation** (``generate(assistant_model=draft)``), whose sampling branch is
   speculative sampling (Leviathan et al., Algorithm 1; the paper's SD with finite gamma).
 
-transformers 5.x details that matter for a fair comparison (FINDINGS.md):
+transformers 5.x details that matter for a fair comparison:
 
 * the number of assistant tokens, its schedule and the confidence threshold are read from
   the **draft's** ``generation_config``; passed to ``generate()`` they are silently

@@ -1,10 +1,10 @@
-"""Output paths and the laws along them: the raw material of :func:`specbound.lm.profile`.
+"""Output paths and the laws along them: the raw material of :func:`specbound.profile`.
 
 Two ways to get, for a continuation ``x_1..x_L`` of a prompt, the warped draft law
 ``p_n(. | x_{<n})`` and target law ``q_n(. | x_{<n})`` at every position (paper
 notation: p = draft, q = target):
 
-* :func:`sample_paths` draws S continuations at once (batch dim S, one KV cache per
+* :func:`sample_paths` draws N continuations at once (batch dim N, one KV cache per
   model) from the target's law, or from any law built position by position from
   ``(p_n, q_n)`` — e.g. an over-acceptance decoder's output law ``A = p b + r P``
   (Theorem 4) — and records both laws on the way;
@@ -34,22 +34,22 @@ from specbound.lm.warping import SamplingConfig, warp_probs
 __all__ = ["OutputLaw", "SampledPaths", "sample_paths", "score_continuations"]
 
 Array = NDArray[np.float64]
-#: Builds the law a position's token is drawn from out of (draft (S, V), target (S, V)).
+#: Builds the law a position's token is drawn from out of (draft (N, V), target (N, V)).
 OutputLaw = Callable[[Array, Array], Array]
 
 
 @dataclass(frozen=True)
 class SampledPaths:
-    """S continuations of one prompt with the draft and target laws along them.
+    """N continuations of one prompt with the draft and target laws along them.
 
-    Entries past ``lengths[s]`` (a row that stopped at the end-of-sequence token) are
+    Entries past ``lengths[i]`` (a row that stopped at the end-of-sequence token) are
     padding and must be ignored; :meth:`by_length` groups the rows by length.
     """
 
-    tokens: NDArray[np.int64]  # (S, T)
-    lengths: NDArray[np.int64]  # (S,)
-    draft_probs: Array  # (S, T, V): p_n at each position
-    target_probs: Array  # (S, T, V): q_n at each position
+    tokens: NDArray[np.int64]  # (N, T)
+    lengths: NDArray[np.int64]  # (N,)
+    draft_probs: Array  # (N, T, V): p_n at each position
+    target_probs: Array  # (N, T, V): q_n at each position
 
     @property
     def num_samples(self) -> int:
@@ -66,7 +66,7 @@ def _first_eos(tokens: NDArray[np.int64], eos: int | None) -> NDArray[np.int64]:
     rows, width = tokens.shape
     if eos is None:
         return np.full(rows, width, dtype=np.int64)
-    hit = tokens == eos  # (S, T)
+    hit = tokens == eos  # (N, T)
     return np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, width).astype(np.int64)
 
 
@@ -105,16 +105,16 @@ def sample_paths(
             draft.extend(head.to(draft.device))
         target.repeat(num_samples)
         draft.repeat(num_samples)
-        last = np.full(num_samples, int(prompt_ids[-1]), dtype=np.int64)  # (S,)
-        done = np.zeros(num_samples, dtype=bool)  # (S,) rows that emitted eos
+        last = np.full(num_samples, int(prompt_ids[-1]), dtype=np.int64)  # (N,)
+        done = np.zeros(num_samples, dtype=bool)  # (N,) rows that emitted eos
         for _ in range(max_new_tokens):
-            ids = torch.from_numpy(last)[:, None]  # (S, 1)
-            q = warp_probs(target.extend(ids.to(target.device))[:, -1], sampling)  # (S, V)
-            p = warp_probs(draft.extend(ids.to(draft.device))[:, -1], sampling)  # (S, V)
-            target_probs = q.cpu().numpy()  # (S, V) float64
-            draft_probs = p.cpu().numpy()  # (S, V) float64
+            ids = torch.from_numpy(last)[:, None]  # (N, 1)
+            q = warp_probs(target.extend(ids.to(target.device))[:, -1], sampling)  # (N, V)
+            p = warp_probs(draft.extend(ids.to(draft.device))[:, -1], sampling)  # (N, V)
+            target_probs = q.cpu().numpy()  # (N, V) float64
+            draft_probs = p.cpu().numpy()  # (N, V) float64
             law = target_probs if output_law is None else output_law(draft_probs, target_probs)
-            last = sample_categorical(law, rng)  # (S,)
+            last = sample_categorical(law, rng)  # (N,)
             tokens.append(last)
             draft_laws.append(draft_probs)
             target_laws.append(target_probs)
@@ -122,12 +122,12 @@ def sample_paths(
                 done |= last == eos
                 if done.all():
                     break
-    stacked = np.stack(tokens, axis=1)  # (S, T)
+    stacked = np.stack(tokens, axis=1)  # (N, T)
     return SampledPaths(
         tokens=stacked,
         lengths=_first_eos(stacked, eos),
-        draft_probs=np.stack(draft_laws, axis=1),  # (S, T, V)
-        target_probs=np.stack(target_laws, axis=1),  # (S, T, V)
+        draft_probs=np.stack(draft_laws, axis=1),  # (N, T, V)
+        target_probs=np.stack(target_laws, axis=1),  # (N, T, V)
     )
 
 

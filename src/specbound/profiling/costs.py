@@ -1,4 +1,4 @@
-"""What a call costs on this machine: the clock half of :func:`specbound.lm.profile`.
+"""What a call costs on this machine: the clock half of :func:`specbound.profile`.
 
 The paper's cost model counts target calls. To turn expected calls into a wall-clock
 speed-up, :func:`measure_costs` times, with the same code the decoder runs:
@@ -177,11 +177,9 @@ def _overhead(
             algorithm,
             max_new_tokens=max_new_tokens,
             seed=seed,
-            temperature=sampling.temperature,
-            top_k=sampling.top_k,
-            top_p=sampling.top_p,
+            sampling=sampling,
         ).stats
-        units = stats.new_tokens if isinstance(algorithm, Autoregressive) else stats.rounds
+        units = stats.rounds if algorithm.drafts else stats.new_tokens
         values.append(stats.overhead_time / max(units, 1))
     return float(np.median(values))
 

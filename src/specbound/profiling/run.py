@@ -1,0 +1,191 @@
+"""``specbound.profile``: predict a model pair's speed-up before running it, then run it.
+
+Beyond the paper: the prediction (:mod:`specbound.profiling.predict`) turns exact
+expectations along sampled output paths and the per-call costs timed on this machine
+(:mod:`specbound.profiling.costs`) into expected rejections, target calls and seconds per
+token; the measurement (:mod:`specbound.profiling.measure`) runs every algorithm on the
+same prompts with other seeds and reports the measured means beside the predictions.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from specbound.algorithms import Algorithm, BatchSpeculative, OverAcceptance, Speculative
+from specbound.core.rules import output_distribution
+from specbound.errors import InvalidInputError
+from specbound.estimates import Estimate, derive_seed
+from specbound.lm.decode import encode_prompt
+from specbound.lm.loading import ModelPair
+from specbound.lm.warping import SamplingConfig
+from specbound.profiling.costs import measure_costs
+from specbound.profiling.measure import measure_algorithms
+from specbound.profiling.paths import sample_paths
+from specbound.profiling.predict import (
+    PathSamples,
+    add_lossless_paths,
+    add_overaccept_paths,
+    prediction,
+)
+from specbound.profiling.report import Measurement, ProfileReport, ProfileRow
+from specbound.validate import check_int, check_seed
+
+__all__ = ["profile", "profiled_algorithms"]
+
+Progress = Callable[[float], None]
+
+
+def profiled_algorithms(
+    gammas: Sequence[int], num_drafts: Sequence[int], eps: Sequence[float]
+) -> tuple[list[Algorithm], list[OverAcceptance]]:
+    """The lossless settings (SD and batch SD at gamma None and every gamma) and the lossy
+    ones (OPT and UNO at every eps, gamma None) that :func:`profile` covers."""
+    all_gammas: list[int | None] = [None, *sorted(set(gammas))]
+    lossless: list[Algorithm] = [Speculative(gamma=g) for g in all_gammas]
+    lossless += [BatchSpeculative(num_drafts=m, gamma=g) for m in num_drafts for g in all_gammas]
+    lossy = [OverAcceptance(eps=e, resample=r) for e in eps for r in ("opt", "uno")]
+    return lossless, lossy
+
+
+def profile(
+    pair: ModelPair,
+    prompts: Sequence[str],
+    *,
+    max_new_tokens: int = 32,
+    samples_per_prompt: int = 16,
+    seed: int = 0,
+    gammas: Sequence[int] = (1, 2, 4, 8),
+    num_drafts: Sequence[int] = (2, 4),
+    eps: Sequence[float] = (0.1, 0.4),
+    sampling: SamplingConfig | None = None,
+    measure: bool = True,
+    runs_per_prompt: int = 4,
+    timing: bool = True,
+    timing_repeats: int = 5,
+    stop_at_eos: bool = True,
+    common_seeds: bool = True,
+    progress: Progress | None = None,
+) -> ProfileReport:
+    """Predict, then measure, the rejections, target calls and speed-up of SD (gamma None
+    and each of ``gammas``), batch SD (each M in ``num_drafts``, each gamma) and
+    over-acceptance (Decoding-OPT and -UNO for each of ``eps``, gamma None) on ``pair``.
+
+    Prediction: ``samples_per_prompt`` continuations of each prompt are drawn from the
+    output law (the target's for SD and batch SD; ``A_n`` of Theorem 4 for over-
+    acceptance) and the exact expectations given each path are averaged
+    (:mod:`specbound.profiling.predict`). ``timing``: time the per-call costs on this
+    machine and predict seconds per token and the speed-up over autoregressive decoding.
+    ``measure``: then run every algorithm (and, with ``timing``, autoregressive decoding,
+    the clock's baseline) ``runs_per_prompt`` times per prompt, with seeds independent of
+    the prediction's, and report the measured means beside the predictions. Generations
+    stop at ``max_new_tokens`` or at the end-of-sequence token (``stop_at_eos``), for the
+    prediction and the measurement alike; ``sampling`` warps both models (default:
+    temperature 1). Every estimate carries a 95% interval over the runs (prompts x
+    samples). ``common_seeds``: every algorithm runs with the same seeds (common random
+    numbers: sharper speed-up comparisons, but correlated rows); False gives each
+    algorithm its own seeds, so the rows are independent tests.
+    """
+    started = time.perf_counter()
+    if isinstance(prompts, str) or not prompts:
+        raise InvalidInputError("prompts: give a non-empty list of prompt strings")
+    max_new_tokens = check_int(max_new_tokens, "max_new_tokens", low=1)
+    samples_per_prompt = check_int(samples_per_prompt, "samples_per_prompt", low=1)
+    runs = check_int(runs_per_prompt, "runs_per_prompt", low=1)
+    timing_repeats = check_int(timing_repeats, "timing_repeats", low=1)
+    seed = check_seed(seed)
+    sampling = SamplingConfig() if sampling is None else sampling
+    lossless, lossy = profiled_algorithms(gammas, num_drafts, eps)
+    encoded = [encode_prompt(pair, prompt) for prompt in prompts]
+    report = progress or (lambda fraction: None)
+    measure_share = 0.6 if measure else 0.0
+    predict_share = 1.0 - measure_share
+
+    costs = None
+    if timing:
+        costs = measure_costs(
+            pair,
+            prompts[0],
+            max_new_tokens=max_new_tokens,
+            gammas=list(gammas),
+            num_drafts=list(num_drafts),
+            sampling=sampling,
+            repeats=timing_repeats,
+        )
+    report(0.1 * predict_share)
+
+    samples = {a: PathSamples() for a in [*lossless, *lossy]}
+    tv_samples = PathSamples()
+    for i, prompt_ids in enumerate(encoded):
+        paths = sample_paths(
+            pair,
+            prompt_ids,
+            samples_per_prompt,
+            max_new_tokens,
+            sampling,
+            np.random.default_rng(derive_seed(seed, 0, i, 0)),
+            stop_at_eos=stop_at_eos,
+        )
+        add_lossless_paths(paths, lossless, samples, tv_samples, costs, max_new_tokens)
+        for j, algorithm in enumerate(lossy):
+            law = functools.partial(output_distribution, algorithm.step_rule)
+            paths = sample_paths(
+                pair,
+                prompt_ids,
+                samples_per_prompt,
+                max_new_tokens,
+                sampling,
+                np.random.default_rng(derive_seed(seed, 0, i, j + 1)),
+                output_law=law,
+                stop_at_eos=stop_at_eos,
+            )
+            add_overaccept_paths(paths, algorithm, samples[algorithm], costs, max_new_tokens)
+        report((0.1 + 0.9 * (i + 1) / len(encoded)) * predict_share)
+    predictions = [prediction(a, samples[a], costs) for a in [*lossless, *lossy]]
+
+    measured: dict[Algorithm, Measurement] = {}
+    autoregressive = None
+    if measure:
+        autoregressive, measured = measure_algorithms(
+            pair,
+            prompts,
+            [*lossless, *lossy],
+            runs_per_prompt=runs,
+            max_new_tokens=max_new_tokens,
+            sampling=sampling,
+            seed=seed,
+            stop_at_eos=stop_at_eos,
+            timing=timing,
+            common_seeds=common_seeds,
+            progress=lambda fraction: report(predict_share + measure_share * fraction),
+        )
+
+    rows = tuple(ProfileRow(p, measured.get(p.algorithm)) for p in predictions)
+    candidates = [p for p in predictions if p.lossless and p.predicted_speedup is not None]
+    recommended = max(
+        candidates,
+        key=lambda p: p.predicted_speedup.mean if p.predicted_speedup else -math.inf,
+        default=None,
+    )
+    report(1.0)
+    return ProfileReport(
+        target_name=pair.target_name,
+        draft_name=pair.draft_name,
+        prompts=tuple(prompts),
+        max_new_tokens=max_new_tokens,
+        samples_per_prompt=samples_per_prompt,
+        runs_per_prompt=runs,
+        seed=seed,
+        sampling=sampling,
+        stop_at_eos=stop_at_eos,
+        mean_tv=Estimate.ratio(tv_samples.rejections, tv_samples.tokens),
+        costs=costs,
+        autoregressive=autoregressive,
+        rows=rows,
+        recommended=recommended,
+        seconds=time.perf_counter() - started,
+    )
