@@ -38,14 +38,12 @@ __all__ = [
 
 
 def _check_gamma(gamma: int | None) -> None:
+    """``gamma`` is None (draft to the horizon) or an integer >= 1."""
     if gamma is None:
         return
     if isinstance(gamma, bool) or not isinstance(gamma, int):
         raise InvalidAlgorithmError(f"gamma must be None or an integer >= 1, got {gamma!r}")
-    if gamma < 1:
-        raise InvalidAlgorithmError(
-            f"gamma must be >= 1 (or None: draft to the horizon), got {gamma}"
-        )
+    check_int(gamma, "gamma", low=1, error=InvalidAlgorithmError)
 
 
 def _gamma_text(gamma: int | None) -> str:

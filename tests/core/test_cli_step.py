@@ -50,7 +50,7 @@ def test_step_table_output(capsys) -> None:
         (["step", "[0.5,0.5]", "[0.2,0.3]"], "target_probs: the vector sums to 0.5"),
         (["step", "[0.5,0.5]", "[0.2,0.3,0.5]"], "vocabulary sizes 2 vs 3"),
         (["step", "[0.5,0.5", "[0.5,0.5]"], "DRAFT_PROBS: expected a JSON list"),
-        (["step", "[0.5,0.5]", "[0.5,0.5]", "--eps", "-1"], "eps must be >= 0"),
+        (["step", "[0.5,0.5]", "[0.5,0.5]", "--eps", "-1"], "eps must be a finite number >= 0"),
         (["step", "[0.5,0.5]", "[0.5,0.5]", "--resample", "x"], "--resample must be"),
     ],
 )

@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 from specbound.chain.model import MarkovChain
 from specbound.core.validation import as_distribution, check_same_shape
 from specbound.errors import InvalidInputError
+from specbound.validate import check_float, check_int, check_seed
 
 __all__ = [
     "bernoulli_pairs",
@@ -42,28 +43,21 @@ Seed = int | np.random.Generator
 def _rng(seed: Seed) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidInputError(f"seed must be a non-negative integer, got {seed!r}")
-    return np.random.default_rng(int(seed))
+    return np.random.default_rng(check_seed(seed))
 
 
 def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidInputError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
+    return check_int(value, name, low=1)
 
 
 def _unit(value: float, name: str) -> float:
-    if not 0.0 <= value <= 1.0:
-        raise InvalidInputError(f"{name} must lie in [0, 1], got {value!r}")
-    return float(value)
+    return check_float(value, name, low=0.0, high=1.0)
 
 
 def _dirichlet_rows(
     rng: np.random.Generator, shape: tuple[int, ...], concentration: float, zeros: float
 ) -> Array:
-    if not concentration > 0 or not np.isfinite(concentration):
-        raise InvalidInputError(f"concentration must be a finite number > 0, got {concentration}")
+    check_float(concentration, "concentration", low=0.0, low_open=True)
     S = shape[-1]
     rows = rng.dirichlet(np.full(S, concentration), size=shape[:-1])  # (..., S)
     if zeros > 0:

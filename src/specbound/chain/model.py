@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from specbound.core.validation import as_distribution
 from specbound.errors import InvalidInputError, ShapeMismatchError
+from specbound.validate import check_int
 
 __all__ = ["MarkovChain", "check_enumerable", "check_pair"]
 
@@ -27,13 +28,12 @@ Array = NDArray[np.float64]
 
 
 def _check_start(start: Any, num_states: int, name: str) -> int:
-    if isinstance(start, bool) or not isinstance(start, (int, np.integer)):
-        raise InvalidInputError(f"{name}: start must be an integer state, got {start!r}")
-    if not 0 <= int(start) < num_states:
+    number = check_int(start, f"{name}: start state")
+    if not 0 <= number < num_states:
         raise InvalidInputError(
-            f"{name}: start state {int(start)} is out of range; states are 0..{num_states - 1}"
+            f"{name}: start state {number} is out of range; states are 0..{num_states - 1}"
         )
-    return int(start)
+    return number
 
 
 @dataclass(frozen=True, eq=False, init=False)

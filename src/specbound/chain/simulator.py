@@ -26,7 +26,7 @@ from specbound.chain.model import MarkovChain, check_pair
 from specbound.chain.result import SimulationResult
 from specbound.chain.spec import DecodingAlgorithm, PhaseLayout, describe, draft_length
 from specbound.core.sampling import sample_rows
-from specbound.errors import InvalidInputError
+from specbound.validate import check_int, check_seed
 
 __all__ = ["check_runs", "simulate"]
 
@@ -39,11 +39,7 @@ CHUNK_ELEMENTS = 1 << 20
 
 def check_runs(n_runs: object, seed: object) -> tuple[int, int]:
     """Validate ``n_runs >= 1`` and a non-negative integer ``seed``."""
-    if isinstance(n_runs, bool) or not isinstance(n_runs, (int, np.integer)) or n_runs < 1:
-        raise InvalidInputError(f"n_runs must be an integer >= 1, got {n_runs!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidInputError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(n_runs), int(seed)
+    return check_int(n_runs, "n_runs", low=1), check_seed(seed)
 
 
 def chunk_size(num_states: int, num_drafts: int) -> int:

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 import typer
 
 from specbound.cli.app import app
-from specbound.cli.common import echo_json, parse_count_list
+from specbound.cli.common import check_model_options, echo_json, parse_count_list
+from specbound.validate import check_int
 
 __all__ = ["bench_app", "format_lm_table"]
 
@@ -112,14 +113,10 @@ def bench_lm(
     generation on one pair: tokens/s, target calls per token, and the ratios."""
     from specbound.errors import InvalidInputError
 
-    if (target is None) != (draft is None):
-        raise InvalidInputError("give both --target and --draft, or neither (embedded pair)")
-    if num_prompts < 1:
-        raise InvalidInputError(f"--num-prompts must be >= 1, got {num_prompts}")
-    if threads < 0:
-        raise InvalidInputError(f"--threads must be >= 0, got {threads}")
-    if gamma < 0:
-        raise InvalidInputError(f"--gamma must be >= 0 (0: the best from profile), got {gamma}")
+    check_model_options(target, draft)
+    check_int(num_prompts, "--num-prompts", low=1)
+    check_int(threads, "--threads", low=0)
+    check_int(gamma, "--gamma (0: the best from profile)", low=0)
     if out.exists() and out.is_dir():
         raise InvalidInputError(f"--out {str(out)!r} is a directory; give a file path")
     drafts = tuple(parse_count_list(num_drafts, "--num-drafts", low=2))

@@ -13,6 +13,7 @@ import typer
 from specbound.errors import InvalidInputError, SpecboundError
 
 __all__ = [
+    "check_model_options",
     "echo_json",
     "fail",
     "parse_count_list",
@@ -43,6 +44,12 @@ def run_app(app: typer.Typer, argv: list[str] | None) -> int:
         fail(str(exc))
         return EXIT_USER_ERROR
     return 0
+
+
+def check_model_options(target: str | None, draft: str | None) -> None:
+    """``--target`` and ``--draft`` come together, or neither (the embedded pair)."""
+    if (target is None) != (draft is None):
+        raise InvalidInputError("give both --target and --draft, or neither (embedded pair)")
 
 
 def parse_probs(text: str, name: str) -> np.ndarray:

@@ -13,8 +13,9 @@ import typer
 
 from specbound.algorithms import ALGORITHM_NAMES, algorithm_from_options
 from specbound.cli.app import app
-from specbound.cli.common import echo_json
+from specbound.cli.common import check_model_options, echo_json
 from specbound.errors import InvalidAlgorithmError, InvalidInputError
+from specbound.validate import check_int
 
 __all__ = ["generate", "parse_gamma", "summary_line"]
 
@@ -117,10 +118,8 @@ def generate(
     spec = algorithm_from_options(
         algorithm, gamma=parse_gamma(gamma), num_drafts=num_drafts, eps=eps
     )
-    if (target is None) != (draft is None):
-        raise InvalidInputError("give both --target and --draft, or neither (embedded pair)")
-    if threads < 0:
-        raise InvalidInputError(f"--threads must be >= 0, got {threads}")
+    check_model_options(target, draft)
+    check_int(threads, "--threads", low=0)
     from specbound import lm
     from specbound.lm.threads import auto_threads, torch_threads
     from specbound.lm.warping import SamplingConfig
@@ -128,8 +127,7 @@ def generate(
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
     if not prompt.strip():
         raise InvalidInputError("prompt is empty; give some text to continue")
-    if max_new_tokens < 1:
-        raise InvalidInputError(f"--max-new-tokens must be >= 1, got {max_new_tokens}")
+    check_int(max_new_tokens, "--max-new-tokens", low=1)
     pair = lm.load_pair(target=target, draft=draft, tokenizer=tokenizer, dtype=dtype)
     chosen = threads or auto_threads(pair.target_parameters)
     streamer = None if as_json else _Streamer(pair.tokenizer, lm.encode_prompt(pair, prompt))

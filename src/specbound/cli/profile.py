@@ -12,8 +12,8 @@ from typing import Any
 import typer
 
 from specbound.cli.app import app
-from specbound.cli.common import echo_json, parse_count_list, parse_float_list
-from specbound.errors import InvalidInputError
+from specbound.cli.common import check_model_options, echo_json, parse_count_list, parse_float_list
+from specbound.validate import check_int
 
 __all__ = ["format_report", "profile"]
 
@@ -166,20 +166,16 @@ def profile(
     gammas = parse_count_list(",".join(finite), "--gamma") if finite else []
     drafts = parse_count_list(num_drafts, "--num-drafts")
     thresholds = parse_float_list(eps, "--eps")
-    if (target is None) != (draft is None):
-        raise InvalidInputError("give both --target and --draft, or neither (embedded pair)")
+    check_model_options(target, draft)
     for value, name in (
         (num_prompts, "--num-prompts"),
         (max_new_tokens, "--max-new-tokens"),
         (samples_per_prompt, "--samples-per-prompt"),
         (runs_per_prompt, "--runs-per-prompt"),
     ):
-        if value < 1:
-            raise InvalidInputError(f"{name} must be >= 1, got {value}")
-    if seed < 0:
-        raise InvalidInputError(f"--seed must be >= 0, got {seed}")
-    if threads < 0:
-        raise InvalidInputError(f"--threads must be >= 0, got {threads}")
+        check_int(value, name, low=1)
+    check_int(seed, "--seed", low=0)
+    check_int(threads, "--threads", low=0)
     from specbound import lm, profiling
     from specbound.lm.prompts import load_prompts
     from specbound.lm.threads import torch_threads

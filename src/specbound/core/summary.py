@@ -17,6 +17,7 @@ from specbound.core import kernels
 from specbound.core.rules import OverAcceptanceRule, output_distribution
 from specbound.core.validation import checked_pair
 from specbound.errors import InvalidAlgorithmError
+from specbound.validate import check_float
 
 __all__ = ["StepSummary", "summarise_step"]
 
@@ -58,8 +59,7 @@ def summarise_step(
     draft, target = checked_pair(draft_probs, target_probs)
     if draft.ndim != 1:
         raise InvalidAlgorithmError(f"summarise_step takes 1-D vectors, got shape {draft.shape}")
-    if not eps >= 0:
-        raise InvalidAlgorithmError(f"eps must be >= 0, got {eps!r}")
+    eps = check_float(eps, "eps", low=0.0, error=InvalidAlgorithmError)
     if resample not in ("opt", "uno"):
         raise InvalidAlgorithmError(f"resample must be 'opt' or 'uno', got {resample!r}")
     rule = OverAcceptanceRule(float(eps), resample)

@@ -3,7 +3,7 @@
 The embedded pair (and Pythia, the paper's models) are GPT-NeoX. For models this small a
 Hugging Face forward spends as much time in Python (module calls, config look-ups, mask
 construction, output containers, ``DynamicCache`` growing by ``torch.cat``) as in the
-matrix products: 0.45 ms of a 0.5 ms draft forward on the embedded draft. This module
+matrix products, or more (``docs/performance.md`` has the measurements). This module
 runs the same arithmetic with the model's own parameters, op for op as transformers'
 ``modeling_gpt_neox`` does it (embedding, per layer: layer norms, fused QKV, partial
 rotary embedding, scaled-dot-product attention, dense, MLP, parallel or sequential
@@ -12,15 +12,15 @@ rounding (``tests/bench/test_bench_neox_fast_path.py`` checks them to 1e-5).
 
 The matrix products of a model of at least :data:`PACK_MIN_BYTES` use weights
 **prepacked for oneDNN** (``torch.ops.mkldnn``, the kernels torch's own compiler uses for
-frozen CPU models). Such a model's weights stream from memory at every call; on this
-machine oneDNN's blocked layout streams them faster than MKL (embedded target, one token:
-2.6 -> 2.1 ms), and above all MKL's fp32 GEMM for the 2-16 rows of a scoring call costs
-1.5x its one-row GEMV where oneDNN's costs about 1.1x — the difference between SD paying
-for its scoring call and not (``docs/performance.md``). A smaller model (the embedded
-draft, 2.3 MB, cache-resident) keeps ``torch.nn.functional.linear``, whose per-call
-overhead is lower (0.17-0.20 ms per draft forward against 0.29-0.30 packed). Packing is
-skipped, with the same results up to float rounding, where oneDNN is missing, off CPU,
-above :data:`PACK_LIMIT_BYTES`, or when a self-check against ``linear`` fails.
+frozen CPU models). Such a model's weights stream from memory at every call, and
+oneDNN's blocked layout streams them faster than MKL on the CPUs measured; above all,
+MKL's fp32 GEMM for the 2-16 rows of a scoring call costs much more than its one-row
+GEMV where oneDNN's costs little more — the difference between SD paying for its
+scoring call and not. A smaller model (the embedded draft, cache-resident) keeps
+``torch.nn.functional.linear``, whose per-call overhead is lower. The figures are in
+``docs/performance.md``. Packing is skipped, with the same results up to float
+rounding, where oneDNN is missing, off CPU, above :data:`PACK_LIMIT_BYTES`, or when a
+self-check against ``linear`` fails.
 
 The KV cache is a preallocated buffer per layer, (rows, heads, capacity, head_dim): a
 forward writes its new keys/values in place, cropping is moving the length back, fanning

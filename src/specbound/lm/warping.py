@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from specbound.errors import InvalidInputError
+from specbound.validate import check_float, check_int
 
 __all__ = ["SamplingConfig", "warp_probs"]
 
@@ -36,33 +36,13 @@ class SamplingConfig:
     top_p: float | None = None
 
     def __post_init__(self) -> None:
-        try:
-            temperature = float(self.temperature)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(
-                f"temperature must be a number >= 0, got {self.temperature!r}"
-            ) from exc
-        if not (temperature >= 0 and math.isfinite(temperature)):
-            raise InvalidInputError(
-                f"temperature must be a finite number >= 0 (0 = greedy), got {self.temperature!r}"
-            )
+        temperature = check_float(self.temperature, "temperature", low=0.0)
         object.__setattr__(self, "temperature", temperature)
         if self.top_k is not None:
-            if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < 0:
-                raise InvalidInputError(
-                    f"top_k must be an integer >= 1 (0 or None: off), got {self.top_k!r}"
-                )
-            if self.top_k == 0:
-                object.__setattr__(self, "top_k", None)
+            top_k = check_int(self.top_k, "top_k (0 or None: off)", low=0)
+            object.__setattr__(self, "top_k", top_k or None)
         if self.top_p is not None:
-            try:
-                top_p = float(self.top_p)
-            except (TypeError, ValueError) as exc:
-                raise InvalidInputError(
-                    f"top_p must be a number in (0, 1], got {self.top_p!r}"
-                ) from exc
-            if not 0.0 < top_p <= 1.0:
-                raise InvalidInputError(f"top_p must lie in (0, 1], got {self.top_p!r}")
+            top_p = check_float(self.top_p, "top_p", low=0.0, high=1.0, low_open=True)
             object.__setattr__(self, "top_p", None if top_p == 1.0 else top_p)
 
     def to_dict(self) -> dict[str, float | int | None]:
