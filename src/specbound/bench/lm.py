@@ -34,7 +34,7 @@ import os
 import platform
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,13 @@ from specbound.algorithms import (
     Speculative,
 )
 from specbound.bench.hf_baseline import HF_DEFAULT_ASSISTANT_TOKENS, check_assistable, hf_generate
+from specbound.bench.lm_summary import (
+    Record,
+    Run,
+    headline_ratios,
+    ratios_per_repeat,
+    summarise_contender,
+)
 from specbound.errors import InvalidInputError
 from specbound.estimates import derive_seed
 from specbound.lm.decode import encode_prompt, generate
@@ -123,21 +130,6 @@ class Contender:
         return self.algorithm is None
 
 
-@dataclass(frozen=True)
-class _Run:
-    tokens: int
-    seconds: float
-    decode_seconds: float | None  # specbound: wall time less the prompt's prefill
-    target_calls: int
-    accepted: int | None = None
-    rejections: int | None = None
-
-
-@dataclass
-class _Record:
-    runs: list[list[_Run]] = field(default_factory=list)  # [repeat][prompt]
-
-
 def contenders(gamma: int, num_drafts: Sequence[int], eps: float, hf: bool) -> list[Contender]:
     """The contenders of a run, specbound and HF alternating where they pair up."""
     k20 = HF_DEFAULT_ASSISTANT_TOKENS
@@ -183,7 +175,7 @@ def _run(
     config: LMBenchConfig,
     seed: int,
     max_new_tokens: int,
-) -> _Run:
+) -> Run:
     sampling = config.sampling
     if contender.algorithm is not None:
         stats = generate(
@@ -196,7 +188,7 @@ def _run(
             stop_at_eos=False,
         ).stats
         speculative = contender.algorithm.drafts
-        return _Run(
+        return Run(
             tokens=stats.new_tokens,
             seconds=stats.wall_time,
             decode_seconds=max(stats.wall_time - stats.prefill_time, 0.0),
@@ -214,61 +206,7 @@ def _run(
         num_assistant_tokens=contender.num_assistant_tokens,
         stop_at_eos=False,
     )
-    return _Run(run.new_tokens, run.seconds, None, run.target_calls)
-
-
-def _spread(values: Sequence[float]) -> dict[str, Any]:
-    data = np.asarray(values, dtype=np.float64)
-    median = float(np.median(data))
-    return {
-        "median": median,
-        "min": float(data.min()),
-        "max": float(data.max()),
-        "relative_spread": float((data.max() - data.min()) / median) if median > 0 else None,
-        "values": data.tolist(),
-    }
-
-
-def _summary(contender: Contender, record: _Record) -> dict[str, Any]:
-    per_repeat = [
-        (sum(r.tokens for r in runs), sum(r.seconds for r in runs), runs) for runs in record.runs
-    ]
-    flat = [r for runs in record.runs for r in runs]
-    tokens = sum(r.tokens for r in flat)
-    summary: dict[str, Any] = {
-        "description": contender.description,
-        "kind": "hf" if contender.hf else "specbound",
-        "algorithm": None if contender.algorithm is None else contender.algorithm.to_dict(),
-        "num_assistant_tokens": (
-            (contender.num_assistant_tokens or HF_DEFAULT_ASSISTANT_TOKENS)
-            if contender.assistant
-            else None
-        ),
-        "tokens_per_second": _spread([t / s for t, s, _ in per_repeat]),
-        "seconds_per_token": _spread([s / t for t, s, _ in per_repeat]),
-        "target_calls_per_token": sum(r.target_calls for r in flat) / tokens,
-        "tokens": tokens,
-        "runs": [[asdict(r) for r in runs] for runs in record.runs],
-    }
-    if not contender.hf:
-        summary["decode_tokens_per_second"] = _spread(
-            [t / sum(r.decode_seconds or 0.0 for r in runs) for t, _, runs in per_repeat]
-        )
-    if all(r.accepted is not None for r in flat) and flat:
-        accepted = sum(r.accepted or 0 for r in flat)
-        verified = accepted + sum(r.rejections or 0 for r in flat)
-        summary["acceptance_rate"] = accepted / verified if verified else None
-    return summary
-
-
-def _median(summaries: dict[str, Any], name: str, key: str = "tokens_per_second") -> float | None:
-    if name not in summaries or key not in summaries[name]:
-        return None
-    return float(summaries[name][key]["median"])
-
-
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None or b <= 0 else a / b
+    return Run(run.new_tokens, run.seconds, None, run.target_calls)
 
 
 def _prediction(report: ProfileReport, algorithm: Algorithm) -> dict[str, Any] | None:
@@ -317,65 +255,6 @@ def _best_gamma(reports: Sequence[ProfileReport], gammas: Sequence[int]) -> int:
         if speedup is not None and speedup > best_speedup:
             best, best_speedup = g, speedup
     return best
-
-
-def _ratios(summaries: dict[str, Any], predicted: float | None) -> dict[str, Any]:
-    tps = {name: _median(summaries, name) for name in summaries}
-    decode = {name: _median(summaries, name, "decode_tokens_per_second") for name in summaries}
-    measured_speedup = _ratio(decode.get("specbound_sd"), decode.get("specbound_ar"))
-    ratios: dict[str, Any] = {
-        "sd_vs_hf_assisted": _ratio(tps.get("specbound_sd"), tps.get("hf_assisted")),
-        "sd_vs_autoregressive": _ratio(tps.get("specbound_sd"), tps.get("specbound_ar")),
-        "sd_vs_predicted": _ratio(measured_speedup, predicted),
-        "sd_measured_speedup": measured_speedup,
-        "sd_predicted_speedup": predicted,
-        "sd_vs_hf_autoregressive": _ratio(tps.get("specbound_sd"), tps.get("hf_ar")),
-        "specbound_ar_vs_hf_ar": _ratio(tps.get("specbound_ar"), tps.get("hf_ar")),
-        "hf_assisted_vs_hf_ar": _ratio(tps.get("hf_assisted"), tps.get("hf_ar")),
-        "sd_k20_vs_hf_assisted_default": _ratio(
-            tps.get("specbound_sd_k20"), tps.get("hf_assisted_default")
-        ),
-        "sd_vs_hf_assisted_default": _ratio(
-            tps.get("specbound_sd"), tps.get("hf_assisted_default")
-        ),
-    }
-    for name in summaries:
-        if name.startswith(("specbound_batch", "specbound_opt")):
-            ratios[f"{name.removeprefix('specbound_')}_vs_sd"] = _ratio(
-                tps.get(name), tps.get("specbound_sd")
-            )
-    return ratios
-
-
-def _per_repeat(
-    summaries: dict[str, Any], predicted_runs: Sequence[float | None] | None
-) -> dict[str, list[float | None]]:
-    """The headline ratios repeat by repeat (each SD repeat against the same repeat of the
-    other contender, and against the profile run made just before it): their spread."""
-
-    def values(name: str, key: str = "tokens_per_second") -> list[float] | None:
-        row = summaries.get(name)
-        return None if row is None or key not in row else list(row[key]["values"])
-
-    def paired(a: list[float] | None, b: list[float] | None) -> list[float | None]:
-        return [] if a is None or b is None else [_ratio(x, y) for x, y in zip(a, b, strict=True)]
-
-    speedups = paired(
-        values("specbound_sd", "decode_tokens_per_second"),
-        values("specbound_ar", "decode_tokens_per_second"),
-    )
-    predicted = list(predicted_runs or [])
-    return {
-        "sd_vs_hf_assisted": paired(values("specbound_sd"), values("hf_assisted")),
-        "sd_vs_autoregressive": paired(values("specbound_sd"), values("specbound_ar")),
-        "sd_measured_speedup": speedups,
-        "sd_predicted_speedup": list(predicted),
-        "sd_vs_predicted": (
-            [_ratio(m, p) for m, p in zip(speedups, predicted, strict=True)]
-            if len(predicted) == len(speedups)
-            else []
-        ),
-    }
 
 
 def _cpu_model() -> str | None:
@@ -448,7 +327,7 @@ def run_lm_benchmark(
     items = contenders(gamma, config.num_drafts, config.eps, config.hf)
     for contender in items:  # warm-up: the first timed configuration of a process runs slow
         _run(contender, pair, config.prompts[0], config, 0, min(8, config.max_new_tokens))
-    records = {c.name: _Record() for c in items}
+    records = {c.name: Record() for c in items}
     for repeat in range(config.repeats):
         if repeat > 0:  # one profile per repeat: its call costs see the same load
             reports.append(run_profile(repeat))
@@ -467,10 +346,10 @@ def run_lm_benchmark(
                 done += 1
     report_progress("done", 1.0)
 
-    summaries = {c.name: _summary(c, records[c.name]) for c in items}
+    summaries = {c.name: summarise_contender(c, records[c.name]) for c in items}
     sd_prediction = _predicted(reports, Speculative(gamma=gamma))
     predicted = None if sd_prediction is None else sd_prediction["predicted_speedup"]
-    ratios = _ratios(summaries, predicted)
+    ratios = headline_ratios(summaries, predicted)
     env = environment_info()
     return {
         "benchmark": "lm",
@@ -504,7 +383,7 @@ def run_lm_benchmark(
         },
         "contenders": summaries,
         "ratios": ratios,
-        "ratios_per_repeat": _per_repeat(
+        "ratios_per_repeat": ratios_per_repeat(
             summaries, None if sd_prediction is None else sd_prediction["predicted_speedup_runs"]
         ),
         "targets": TARGETS,

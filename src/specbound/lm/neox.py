@@ -27,6 +27,9 @@ forward writes its new keys/values in place, cropping is moving the length back,
 out to M rows copies the prefix into rows 1..M-1, and keeping a row copies it into row 0.
 Nothing is concatenated or reallocated per token; the capacity doubles when exceeded.
 
+The module is one cohesive unit (about 440 lines: the weights, the cache buffers and the
+forward that reads both) and reads better whole than split.
+
 :func:`supports` says whether a model can take this path (the exact class, the default
 rotary embedding, eval mode); :class:`~specbound.lm.cache.CachedLM` falls back to the
 transformers forward for anything else.
