@@ -18,6 +18,7 @@ from specbound.algorithms import (
     Algorithm,
     Autoregressive,
     BatchSpeculative,
+    BlockSpeculative,
     OverAcceptance,
     Speculative,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "Algorithm",
     "Autoregressive",
     "BatchSpeculative",
+    "BlockSpeculative",
     "ChainFileError",
     "Estimate",
     "IncompatibleModelsError",

@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from specbound.core.batch import RecursiveRejectionRule
+from specbound.core.block import BlockVerificationRule
+from specbound.core.multidraft import OptimalMultiDraftRule, check_coupling_size
 from specbound.core.rules import OverAcceptanceRule, SpeculativeRule, StepRule
 from specbound.errors import InvalidAlgorithmError
 from specbound.validate import check_float, check_int
@@ -30,6 +32,7 @@ __all__ = [
     "Algorithm",
     "Autoregressive",
     "BatchSpeculative",
+    "BlockSpeculative",
     "OverAcceptance",
     "Speculative",
     "algorithm_from_options",
@@ -57,7 +60,8 @@ class _Spec:
     unique description (``"sd gamma=4"``); ``drafts``: whether it drafts at all;
     ``num_drafts``: draft sequences per round (1 but for batch SD); ``unbiased`` (alias
     ``lossless``): whether its output law is the target's; ``step_rule`` /
-    ``round_start_rule``: the ``core`` rules it verifies with.
+    ``round_start_rule`` / ``block_rule``: the ``core`` rules it verifies with (a
+    ``block_rule`` judges a round's whole block at once; then the other two are unused).
     """
 
     name: str = ""
@@ -77,8 +81,15 @@ class _Spec:
         return f"{self.name} gamma={_gamma_text(self.gamma)}"
 
     @property
-    def round_start_rule(self) -> RecursiveRejectionRule | None:
+    def round_start_rule(self) -> RecursiveRejectionRule | OptimalMultiDraftRule | None:
         return None
+
+    @property
+    def block_rule(self) -> BlockVerificationRule | None:
+        return None
+
+    def check_vocabulary(self, vocab_size: int) -> None:
+        """Refuse, before any work, a vocabulary this algorithm cannot sample over."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable description, ``{"name": ..., **fields}``."""
@@ -115,28 +126,76 @@ class Speculative(_Spec):
 
 @dataclass(frozen=True)
 class BatchSpeculative(_Spec):
-    """Paper Algorithm 4: M independent drafts per round, recursive rejection at the
-    round start, then SD along the accepted draft."""
+    """Paper Algorithm 4: M independent drafts per round, a multi-draft verifier at the
+    round start, then SD along the accepted draft.
+
+    ``verifier="recursive"`` is the paper's recursive rejection; ``"optimal"`` couples the
+    M first draft tokens with the target optimally (the largest round-start acceptance
+    of any lossless verifier, :mod:`specbound.core.multidraft`) — beyond the paper.
+    """
 
     num_drafts: int = 2
     gamma: int | None = None
+    verifier: Literal["recursive", "optimal"] = "recursive"
     name = "batch"
 
     def __post_init__(self) -> None:
         check_int(self.num_drafts, "num_drafts", low=1, error=InvalidAlgorithmError)
         _check_gamma(self.gamma)
+        if self.verifier not in VERIFIERS:
+            raise InvalidAlgorithmError(
+                f"verifier must be one of {', '.join(VERIFIERS)}, got {self.verifier!r}"
+            )
 
     @property
     def label(self) -> str:
-        return f"batch M={self.num_drafts} gamma={_gamma_text(self.gamma)}"
+        family = "batch" if self.verifier == "recursive" else "batch-optimal"
+        return f"{family} M={self.num_drafts} gamma={_gamma_text(self.gamma)}"
 
     @property
     def step_rule(self) -> StepRule:
         return SpeculativeRule()
 
     @property
-    def round_start_rule(self) -> RecursiveRejectionRule:
+    def round_start_rule(self) -> RecursiveRejectionRule | OptimalMultiDraftRule:
+        if self.verifier == "optimal":
+            return OptimalMultiDraftRule(self.num_drafts)
         return RecursiveRejectionRule(self.num_drafts)
+
+    def check_vocabulary(self, vocab_size: int) -> None:
+        """The optimal verifier's sampler enumerates draft sets: refuse big vocabularies."""
+        if self.verifier == "optimal" and self.num_drafts > 1:
+            check_coupling_size(vocab_size, self.num_drafts)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        if self.verifier == "recursive":  # the paper's default: records stay as they were
+            data.pop("verifier")
+        return data
+
+
+@dataclass(frozen=True)
+class BlockSpeculative(_Spec):
+    """Block verification (Sun et al. 2024, :mod:`specbound.core.block`): one draft of
+    ``gamma`` tokens per round (``None``: to the horizon), judged as a whole block.
+
+    Lossless, and it keeps at least as many tokens as token-by-token SD in expectation;
+    with ``gamma=1`` it is SD. It lies outside Theorem 2's Algorithm-2 family.
+    """
+
+    gamma: int | None = None
+    name = "block"
+
+    def __post_init__(self) -> None:
+        _check_gamma(self.gamma)
+
+    @property
+    def step_rule(self) -> StepRule:
+        return SpeculativeRule()  # NOTE: what a one-token block does; rounds use block_rule
+
+    @property
+    def block_rule(self) -> BlockVerificationRule:
+        return BlockVerificationRule()
 
 
 @dataclass(frozen=True)
@@ -172,22 +231,31 @@ class OverAcceptance(_Spec):
         return OverAcceptanceRule(self.eps, self.resample)
 
 
-Algorithm = Autoregressive | Speculative | BatchSpeculative | OverAcceptance
+Algorithm = Autoregressive | Speculative | BatchSpeculative | BlockSpeculative | OverAcceptance
 
 #: Names accepted by the CLI's ``--algorithm``.
-ALGORITHM_NAMES = ("ar", "sd", "batch", "opt", "uno")
+ALGORITHM_NAMES = ("ar", "sd", "block", "batch", "opt", "uno")
+#: Batch SD's round-start verifiers.
+VERIFIERS = ("recursive", "optimal")
 
 
 def algorithm_from_options(
-    name: str, *, gamma: int | None = None, num_drafts: int = 2, eps: float = 0.1
+    name: str,
+    *,
+    gamma: int | None = None,
+    num_drafts: int = 2,
+    eps: float = 0.1,
+    verifier: str = "recursive",
 ) -> Algorithm:
-    """Build a spec from CLI-style options (``ar|sd|batch|opt|uno``)."""
+    """Build a spec from CLI-style options (``ar|sd|block|batch|opt|uno``)."""
     if name == "ar":
         return Autoregressive()
     if name == "sd":
         return Speculative(gamma=gamma)
+    if name == "block":
+        return BlockSpeculative(gamma=gamma)
     if name == "batch":
-        return BatchSpeculative(num_drafts=num_drafts, gamma=gamma)
+        return BatchSpeculative(num_drafts=num_drafts, gamma=gamma, verifier=verifier)  # type: ignore[arg-type]
     if name in ("opt", "uno"):
         return OverAcceptance(eps=eps, resample=name, gamma=gamma)  # type: ignore[arg-type]
     raise InvalidAlgorithmError(
@@ -200,6 +268,6 @@ def check_algorithm(algorithm: object, name: str = "algorithm") -> Algorithm:
     if not isinstance(algorithm, _Spec):
         raise InvalidAlgorithmError(
             f"{name} must be an algorithm spec (specbound.Autoregressive, Speculative, "
-            f"BatchSpeculative or OverAcceptance), got {algorithm!r}"
+            f"BlockSpeculative, BatchSpeculative or OverAcceptance), got {algorithm!r}"
         )
     return algorithm  # type: ignore[return-value]

@@ -68,4 +68,6 @@ def check_float(
 
 def check_seed(value: object, name: str = "seed") -> int:
     """A seed: an integer >= 0 (a NumPy ``SeedSequence`` entropy)."""
-    return check_int(value, name, low=0)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 0:
+        raise InvalidInputError(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)

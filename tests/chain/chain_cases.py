@@ -61,6 +61,7 @@ class FamilyMember:
     unbiased: bool = True
     gamma: int | None = None
     round_start_rule: None = None
+    block_rule: None = None
     name: str = "family"
 
     @property

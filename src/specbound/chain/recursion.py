@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from specbound.chain.block_theory import block_recursion
 from specbound.chain.model import MarkovChain, check_pair
 from specbound.chain.spec import DecodingAlgorithm, PhaseLayout, describe, draft_length
 from specbound.core import kernels
@@ -194,6 +195,9 @@ def analyse(
     lengths = np.array([draft_length(algorithm, T, n) for n in range(T)], dtype=np.float64)
     if algorithm.step_rule is None:  # autoregressive: one call per token, no rejections
         rejection, starts, bias = np.zeros(T), np.ones(T), np.zeros(T)
+    elif algorithm.block_rule is not None:  # block verification: rounds as a whole
+        rejection, starts = block_recursion(draft, target, algorithm)
+        bias = np.zeros(T)
     elif algorithm.gamma is None and algorithm.round_start_rule is None and not limit:
         rejection, starts, bias = _single_phase(algorithm, draft, target)
     else:

@@ -10,6 +10,8 @@ against and the baseline of ``specbound bench sim``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from specbound.chain.model import MarkovChain, check_pair
@@ -34,6 +36,27 @@ def _draft_block(
     return block
 
 
+def _block_verdict(
+    rule: Any,
+    draft: MarkovChain,
+    target: MarkovChain,
+    n: int,
+    state: int,
+    block: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[list[int], int]:
+    """The tokens one block-verification round outputs, and whether it was a rejection."""
+    k, T = block.size, draft.horizon
+    previous = np.concatenate([[state], block])  # (k+1,) X_0..X_k
+    draft_laws = np.stack([draft.transitions[n + i][previous[i]] for i in range(k)])
+    scored = k + 1 if n + k < T else k  # the bonus position, unless at the horizon
+    target_laws = np.stack([target.transitions[n + i][previous[i]] for i in range(scored)])
+    outcome = rule.verify(draft_laws, target_laws, block, rng)
+    tau, token = int(outcome.tau), int(outcome.token)
+    emitted = [int(x) for x in block[:tau]] + ([token] if token >= 0 else [])
+    return emitted, int(tau < k)
+
+
 def _one_run(
     draft: MarkovChain, target: MarkovChain, algorithm: DecodingAlgorithm, rng: np.random.Generator
 ) -> tuple[int, int, int, list[int]]:
@@ -54,6 +77,14 @@ def _one_run(
         copies = 1 if start_rule is None else start_rule.num_drafts
         blocks = _draft_block(draft, n, state, length, copies, rng)  # (copies, length)
         block = blocks[0]
+        if algorithm.block_rule is not None:  # block verification: the block as a whole
+            emitted, rejected = _block_verdict(
+                algorithm.block_rule, draft, target, n, state, block, rng
+            )
+            rejections += rejected
+            out.extend(emitted)
+            state, n = emitted[-1], n + len(emitted)
+            continue
         p, q = draft.transitions[n][state], target.transitions[n][state]  # (S,)
         if start_rule is not None:
             winner, token = start_rule.verify(p, q, blocks[:, 0], rng)

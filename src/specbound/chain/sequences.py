@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from specbound.chain.block_theory import block_sequence_law
 from specbound.chain.model import MarkovChain, check_enumerable, check_pair
 from specbound.chain.recursion import advance, position_kernels
 from specbound.chain.spec import DecodingAlgorithm, PhaseLayout
@@ -37,6 +38,8 @@ def sequence_law(
     check_enumerable(S, T, max_sequences)
     if algorithm.step_rule is None:
         return target.sequence_probs(max_sequences)
+    if algorithm.block_rule is not None:
+        return block_sequence_law(draft, target, algorithm, max_sequences)
     layout = PhaseLayout(algorithm.gamma)
     mass = np.zeros((layout.count, 1))  # (phases, prefixes)
     mass[0, 0] = 1.0

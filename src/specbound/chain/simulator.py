@@ -67,6 +67,42 @@ class _Chunk:
         self.target_calls = np.zeros(runs, dtype=np.int64)  # (R,)
         self.draft_calls = np.zeros(runs, dtype=np.int64)  # (R,)
         self.tokens = tokens  # (T, R) this chunk's columns of the output buffer
+        self.next_start = np.zeros(runs, dtype=np.int64)  # (R,) block verification only
+
+    def _block_round(self, n: int) -> None:
+        """Block verification: runs whose round starts at ``n`` draft a whole block, the
+        block rule judges it at once, and the kept tokens, the recovered or bonus token
+        are written ahead (:meth:`~specbound.core.block.BlockVerificationRule.verify`)."""
+        rule = self.algorithm.block_rule
+        idx = np.flatnonzero(self.next_start == n)  # (r,)
+        if idx.size == 0:
+            return
+        T = self.draft.horizon
+        k = draft_length(self.algorithm, T, n)
+        prev = self.state[idx]  # (r,)
+        drafted, draft_laws, target_laws = [], [], []
+        for i in range(k):
+            draft_laws.append(self.draft.transitions[n + i][prev])  # (r, S)
+            target_laws.append(self.target.transitions[n + i][prev])  # (r, S)
+            prev = sample_rows(self.draft.transitions[n + i], prev, self.rng)  # (r,)
+            drafted.append(prev)
+        if n + k < T:  # the bonus position, scored in the same call
+            target_laws.append(self.target.transitions[n + k][prev])
+        block = np.stack(drafted, axis=1)  # (r, k)
+        outcome = rule.verify(np.stack(draft_laws, 1), np.stack(target_laws, 1), block, self.rng)
+        lengths = outcome.tau + (outcome.token >= 0)  # (r,) tokens this round outputs
+        for j in range(k + 1):
+            rows = np.flatnonzero(lengths > j)  # runs that output a token at n + j
+            if rows.size == 0:
+                break
+            kept = block[rows, min(j, k - 1)]  # the j-th drafted token where j < tau
+            value = np.where(j < outcome.tau[rows], kept, outcome.token[rows])
+            self.tokens[n + j, idx[rows]] = value
+        self.state[idx] = np.where(outcome.token >= 0, outcome.token, block[:, -1])
+        self.next_start[idx] = n + lengths
+        self.target_calls[idx] += 1
+        self.draft_calls[idx] += k
+        self.rejections[idx] += outcome.tau < k
 
     def _round_starts(self, p: Array, q: Array, token: Ints, rejected: NDArray[np.bool_]) -> None:
         """Batch SD's round starts: M candidates, recursive rejection (Algorithm 4)."""
@@ -96,6 +132,9 @@ class _Chunk:
         rejected[idx] = ~ok
 
     def step(self, n: int) -> None:
+        if self.algorithm.block_rule is not None:
+            self._block_round(n)
+            return
         p, q = self.draft.transitions[n], self.target.transitions[n]  # (S, S)
         if self.algorithm.step_rule is None:  # autoregressive decoding
             token = sample_rows(q, self.state, self.rng)  # (R,)
@@ -141,7 +180,10 @@ def simulate(
     check_pair(draft, target)
     n_runs, seed = check_runs(n_runs, seed)
     rule = algorithm.round_start_rule
-    size = chunk_size(draft.num_states, 1 if rule is None else rule.num_drafts)
+    width = 1 if rule is None else rule.num_drafts
+    if algorithm.block_rule is not None:  # a whole block's laws per run: (R, k, S)
+        width = draft_length(algorithm, draft.horizon, 0) + 1
+    size = chunk_size(draft.num_states, width)
     bounds = [*range(0, n_runs, size), n_runs]
     seeds = np.random.SeedSequence(seed).spawn(len(bounds) - 1)
     # NOTE: tokens are stored position-major, so each step writes one contiguous row;

@@ -8,6 +8,9 @@ the paper's Algorithm-2 family this way):
   position (``None`` means autoregressive decoding: every token from the target);
 * ``round_start_rule`` — a :class:`~specbound.core.batch.RecursiveRejectionRule` for the
   first position of a round (batch SD), or ``None`` (the step rule is used there too);
+* ``block_rule`` — a :class:`~specbound.core.block.BlockVerificationRule` when a round's
+  whole block is judged at once (block verification; then the other rules are unused),
+  else ``None``;
 * ``gamma`` — tokens drafted per round (``None``: to the horizon);
 * ``unbiased`` — whether the output law is the target's.
 
@@ -40,6 +43,9 @@ class DecodingAlgorithm(Protocol):
 
     @property
     def round_start_rule(self) -> Any: ...
+
+    @property
+    def block_rule(self) -> Any: ...
 
     @property
     def unbiased(self) -> bool: ...

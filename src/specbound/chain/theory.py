@@ -101,7 +101,8 @@ class Theorem2Check:
     horizon, one rule per position) have ``E[N_rej] >= theorem1_sum``.
 
     ``in_family`` is False for algorithms the theorem does not cover (autoregressive,
-    finite gamma — bonus positions cannot be rejected — and batch SD); ``holds`` is then
+    finite gamma — bonus positions cannot be rejected — batch SD and block
+    verification, which decide beyond one token at a time); ``holds`` is then
     vacuously True, and ``gap`` = rejections - bound shows how far outside they reach.
     """
 
@@ -131,6 +132,7 @@ def check_theorem2(
         algorithm.step_rule is not None
         and algorithm.gamma is None
         and algorithm.round_start_rule is None
+        and algorithm.block_rule is None
     )
     covered = in_family and algorithm.unbiased
     return Theorem2Check(

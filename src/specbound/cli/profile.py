@@ -13,7 +13,7 @@ import typer
 
 from specbound.cli.app import app
 from specbound.cli.common import check_model_options, echo_json, parse_count_list, parse_float_list
-from specbound.validate import check_int
+from specbound.validate import check_int, check_seed
 
 __all__ = ["format_report", "profile"]
 
@@ -174,7 +174,7 @@ def profile(
         (runs_per_prompt, "--runs-per-prompt"),
     ):
         check_int(value, name, low=1)
-    check_int(seed, "--seed", low=0)
+    check_seed(seed, "--seed")
     check_int(threads, "--threads", low=0)
     from specbound import lm, profiling
     from specbound.lm.prompts import load_prompts

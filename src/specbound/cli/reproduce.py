@@ -26,7 +26,7 @@ from rich.progress import (
 
 from specbound.cli.app import app
 from specbound.errors import InvalidInputError
-from specbound.validate import check_int
+from specbound.validate import check_seed
 
 if TYPE_CHECKING:
     from specbound.experiments.base import Progress as ProgressFn
@@ -102,7 +102,7 @@ def reproduce(
     from specbound.experiments import reproduce as run_experiments
     from specbound.experiments import select
 
-    check_int(seed, "--seed", low=0)
+    check_seed(seed, "--seed")
     select(only)  # a user mistake fails before any work
     if Path(out).exists() and not Path(out).is_dir():
         raise InvalidInputError(f"--out: {out!r} exists and is not a folder")

@@ -13,7 +13,13 @@ from specbound.core.batch import (
     limit_round_start_split,
     recursive_residuals,
 )
+from specbound.core.block import BlockOutcome, BlockVerificationRule
 from specbound.core.distance import residual, tv
+from specbound.core.multidraft import (
+    OptimalMultiDraftRule,
+    optimal_accepted_law,
+    optimal_multidraft_acceptance,
+)
 from specbound.core.rounds import (
     PathCounts,
     acceptance_given_output,
@@ -46,6 +52,9 @@ from specbound.core.validation import (
 
 __all__ = [
     "SUM_TOLERANCE",
+    "BlockOutcome",
+    "BlockVerificationRule",
+    "OptimalMultiDraftRule",
     "OverAcceptanceRule",
     "ParetoFront",
     "PathCounts",
@@ -63,6 +72,8 @@ __all__ = [
     "kernels",
     "limit_round_start_split",
     "min_bias",
+    "optimal_accepted_law",
+    "optimal_multidraft_acceptance",
     "optimal_resampling",
     "output_distribution",
     "pareto_front",

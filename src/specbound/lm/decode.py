@@ -258,6 +258,7 @@ def generate(
     sampling = SamplingConfig() if sampling is None else sampling
     if not isinstance(sampling, SamplingConfig):
         raise InvalidInputError(f"sampling must be a SamplingConfig, got {sampling!r}")
+    algorithm.check_vocabulary(pair.vocab_size)
     prompt_ids = encode_prompt(pair, prompt)
     eos = pair.eos_token_id if stop_at_eos else None
     draft_rng, verify_rng = np.random.default_rng(seed).spawn(2)

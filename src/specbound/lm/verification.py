@@ -9,10 +9,14 @@ q = target) and the drafted tokens of a round, decide how many drafted tokens ar
 * a **bonus** token from the target's law after the last drafted token, when all were
   accepted and the round was scored one position further (finite gamma).
 
-Batch SD (paper Algorithm 4): the M first tokens go through
-:class:`~specbound.core.batch.RecursiveRejectionRule`; if candidate m wins, verification
-continues along draft sequence m with the SD rule. If all M are refused the round start is
-one rejection and its token comes from ``r_{M+1}``.
+Batch SD (paper Algorithm 4): the M first tokens go through the round-start rule
+(:class:`~specbound.core.batch.RecursiveRejectionRule`, or the optimal coupling of
+:class:`~specbound.core.multidraft.OptimalMultiDraftRule`); if candidate m wins,
+verification continues along draft sequence m with the SD rule. If all M are refused the
+round start is one rejection and its token comes from the rule's rejected law.
+
+Block verification (:class:`~specbound.core.block.BlockVerificationRule`) judges the
+whole drafted block at once: ``accepted`` is the number of tokens it keeps.
 """
 
 from __future__ import annotations
@@ -84,6 +88,15 @@ def verify_round(
         hits = np.flatnonzero(tokens[row, :k] == eos_token_id)
         if hits.size:  # the row's first end-of-sequence token closes the round
             k, ends_at_eos = int(hits[0]) + 1, True
+    if algorithm.block_rule is not None:  # block verification: the block as a whole
+        scored = k + 1 if (target_probs.shape[1] > k and not ends_at_eos) else k
+        verdict = algorithm.block_rule.verify(
+            draft_probs[0, :k], target_probs[0, :scored], tokens[0, :k], rng
+        )
+        tau, follower = int(verdict.tau), int(verdict.token)
+        return RoundOutcome(
+            row=0, accepted=tau, next_token=None if follower < 0 else follower, rejected=tau < k
+        )
     if first < k:
         ok = accept_drafted(
             rule,
