@@ -5,7 +5,8 @@ M candidates at a batch round start), every accept/reject outcome, every recover
 bonus token, with the counting rules of docs/chains.md. It shares no code with the
 library's recursions; it takes the step rule's ``accept_probs``/``resample_probs`` (the
 definition of an Algorithm-2 member) and writes batch SD's recursive rejection out from
-the paper (r_1 = q, accept with min(1, r_m/p), r_{m+1} = [r_m - p]_+ normalised).
+the paper (r_1 = q, accept with min(1, r_m/p), r_{m+1} = [r_m - p]_+ normalised), and
+block verification from Sun et al. (``block_formula``: every drafted block, every tau).
 
 Drafted tokens are drawn when verification reaches them; the discarded tail of a block
 never influences the outputs or the counts, so this is the same tree, pruned.
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from block_formula import formula_law
 
 
 @dataclass
@@ -85,7 +88,9 @@ def enumerate_algorithm(draft: Any, target: Any, algorithm: Any) -> Enumerated:
             return
         length = T - n if gamma is None else min(gamma, T - n)
         calls, dcalls = calls + 1, dcalls + length
-        if start_rule is None:
+        if algorithm.name == "block":
+            block_round(n, s, length, prob, rej, calls, dcalls, seq)
+        elif start_rule is None:
             drafted(n, s, 0, prob, rej, calls, dcalls, seq)
         else:
             batch_start(n, s, prob, rej, calls, dcalls, seq)
@@ -147,6 +152,30 @@ def enumerate_algorithm(draft: Any, target: Any, algorithm: Any) -> Enumerated:
                 if pr > 0:
                     out.joint[(n, "start", s, x)] += pr
                     new_round(n + 1, x, pr, rej + 1, calls, dcalls, (*seq, x))
+
+    def block_round(n: int, s: int, k: int, prob: float, rej: int, calls: int, dcalls: int, seq):
+        """Block verification: every block of k drafted tokens, judged by the formula."""
+        for block in itertools.product(range(S), repeat=k):
+            prev = (s, *block)
+            pb = prob * float(np.prod([P[n + i, prev[i], block[i]] for i in range(k)]))
+            if pb == 0:
+                continue
+            scored = k + 1 if n + k < T else k
+            law = formula_law(
+                np.array([P[n + i, prev[i]] for i in range(k)]),
+                np.array([Q[n + i, prev[i]] for i in range(scored)]),
+                np.array(block),
+            )  # (k+1, S+1)
+            for t in range(k + 1):
+                for y in range(S + 1):
+                    pr = pb * law[t, y]
+                    if pr == 0:
+                        continue
+                    if y == S:  # all kept at the horizon
+                        leaf(pr, rej, calls, dcalls, (*seq, *block))
+                    else:
+                        kept = (*seq, *block[:t], y)
+                        new_round(n + t + 1, y, pr, rej + int(t < k), calls, dcalls, kept)
 
     new_round(0, draft.start, 1.0, 0, 0, 0, ())
     return out

@@ -31,6 +31,10 @@ CASES = [
     (sb.OverAcceptance(eps=0.3, resample="uno"), 4, 3),
     (sb.OverAcceptance(eps=0.1, resample="opt", gamma=2), 4, 3),
     (sb.OverAcceptance(eps=0.2, resample="uno", gamma=1), 4, 2),
+    (sb.BlockSpeculative(gamma=1), 4, 3),
+    (sb.BlockSpeculative(gamma=2), 4, 3),
+    (sb.BlockSpeculative(gamma=3), 4, 2),
+    (sb.BlockSpeculative(), 4, 3),
 ]
 IDS = [f"{a.name}-g{a.gamma}-T{T}-S{S}" for a, T, S in CASES]
 

@@ -14,6 +14,7 @@ import pytest
 from lm_enumeration import sequence_index, sequence_law
 
 import specbound as sb
+from controls import FirstFailureBlock
 from specbound.core.rules import output_distribution
 from specbound.lm import SamplingConfig
 from specbound.lm.drafting import Drafter
@@ -68,6 +69,8 @@ CASES = [
     ("sd-gamma1", "tiny_pair", sb.Speculative(gamma=1), 3, 3_000, PLAIN),
     ("batch3-gamma2", "tiny_pair", sb.BatchSpeculative(num_drafts=3, gamma=2), 3, 3_000, PLAIN),
     ("sd-warped", "tiny_pair", sb.Speculative(gamma=2), 2, 3_000, WARPED),
+    ("block-gamma2", "tiny_pair", sb.BlockSpeculative(gamma=2), 3, 3_000, PLAIN),
+    ("block-horizon", "tiny_pair", sb.BlockSpeculative(), 3, 3_000, WARPED),
     # the generic transformers path (DynamicCache crop / fan-out), on a Llama pair
     ("llama-sd-gamma2", "llama_pair", sb.Speculative(gamma=2), 2, 3_000, PLAIN),
     (
@@ -126,3 +129,11 @@ def test_over_acceptance_law_is_core_prediction(tiny_pair: sb.lm.ModelPair, resa
     samples = sample_sequences(tiny_pair, algorithm, 3_000, 2, PLAIN)
     assert chi_square_pvalue(samples, predicted) > ALPHA
     assert chi_square_pvalue(samples, sequence_law(tiny_pair, PROMPT, 2, PLAIN)) < ALPHA
+
+
+def test_negative_control_block_first_failure_fails(tiny_pair: sb.lm.ModelPair) -> None:
+    """Block verification with tau = the first failure (not the last success) is biased;
+    the same chi-square test that passes the real rule rejects it."""
+    law = sequence_law(tiny_pair, PROMPT, 3, PLAIN)
+    samples = sample_sequences(tiny_pair, FirstFailureBlock(gamma=3), 3_000, 3, PLAIN)
+    assert chi_square_pvalue(samples, law) < ALPHA

@@ -28,6 +28,8 @@ SPECULATIVE = [
     sb.Speculative(gamma=3),
     sb.BatchSpeculative(num_drafts=3, gamma=2),
     sb.BatchSpeculative(num_drafts=2),
+    sb.BlockSpeculative(gamma=3),
+    sb.BlockSpeculative(),
 ]
 
 

@@ -14,9 +14,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from specbound.algorithms import ALGORITHM_NAMES, Algorithm, algorithm_from_options
+from specbound.algorithms import Algorithm
 from specbound.cli.app import app
 from specbound.cli.common import echo_json
+from specbound.cli.options import (
+    AlgorithmOption,
+    EpsOption,
+    GammaOption,
+    JsonOption,
+    NumDraftsOption,
+    SeedOption,
+    VerifierOption,
+    build_algorithm,
+)
 
 __all__ = ["chain_app"]
 
@@ -24,11 +34,6 @@ chain_app = typer.Typer(name="chain", help="Make Markov-chain pair files.", no_a
 app.add_typer(chain_app, name="chain")
 
 ChainFile = Annotated[Path, typer.Argument(help="Chain pair JSON: {start, draft, target}.")]
-_ALGORITHM_HELP = f"One of {', '.join(ALGORITHM_NAMES)} (opt/uno: over-acceptance, Section 4)."
-
-
-def _algorithm(name: str, num_drafts: int, gamma: int | None, eps: float) -> Algorithm:
-    return algorithm_from_options(name, gamma=gamma, num_drafts=num_drafts, eps=eps)
 
 
 def _theory_payload(path: Path, algorithm: Algorithm) -> dict[str, Any]:
@@ -56,16 +61,17 @@ def _table(title: str, rows: Sequence[Sequence[str]], columns: tuple[str, ...]) 
 @app.command()
 def theory(
     chain_file: ChainFile,
-    algorithm: str = typer.Option("sd", "--algorithm", "-a", help=_ALGORITHM_HELP),
-    num_drafts: int = typer.Option(2, "--num-drafts", "-M", help="Batch SD: drafts per round."),
-    gamma: int | None = typer.Option(
-        None, "--gamma", help="Draft length per round (default: to the horizon)."
-    ),
-    eps: float = typer.Option(0.1, "--eps", help="opt/uno: over-acceptance threshold."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    algorithm: AlgorithmOption = "sd",
+    num_drafts: NumDraftsOption = 2,
+    verifier: VerifierOption = "recursive",
+    gamma: GammaOption = "none",
+    eps: EpsOption = 0.1,
+    as_json: JsonOption = False,
 ) -> None:
     """Exact expected rejections, target/draft calls and bias on a chain pair."""
-    spec = _algorithm(algorithm, num_drafts, gamma, eps)
+    spec = build_algorithm(
+        algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier
+    )
     payload = _theory_payload(chain_file, spec)
     if as_json:
         echo_json(payload)
@@ -98,15 +104,14 @@ def theory(
 @app.command()
 def simulate(
     chain_file: ChainFile,
-    algorithm: str = typer.Option("sd", "--algorithm", "-a", help=_ALGORITHM_HELP),
-    num_drafts: int = typer.Option(2, "--num-drafts", "-M", help="Batch SD: drafts per round."),
-    gamma: int | None = typer.Option(
-        None, "--gamma", help="Draft length per round (default: to the horizon)."
-    ),
-    eps: float = typer.Option(0.1, "--eps", help="opt/uno: over-acceptance threshold."),
+    algorithm: AlgorithmOption = "sd",
+    num_drafts: NumDraftsOption = 2,
+    verifier: VerifierOption = "recursive",
+    gamma: GammaOption = "none",
+    eps: EpsOption = 0.1,
     runs: int = typer.Option(10_000, "--runs", "-n", help="Number of simulated runs."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    seed: SeedOption = 0,
+    as_json: JsonOption = False,
 ) -> None:
     """Monte Carlo of the algorithm beside the exact theory (mean and 95% interval)."""
     from specbound.chain.files import load_pair
@@ -114,7 +119,9 @@ def simulate(
     from specbound.chain.result import METRICS
     from specbound.chain.simulator import simulate as run_simulation
 
-    spec = _algorithm(algorithm, num_drafts, gamma, eps)
+    spec = build_algorithm(
+        algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier
+    )
     draft, target = load_pair(chain_file)
     exact = analyse(draft, target, spec)
     start = time.perf_counter()

@@ -11,32 +11,24 @@ from typing import Any
 
 import typer
 
-from specbound.algorithms import ALGORITHM_NAMES, algorithm_from_options
 from specbound.cli.app import app
 from specbound.cli.common import check_model_options, echo_json
-from specbound.errors import InvalidAlgorithmError, InvalidInputError
+from specbound.cli.options import (
+    AlgorithmOption,
+    EpsOption,
+    GammaOption,
+    NumDraftsOption,
+    SeedOption,
+    VerifierOption,
+    build_algorithm,
+)
+from specbound.errors import InvalidInputError
 from specbound.validate import check_int
 
-__all__ = ["generate", "parse_gamma", "summary_line"]
+__all__ = ["generate", "summary_line"]
 
 #: The CLI's practical draft length (the library's ``Speculative()`` keeps the paper's None).
 CLI_DEFAULT_GAMMA = "4"
-
-
-def parse_gamma(text: str) -> int | None:
-    """``"4"`` -> 4; ``"none"`` or ``"0"`` -> None (draft to --max-new-tokens, the paper)."""
-    value = text.strip().lower()
-    if value in ("none", "0", "inf", "horizon"):
-        return None
-    try:
-        gamma = int(value)
-    except ValueError as exc:
-        raise InvalidAlgorithmError(
-            f"--gamma must be an integer >= 1 or 'none' (draft to the horizon), got {text!r}"
-        ) from exc
-    if gamma < 0:
-        raise InvalidAlgorithmError(f"--gamma must be >= 1 or 'none', got {text!r}")
-    return gamma
 
 
 def summary_line(output: Any) -> str:
@@ -93,21 +85,16 @@ def generate(
     tokenizer: str | None = typer.Option(
         None, "--tokenizer", help="Tokenizer path or hub id (default: the target's)."
     ),
-    algorithm: str = typer.Option(
-        "sd", "--algorithm", "-a", help=f"One of {'|'.join(ALGORITHM_NAMES)}."
-    ),
-    gamma: str = typer.Option(
-        CLI_DEFAULT_GAMMA,
-        "--gamma",
-        help="Drafted tokens per round; 'none' (or 0) drafts to --max-new-tokens (the paper).",
-    ),
-    num_drafts: int = typer.Option(2, "--num-drafts", "-m", help="M drafts (batch)."),
-    eps: float = typer.Option(0.1, "--eps", help="Over-acceptance threshold (opt/uno)."),
+    algorithm: AlgorithmOption = "sd",
+    gamma: GammaOption = CLI_DEFAULT_GAMMA,
+    num_drafts: NumDraftsOption = 2,
+    verifier: VerifierOption = "recursive",
+    eps: EpsOption = 0.1,
     temperature: float = typer.Option(1.0, "--temperature", help="0 = greedy."),
     top_k: int = typer.Option(0, "--top-k", help="Keep the k most likely tokens (0: off)."),
     top_p: float = typer.Option(1.0, "--top-p", help="Nucleus mass to keep (1: off)."),
     max_new_tokens: int = typer.Option(64, "--max-new-tokens", "-n", help="Tokens to add."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the run (reproducible)."),
+    seed: SeedOption = 0,
     dtype: str = typer.Option("float32", "--dtype", help="float32 | bfloat16 | float16."),
     threads: int = typer.Option(
         0, "--threads", help="torch CPU threads (0: auto, 1 for targets under 100M parameters)."
@@ -115,8 +102,8 @@ def generate(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object, no streaming."),
 ) -> None:
     """Continue PROMPT with a (target, draft) pair; print the text, then its statistics."""
-    spec = algorithm_from_options(
-        algorithm, gamma=parse_gamma(gamma), num_drafts=num_drafts, eps=eps
+    spec = build_algorithm(
+        algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier
     )
     check_model_options(target, draft)
     check_int(threads, "--threads", low=0)

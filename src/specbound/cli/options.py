@@ -1,0 +1,85 @@
+"""The options several commands share, defined once so they read the same everywhere.
+
+One name and one short name per option (``--algorithm/-a``, ``--num-drafts/-M``,
+``--max-new-tokens/-n``, ``--out/-o``), one spelling for "draft to the horizon"
+(``--gamma none``), and flags (``--json``) that take no value.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from specbound.algorithms import ALGORITHM_NAMES, VERIFIERS, Algorithm, algorithm_from_options
+from specbound.errors import InvalidAlgorithmError
+
+__all__ = [
+    "AlgorithmOption",
+    "EpsOption",
+    "GammaOption",
+    "JsonOption",
+    "NumDraftsOption",
+    "SeedOption",
+    "VerifierOption",
+    "build_algorithm",
+    "parse_gamma",
+]
+
+AlgorithmOption = Annotated[
+    str,
+    typer.Option(
+        "--algorithm",
+        "-a",
+        help=f"One of {', '.join(ALGORITHM_NAMES)} (block: block verification; "
+        "opt/uno: over-acceptance, Section 4).",
+    ),
+]
+NumDraftsOption = Annotated[
+    int, typer.Option("--num-drafts", "-M", help="Batch SD: drafts per round (M).")
+]
+VerifierOption = Annotated[
+    str,
+    typer.Option(
+        "--verifier",
+        help=f"Batch SD's round-start verifier: {' | '.join(VERIFIERS)} (recursive: the "
+        "paper's Algorithm 4; optimal: the best lossless coupling of the M drafts).",
+    ),
+]
+GammaOption = Annotated[
+    str,
+    typer.Option(
+        "--gamma",
+        help="Drafted tokens per round: an integer >= 1, or 'none' to draft to the horizon.",
+    ),
+]
+EpsOption = Annotated[float, typer.Option("--eps", help="opt/uno: over-acceptance threshold.")]
+SeedOption = Annotated[int, typer.Option("--seed", help="Random seed (reproducible).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def parse_gamma(text: str) -> int | None:
+    """``"4"`` -> 4; ``"none"`` (or ``"horizon"``) -> None: draft to the horizon."""
+    value = text.strip().lower()
+    if value in ("none", "horizon"):
+        return None
+    try:
+        gamma = int(value)
+    except ValueError as exc:
+        raise InvalidAlgorithmError(
+            f"--gamma must be an integer >= 1 or 'none' (draft to the horizon), got {text!r}"
+        ) from exc
+    if gamma < 1:
+        raise InvalidAlgorithmError(
+            f"--gamma must be an integer >= 1 or 'none' (draft to the horizon), got {text!r}"
+        )
+    return gamma
+
+
+def build_algorithm(
+    name: str, *, gamma: str, num_drafts: int, eps: float, verifier: str
+) -> Algorithm:
+    """The spec the shared options describe (``--gamma`` as typed on the command line)."""
+    return algorithm_from_options(
+        name, gamma=parse_gamma(gamma), num_drafts=num_drafts, eps=eps, verifier=verifier
+    )
