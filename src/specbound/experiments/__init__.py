@@ -7,8 +7,9 @@ data), plots from the data and writes ``REPORT.md``. See ``docs/reproduce.md``.
 """
 
 from specbound.experiments.base import Claim, Experiment, Record
+from specbound.experiments.outcome import Outcome, RunResult
 from specbound.experiments.registry import REGISTRY, load, select
-from specbound.experiments.runner import Outcome, RunResult, reproduce
+from specbound.experiments.runner import reproduce
 
 __all__ = [
     "REGISTRY",

@@ -6,7 +6,8 @@ bundle pickles (a sweep can send ``compute`` to a process pool or a Ray worker u
 * ``make_config(quick, seed)`` -> a frozen, JSON-serialisable dataclass;
 * ``compute(config, progress)`` -> a JSON-serialisable ``dict`` of results. Pure and
   seeded: the same config gives the same data, byte for byte. ``progress`` receives the
-  fraction done in [0, 1] (a no-op on a worker that has no progress bar);
+  fraction done in [0, 1] (a no-op on a worker that has no progress bar); a compute made
+  of counted parts reports through :class:`Steps`;
 * ``claims(config, data)`` -> the list of :class:`Claim` that the data supports or refutes;
 * ``plot(data, fig_dir)`` -> the PNG files drawn *from the data alone*;
 * ``describe(record)`` -> the Markdown paragraphs of its report section: the claim, the
@@ -32,6 +33,7 @@ __all__ = [
     "Experiment",
     "Progress",
     "Record",
+    "Steps",
     "config_dict",
     "config_hash",
     "no_progress",
@@ -43,6 +45,30 @@ Progress = Callable[[float], None]
 
 def no_progress(fraction: float) -> None:
     """The progress callback of a run without a progress bar."""
+
+
+class Steps:
+    """Counts the finished parts of a ``compute`` and reports ``done / total`` to ``progress``.
+
+    ``Steps(total, progress)``, then one :meth:`advance` per finished part (a simulation, a
+    prompt, ...). Advancing past ``total`` is a counting bug and raises ``ValueError``.
+    """
+
+    def __init__(self, total: int, progress: Progress) -> None:
+        if isinstance(total, bool) or not isinstance(total, int) or total < 1:
+            raise ValueError(f"Steps: total must be a positive integer, got {total!r}")
+        self.total = total
+        self.done = 0
+        self._progress = progress
+
+    def advance(self, count: int = 1) -> None:
+        """``count`` more parts are finished: report the new fraction done."""
+        if count < 1 or self.done + count > self.total:
+            raise ValueError(
+                f"Steps: cannot advance by {count} with {self.done} of {self.total} done"
+            )
+        self.done += count
+        self._progress(self.done / self.total)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,26 @@
-"""Pieces the chain experiments share: how a chain pair is drawn, and cut to a horizon."""
+"""Pieces the experiments share: how a chain pair is drawn (and cut to a horizon), which
+language-model pair an LM section runs on, and the two resampling rules of Section 4."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from specbound.chain import MarkovChain, random_pair
+from specbound.experiments.prose import render
 
-__all__ = ["ChainSpec", "truncate"]
+if TYPE_CHECKING:
+    from specbound.lm import ModelPair
+
+__all__ = ["DECODERS", "LM_THREADS", "ChainSpec", "PairSpec", "truncate"]
+
+#: The resampling rules after an over-acceptance rejection (paper Section 4): Decoding-OPT
+#: samples Theorem 4's ``P* = [q - p b]_+`` normalised, Decoding-UNO samples the target q.
+DECODERS = ("opt", "uno")
+
+#: torch CPU threads of the LM sections: the embedded models are tiny and the machine is
+#: shared, so one thread is fastest (``specbound.lm.threads`` explains why).
+LM_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -34,14 +48,45 @@ class ChainSpec:
 
     def describe(self) -> str:
         """One sentence for the report: exactly how the pair was drawn."""
-        return (
-            f"`specbound.chain.random_pair(T={self.horizon}, S={self.num_states}, "
-            f"mix={self.mix:g}, seed={self.seed}, concentration={self.concentration:g})`: "
-            f"every target row `q_n(. | s)` is an independent Dirichlet({self.concentration:g}) "
-            f"draw over the {self.num_states} states, and the draft row is "
-            f"`(1 - {self.mix:g}) q_n(. | s) + {self.mix:g} D_n(. | s)` with `D` drawn the "
-            "same way; start state 0"
+        return render(
+            "chain_spec",
+            {
+                "horizon": str(self.horizon),
+                "num_states": str(self.num_states),
+                "mix": f"{self.mix:g}",
+                "seed": str(self.seed),
+                "concentration": f"{self.concentration:g}",
+            },
         )
+
+
+@dataclass(frozen=True)
+class PairSpec:
+    """The (target, draft) language-model pair of an LM section: paths or hub ids, and
+    optionally the tokenizer's (default: the target's). Both None: the embedded pair."""
+
+    target: str | None = None
+    draft: str | None = None
+    tokenizer: str | None = None
+
+    @property
+    def embedded(self) -> bool:
+        """Whether this is the embedded pair shipped with specbound."""
+        return self.target is None and self.draft is None
+
+    def load(self) -> ModelPair:
+        """The pair, loaded by :func:`specbound.lm.load_pair` (imports torch on first use)."""
+        from specbound.lm import load_pair
+
+        if self.embedded:
+            return load_pair()
+        return load_pair(target=self.target, draft=self.draft, tokenizer=self.tokenizer)
+
+    def describe(self, target_name: str, draft_name: str) -> str:
+        """How the report names the pair; ``*_name``: the loaded models' names."""
+        if self.embedded:
+            return "The embedded pair"
+        return f"target `{target_name}`, draft `{draft_name}`"
 
 
 def truncate(

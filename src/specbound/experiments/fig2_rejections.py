@@ -13,7 +13,6 @@ rejections for M = 1..20 with simulated points and the M -> infinity limit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,9 @@ import numpy as np
 from specbound import theory
 from specbound.algorithms import BatchSpeculative, Speculative
 from specbound.chain import simulate
-from specbound.estimates import Z95, Estimate, derive_seed
+from specbound.estimates import Estimate, derive_seed
 from specbound.experiments import plotting
-from specbound.experiments.base import Claim, Experiment, Progress, Record
+from specbound.experiments.base import Claim, Experiment, Progress, Record, Steps
 from specbound.experiments.checks import (
     EXACT_TOLERANCE,
     joint_claim,
@@ -34,6 +33,7 @@ from specbound.experiments.checks import (
     z_claim,
 )
 from specbound.experiments.common import ChainSpec, truncate
+from specbound.experiments.prose import render
 
 __all__ = ["EXPERIMENT", "Fig2Config"]
 
@@ -82,14 +82,13 @@ def _measure(values: Any, trace: bool) -> dict[str, Any]:
 
 def compute(config: Fig2Config, progress: Progress) -> dict[str, Any]:
     pair = config.chain.draw()
-    jobs = len(config.horizons) * (1 + len(config.batch_drafts) + len(config.sweep_points))
-    done = 0
+    steps = Steps(
+        len(config.horizons) * (1 + len(config.batch_drafts) + len(config.sweep_points)), progress
+    )
 
     def run(draft: Any, target: Any, algorithm: Any, runs: int, *key: str | int) -> Any:
-        nonlocal done
         result = simulate(draft, target, algorithm, runs, seed=derive_seed(config.seed, *key))
-        done += 1
-        progress(done / jobs)
+        steps.advance()
         return result.rejections
 
     panels = []
@@ -219,115 +218,39 @@ def claims(config: Fig2Config, data: dict[str, Any]) -> list[Claim]:
     return out
 
 
-#: The running mean is drawn from this many runs on (before, it is noise at any scale).
-_FIRST_RUN = 10
-
-
-def _running_panel(
-    ax: plotting.Axes, entries: Sequence[tuple[str, dict[str, Any], float]], theory_name: str
-) -> None:
-    for k, (label, entry, exact) in enumerate(entries):
-        color = plotting.COLORS[k if len(entries) == 1 else k + 1]
-        runs = np.asarray(entry["trace_runs"], dtype=np.float64)
-        keep = runs >= _FIRST_RUN
-        runs, means = runs[keep], np.asarray(entry["trace_mean"])[keep]
-        half = Z95 * entry["std"] / np.sqrt(runs)
-        plotting.band(ax, runs, exact - half, exact + half, color=color, alpha=0.12)
-        for edge in (exact - half, exact + half):
-            ax.plot(runs, edge, color=color, linewidth=0.6, alpha=0.6)
-        ax.plot(runs, means, color=color, label=f"{label}: running mean")
-        ax.axhline(exact, color=color, linestyle="--", linewidth=1.2)
-    ax.plot([], [], color="0.3", linestyle="--", linewidth=1.2, label=f"{theory_name} (exact)")
-    ax.fill_between([], [], [], color="0.5", alpha=0.25, label="95% band around it")
-    ax.set_xscale("log")
-    ax.set_xlim(_FIRST_RUN, None)
-    ax.set_xlabel("number of runs")
-    ax.set_ylabel("mean rejections")
-    ax.legend(loc="upper right")
-
-
-def _sweep_panel(ax: plotting.Axes, sweep: dict[str, Any]) -> None:
-    ax.plot(
-        sweep["M"],
-        sweep["exact"],
-        color=plotting.COLORS[0],
-        marker="o",
-        markersize=3.5,
-        label="exact (Theorem 3)",
-    )
-    points = sweep["points"]
-    ax.errorbar(
-        [p["M"] for p in points],
-        [p["mean"] for p in points],
-        yerr=[Z95 * p["se"] for p in points],
-        fmt="s",
-        color=plotting.COLORS[1],
-        markersize=5,
-        capsize=3,
-        label="simulated (95% CI)",
-    )
-    ax.axhline(
-        sweep["limit"], color="0.2", linestyle=":", linewidth=1.5, label="M → ∞ limit (Prop. 1)"
-    )
-    ax.set_xlabel("number of drafts M")
-    ax.set_ylabel("expected rejections")
-    ax.set_xticks([1, 5, 10, 15, 20])
-    ax.legend(loc="upper right")
-
-
 def plot(data: dict[str, Any], fig_dir: Path) -> list[Path]:
-    panels = data["panels"]
-    fig, axes = plotting.subplots(
-        len(panels),
-        3,
-        width=12.5,
-        height=3.9 * len(panels),
-        title="Figure 2: rejections of SD and batch SD on a non-stationary 7-state chain",
-    )
-    for row, panel in zip(axes, panels, strict=True):
-        T = panel["T"]
-        _running_panel(row[0], [("SD", panel["sd"], panel["theorem1"])], "Theorem 1")
-        row[0].set_title(f"SD vs Theorem 1 (T = {T})")
-        _running_panel(
-            row[1],
-            [(f"batch M={b['M']}", b, b["exact"]) for b in panel["batch"]],
-            "Theorem 3",
-        )
-        row[1].set_title(f"Batch SD vs Theorem 3 (T = {T})")
-        _sweep_panel(row[2], panel["sweep"])
-        row[2].set_title(f"Rejections vs M (T = {T})")
-    return [plotting.save(fig, fig_dir / "fig2_rejections.png")]
+    """Figure 2, drawn from the data alone."""
+    return [plotting.fig2_figure(data, fig_dir / "fig2_rejections.png")]
 
 
 def describe(record: Record) -> str:
+    """The section text: Theorems 1 and 3, Proposition 1, and how the chain was drawn."""
     config = record.config
-    chain = ChainSpec(**config["chain"])
-    lines = []
-    for panel in record.data["panels"]:
-        sweep = panel["sweep"]
-        lines.append(
-            f"T = {panel['T']}: Theorem 1 gives {panel['theorem1']:.4f} expected rejections "
-            f"for SD; batch SD lowers this to {sweep['exact'][3]:.4f} at M = 4 and "
-            f"{sweep['exact'][-1]:.4f} at M = {sweep['M'][-1]}, against the M → ∞ limit "
-            f"{sweep['limit']:.4f}."
+    horizons = [
+        render(
+            "fig2_horizon",
+            {
+                "T": str(panel["T"]),
+                "theorem1": f"{panel['theorem1']:.4f}",
+                "at_m4": f"{panel['sweep']['exact'][3]:.4f}",
+                "at_last": f"{panel['sweep']['exact'][-1]:.4f}",
+                "last_m": str(panel["sweep"]["M"][-1]),
+                "limit": f"{panel['sweep']['limit']:.4f}",
+            },
         )
-    return "\n\n".join(
-        [
-            "**Claim.** SD drafting to the horizon rejects on average exactly "
-            "Σ_n E_{x∼q}[TV(p_n, q_n)] times (**Theorem 1**); batch SD with M drafts rejects "
-            "that minus an improvement collected at round starts (**Theorem 3**), which "
-            "grows with M but saturates: the rejections level off at a positive limit "
-            "(**Proposition 1**), because positions inside a round still pay their TV. "
-            "Left and middle: the running mean of simulated rejections over the runs, "
-            "converging into the 95% band (±1.96 σ/√n) around the exact value. Right: the "
-            "exact expected rejections for M = 1..20, simulated points with 95% error bars, "
-            "and the limit.",
-            " ".join(lines),
-            f"**Chain.** One pair drawn by {chain.describe()}; the T = 50 pair is the first "
-            f"50 positions of the T = {chain.horizon} pair. Runs: SD {config['sd_runs']}, "
-            f"batch {config['batch_runs']} per M, {config['sweep_runs']} per simulated point "
-            "of the M sweep; each simulation has its own seed derived from the run's seed.",
-        ]
+        for panel in record.data["panels"]
+    ]
+    chain = ChainSpec(**config["chain"])
+    return render(
+        "fig2",
+        {
+            "horizons": " ".join(horizons),
+            "chain": chain.describe(),
+            "horizon": str(chain.horizon),
+            "sd_runs": str(config["sd_runs"]),
+            "batch_runs": str(config["batch_runs"]),
+            "sweep_runs": str(config["sweep_runs"]),
+        },
     )
 
 

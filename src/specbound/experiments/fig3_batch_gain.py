@@ -33,14 +33,15 @@ from scipy.stats import hypergeom
 
 from specbound import core
 from specbound.chain import bernoulli_pairs, uniform_support_pairs
-from specbound.estimates import Z95, Estimate, derive_seed
+from specbound.estimates import Estimate, derive_seed
 from specbound.experiments import plotting
-from specbound.experiments.base import Claim, Experiment, Progress, Record
+from specbound.experiments.base import Claim, Experiment, Progress, Record, Steps
 from specbound.experiments.checks import (
     EXACT_TOLERANCE,
     joint_claim,
     z_claim,
 )
+from specbound.experiments.prose import render
 
 __all__ = [
     "EXPERIMENT",
@@ -158,7 +159,7 @@ def _sample_stats(draft: Array, target: Array, max_drafts: int) -> dict[str, Any
 
 def compute(config: Fig3Config, progress: Progress) -> dict[str, Any]:
     M = config.max_drafts
-    jobs = 1 + len(config.vocab_sizes)
+    steps = Steps(1 + len(config.vocab_sizes), progress)
     draft, target = bernoulli_pairs(config.n_pairs, derive_seed(config.seed, "bernoulli"))
     bernoulli = {
         "tv": 1.0 / 3.0,
@@ -166,15 +167,15 @@ def compute(config: Fig3Config, progress: Progress) -> dict[str, Any]:
         "limit_rejection": 0.0,
         "sample": _sample_stats(draft, target, M),
     }
-    progress(1 / jobs)
+    steps.advance()
     uniform = []
-    for k, V in enumerate(config.vocab_sizes):
+    for V in config.vocab_sizes:
         exact = uniform_support_expectation(V, M)
         draft, target = uniform_support_pairs(
             config.n_pairs, V, derive_seed(config.seed, "uniform", V)
         )
         uniform.append({**exact, "sample": _sample_stats(draft, target, M)})
-        progress((k + 2) / jobs)
+        steps.advance()
     return {
         "M": list(range(1, M + 1)),
         "check_drafts": config.check_drafts,
@@ -262,104 +263,54 @@ def _gain_crossing(data: dict[str, Any]) -> int | None:
 
 
 def plot(data: dict[str, Any], fig_dir: Path) -> list[Path]:
-    drafts = np.asarray(data["M"])
-    bern, uniform = data["bernoulli"], data["uniform"]
-    fig, axes = plotting.subplots(
-        1, 3, width=13.5, height=4.6, title="Figure 3: batch improvement at a round start vs M"
-    )
-    ax = axes[0, 0]
-    ax.plot(drafts, _improvement(bern), color=plotting.COLORS[0], label="exact: 1/3 − 1/(M+2)")
-    sample = bern["sample"]
-    ax.errorbar(
-        drafts,
-        sample["mean"],
-        yerr=Z95 * np.asarray(sample["se"]),
-        fmt="o",
-        markersize=3.5,
-        capsize=2,
-        color=plotting.COLORS[1],
-        label=f"mean over {sample['pairs']} random pairs (95% CI)",
-    )
-    ax.axhline(1 / 3, color="0.2", linestyle=":", label="M → ∞: E[TV] = 1/3")
-    ax.set_title("Bernoulli pairs")
-    ax.set_xlabel("number of drafts M")
-    ax.set_ylabel("expected improvement\n(rejection probability saved)")
-    ax.legend(loc="lower right")
-    colors = [plotting.COLORS[k % len(plotting.COLORS)] for k in (0, 5, 2, 3, 1, 4, 7)]
-    for k, family in enumerate(uniform):
-        color = colors[k % len(colors)]
-        label = f"V = {family['V']}"
-        axes[0, 1].plot(
-            drafts, _relative(family), color=color, marker="o", markersize=3, label=label
+    """Figure 3, drawn from the data alone."""
+    bern = data["bernoulli"]
+    return [
+        plotting.fig3_figure(
+            data,
+            improvement=_improvement(bern),
+            relative=_relative(bern),
+            uniform_relative=[_relative(f) for f in data["uniform"]],
+            path=fig_dir / "fig3_batch_gain.png",
         )
-        axes[0, 2].plot(
-            drafts[1:],
-            np.diff(_relative(family)),
-            color=color,
-            marker="o",
-            markersize=3,
-            label=label,
-        )
-    for ax_k, values, x in (
-        (axes[0, 1], _relative(bern), drafts),
-        (axes[0, 2], np.diff(_relative(bern)), drafts[1:]),
-    ):
-        ax_k.plot(x, values, color="0.35", linestyle="--", label="Bernoulli")
-    axes[0, 1].set_title("Improvement relative to SD")
-    axes[0, 1].set_xlabel("number of drafts M")
-    axes[0, 1].set_ylabel("E[improvement] / E[TV]")
-    axes[0, 1].set_ylim(0, 1.0)
-    axes[0, 1].legend(
-        loc="lower right", bbox_to_anchor=(1.0, 0.36), ncol=2, title="uniform support"
-    )
-    axes[0, 2].set_yscale("log")
-    axes[0, 2].set_title("Gain of the M-th draft (relative)")
-    axes[0, 2].set_xlabel("number of drafts M")
-    axes[0, 2].set_ylabel("ΔE[improvement] / E[TV]  (log scale)")
-    for ax in axes[0]:
-        ax.set_xticks([1, 5, 10, 15, 20] if drafts[-1] >= 20 else [1, 4, 8, 12, 16])
-    return [plotting.save(fig, fig_dir / "fig3_batch_gain.png")]
+    ]
 
 
 def describe(record: Record) -> str:
+    """The section text: Theorem 3's improvement, Proposition 1's ceiling, the pairs drawn."""
     data, config = record.data, record.config
     uniform = data["uniform"]
     first, last = uniform[0], uniform[-1]
     crossing = _gain_crossing(data)
     last_gain = [float(np.diff(_relative(f))[-1]) for f in (first, last)]
     gains = (
-        "The relative gain of each *single* extra draft falls with V for every M shown."
+        render("fig3_gains_ordered", {})
         if crossing is None
-        else (
-            "Precisely: the *cumulative* relative improvement falls with V at every M, but the "
-            "relative gain of a *single* extra draft is ordered by V only for the first drafts; "
-            f"from M = {crossing} on that order breaks — draft M = {data['M'][-1]} adds "
-            f"{last_gain[0]:.1e} of SD's rejection probability for V = {first['V']} but "
-            f"{last_gain[1]:.1e} for V = {last['V']} — because larger vocabularies approach "
-            "their ceiling more slowly (right panel: the curves cross)."
+        else render(
+            "fig3_gains_crossing",
+            {
+                "crossing": str(crossing),
+                "last_m": str(data["M"][-1]),
+                "first_gain": f"{last_gain[0]:.1e}",
+                "last_gain": f"{last_gain[1]:.1e}",
+                "first_v": str(first["V"]),
+                "last_v": str(last["V"]),
+            },
         )
     )
-    return "\n\n".join(
-        [
-            "**Claim.** At a round start, M drafts reduce the rejection probability from "
-            "TV(p, q) to Π_m TV(p, r_m) (**Theorem 3**). The improvement grows with M with "
-            "*diminishing returns* — the gain of each extra draft is no larger than the "
-            "previous one, for every pair (proved in the module docstring: TV(p, r_m) is "
-            "non-decreasing in m) — and it saturates at TV − q({p = 0}) "
-            "(**Proposition 1**). For Bernoulli pairs (a, b ∼ U(0, 1)) the expectation is "
-            "E[improvement] = 1/3 − 1/(M+2), so the M-th draft adds 1/((M+1)(M+2)).",
-            f"With the vocabulary size the picture is: relative to SD's rejection probability, "
-            f"the expected improvement of M drafts falls as V grows — at M = 2 it is "
-            f"{_relative(first)[1]:.3f} for V = {first['V']} and {_relative(last)[1]:.3f} for "
-            f"V = {last['V']}; at M = {data['M'][-1]}, {_relative(first)[-1]:.3f} and "
-            f"{_relative(last)[-1]:.3f}. {gains}",
-            f"**Pairs.** Bernoulli: `specbound.chain.bernoulli_pairs` (draft Ber(a), target "
-            f"Ber(b), a, b ∼ U(0, 1)). Uniform support: `specbound.chain.uniform_support_pairs` "
-            f"(each of draft and target uniform on a random support of size ∼ U{{1..V}}). "
-            f"The curves are exact expectations (closed form; for uniform support, an exact "
-            f"sum over support sizes and their hypergeometric overlap); {config['n_pairs']} "
-            "pairs per family are drawn to check every pair and the expectations.",
-        ]
+    return render(
+        "fig3",
+        {
+            "first_v": str(first["V"]),
+            "last_v": str(last["V"]),
+            "last_m": str(data["M"][-1]),
+            "first_at_2": f"{_relative(first)[1]:.3f}",
+            "last_at_2": f"{_relative(last)[1]:.3f}",
+            "first_at_last": f"{_relative(first)[-1]:.3f}",
+            "last_at_last": f"{_relative(last)[-1]:.3f}",
+            "gains": gains,
+            "n_pairs": str(config["n_pairs"]),
+        },
     )
 
 

@@ -27,9 +27,9 @@ from specbound.algorithms import OverAcceptance
 from specbound.chain import MarkovChain, one_step_chains, random_pair, simulate
 from specbound.core import kernels
 from specbound.core.summary import summarise_step
-from specbound.estimates import Z95, Estimate, derive_seed
+from specbound.estimates import Estimate, derive_seed
 from specbound.experiments import plotting
-from specbound.experiments.base import Claim, Experiment, Progress, Record
+from specbound.experiments.base import Claim, Experiment, Progress, Record, Steps
 from specbound.experiments.checks import (
     EXACT_TOLERANCE,
     chi_square_pvalue,
@@ -37,12 +37,12 @@ from specbound.experiments.checks import (
     joint_claim,
     tolerance_claim,
 )
-from specbound.experiments.common import ChainSpec
+from specbound.experiments.common import DECODERS, ChainSpec
+from specbound.experiments.prose import render
 
 __all__ = ["EXPERIMENT", "Fig4Config"]
 
 Array = NDArray[np.float64]
-RESAMPLES = ("opt", "uno")
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def _step_measured(
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"eps": exact["eps"]}
     target = chains[1].transitions[0, 0]
-    for resample in RESAMPLES:
+    for resample in DECODERS:
         algorithm = OverAcceptance(eps=exact["eps"], resample=resample)  # type: ignore[arg-type]
         result = simulate(*chains, algorithm, runs, seed=derive_seed(seed, "step", resample))
         est = Estimate.from_samples(result.rejections)
@@ -129,7 +129,7 @@ def _step_measured(
 def _chain_exact(draft: MarkovChain, target: MarkovChain, eps: float) -> dict[str, Any]:
     tvs = kernels.tv(draft.transitions, target.transitions)  # (T, S)
     out: dict[str, Any] = {"eps": eps}
-    for resample in RESAMPLES:
+    for resample in DECODERS:
         algorithm = OverAcceptance(eps=eps, resample=resample)  # type: ignore[arg-type]
         result = theory.analyse(draft, target, algorithm)
         states = theory.output_chain(draft, target, algorithm).marginals()[:-1]  # (T, S)
@@ -150,7 +150,9 @@ def compute(config: Fig4Config, progress: Progress) -> dict[str, Any]:
         _step_exact(draft, target, eps) for eps in _sweep(top, config.num_eps, config.overshoot)
     ]
     chains = one_step_chains(draft, target)
-    jobs = len(config.measured_fractions) + len(config.chain_measured_fractions) + 1
+    steps = Steps(
+        len(config.measured_fractions) + len(config.chain_measured_fractions) + 1, progress
+    )
     measured = []
     for k, fraction in enumerate(config.measured_fractions):
         exact = _step_exact(draft, target, fraction * top)
@@ -162,19 +164,19 @@ def compute(config: Fig4Config, progress: Progress) -> dict[str, Any]:
                 "bias_uno": exact["bias_uno"],
             }
         )
-        progress((k + 1) / jobs)
+        steps.advance()
     chain_draft, chain_target = config.chain.draw()
     chain_top = float((chain_draft.transitions - chain_target.transitions).max())
     sweep = [
         _chain_exact(chain_draft, chain_target, eps)
         for eps in _sweep(chain_top, config.chain_num_eps, 1.1)
     ]
-    progress((len(measured) + 1) / jobs)
+    steps.advance()
     chain_measured = []
     for k, fraction in enumerate(config.chain_measured_fractions):
         eps = fraction * chain_top
         point = _chain_exact(chain_draft, chain_target, eps)
-        for resample in RESAMPLES:
+        for resample in DECODERS:
             algorithm = OverAcceptance(eps=eps, resample=resample)  # type: ignore[arg-type]
             seed = derive_seed(config.seed, "chain", k, resample)
             est = Estimate.from_samples(
@@ -186,7 +188,7 @@ def compute(config: Fig4Config, progress: Progress) -> dict[str, Any]:
                 {"runs": config.chain_runs, "rejection_mean": est.mean, "rejection_se": est.se}
             )
         chain_measured.append(point)
-        progress((len(measured) + 2 + k) / jobs)
+        steps.advance()
     return {
         "step": {
             "draft": draft.tolist(),
@@ -263,14 +265,14 @@ def claims(config: Fig4Config, data: dict[str, Any]) -> list[Claim]:
         joint_claim(
             "step-rates-theory",
             "One step: measured rejection rates of OPT and UNO agree with r(b) = 1 − Σ p·b",
-            [_rates(p, r) for p in measured for r in RESAMPLES],
-            [p["rejection"] for p in measured for _ in RESAMPLES],
+            [_rates(p, r) for p in measured for r in DECODERS],
+            [p["rejection"] for p in measured for _ in DECODERS],
         ),
         fisher_claim(
             "step-output-law",
             "One step: the measured output tokens of OPT and UNO follow A = p·b + r·P "
             "(chi-square per eps and rule)",
-            [p[r]["pvalue"] for p in measured for r in RESAMPLES],
+            [p[r]["pvalue"] for p in measured for r in DECODERS],
         ),
         tolerance_claim(
             "chain-opt-identity",
@@ -292,208 +294,44 @@ def claims(config: Fig4Config, data: dict[str, Any]) -> list[Claim]:
             "chain-rejections",
             "Chain: simulated rejections of OPT and UNO agree with the exact expectation "
             f"({len(chain['measured'])} eps, {config.chain_runs} runs each)",
-            [_rates(p, r) for p in chain["measured"] for r in RESAMPLES],
-            [p[r]["rejections"] for p in chain["measured"] for r in RESAMPLES],
+            [_rates(p, r) for p in chain["measured"] for r in DECODERS],
+            [p[r]["rejections"] for p in chain["measured"] for r in DECODERS],
         ),
     ]
 
 
-def _pareto_panel(ax: plotting.Axes, step: dict[str, Any]) -> None:
-    tv = step["tv"]
-    ax.fill(
-        [0, tv, 0],
-        [0, 0, tv],
-        color="0.6",
-        alpha=0.3,
-        linewidth=0,
-        label="unattainable (Theorem 5)",
-    )
-    ax.plot([0, tv], [tv, 0], color="0.15", linewidth=1.4, label="front: rejection + bias = TV")
-    sweep = step["sweep"]
-    rejection = [p["rejection"] for p in sweep]
-    blue, red = plotting.COLORS[0], plotting.COLORS[1]
-    ax.plot(
-        rejection,
-        [p["bias_opt"] for p in sweep],
-        "o",
-        color=blue,
-        markersize=5,
-        label="Decoding-OPT (exact)",
-    )
-    ax.plot(
-        rejection,
-        [p["bias_uno"] for p in sweep],
-        "s-",
-        color=red,
-        markersize=4,
-        linewidth=1.2,
-        label="Decoding-UNO (exact)",
-    )
-    for k, (resample, color, marker) in enumerate((("opt", blue, "o"), ("uno", red, "s"))):
-        points = step["measured"]
-        ax.errorbar(
-            [p[resample]["rejection_mean"] for p in points],
-            [p[resample]["plugin_bias"] for p in points],
-            xerr=[Z95 * p[resample]["rejection_se"] for p in points],
-            fmt=marker,
-            markersize=9,
-            markerfacecolor="none",
-            markeredgewidth=1.3,
-            color=color,
-            label="simulated (hollow)" if k == 0 else None,
-        )
-    arrow = {"arrowstyle": "->", "color": "0.3", "linewidth": 0.9}
-    ax.annotate(
-        "SD (ε = 0)",
-        (tv, 0),
-        xytext=(0.7 * tv, 0.07 * tv),
-        arrowprops=arrow,
-        ha="right",
-        va="center",
-        fontsize=10,
-    )
-    ax.annotate(
-        "ε ≥ max(p − q):\nalways accept",
-        (0, tv),
-        xytext=(0.04 * tv, 0.5 * tv),
-        arrowprops=arrow,
-        ha="left",
-        va="center",
-        fontsize=10,
-    )
-    ax.set_xlim(-0.01, tv * 1.08)
-    ax.set_ylim(-0.01, max(max(p["bias_uno"] for p in sweep), tv) * 1.18)
-    ax.set_xlabel("rejection probability r(b)")
-    ax.set_ylabel("bias TV(output, target)")
-    ax.set_title("One step: Pareto front")
-    ax.legend(loc="upper right", fontsize=9)
-
-
-def _eps_panel(ax: plotting.Axes, step: dict[str, Any]) -> None:
-    sweep = step["sweep"]
-    eps = [p["eps"] for p in sweep]
-    ax.plot(eps, [p["rejection"] for p in sweep], color="0.15", label="rejection (OPT = UNO)")
-    ax.plot(eps, [p["bias_opt"] for p in sweep], color=plotting.COLORS[0], label="bias, OPT")
-    ax.plot(
-        eps,
-        [p["min_bias"] for p in sweep],
-        "o",
-        color=plotting.COLORS[0],
-        markerfacecolor="none",
-        markersize=6,
-        label="Theorem 4 minimum",
-    )
-    ax.plot(eps, [p["bias_uno"] for p in sweep], color=plotting.COLORS[1], label="bias, UNO")
-    ax.axvline(step["max_excess"], color="0.4", linestyle=":", linewidth=1.2)
-    ax.annotate(
-        "max(p − q)",
-        (step["max_excess"], 0.0),
-        xytext=(4, 4),
-        textcoords="offset points",
-        fontsize=9,
-        color="0.3",
-    )
-    ax.set_xlabel("over-acceptance threshold ε")
-    ax.set_ylabel("probability")
-    ax.set_title("One step: rejection and bias vs ε")
-    ax.legend(loc="center right")
-
-
-def _chain_panel(ax: plotting.Axes, chain: dict[str, Any]) -> None:
-    sweep = chain["sweep"]
-    t1 = chain["theorem1"]
-    ax.plot(
-        [0, t1],
-        [t1, 0],
-        color="0.5",
-        linestyle="--",
-        linewidth=1.2,
-        label="E[N_rej] + bias = Theorem 1's value",
-    )
-    for resample, color, marker, name in (
-        ("opt", plotting.COLORS[0], "o", "OPT"),
-        ("uno", plotting.COLORS[1], "s", "UNO"),
-    ):
-        ax.plot(
-            [p[resample]["rejections"] for p in sweep],
-            [p[resample]["total_bias"] for p in sweep],
-            marker=marker,
-            color=color,
-            markersize=4,
-            linewidth=1.4,
-            label=f"Decoding-{name} (exact)",
-        )
-        points = chain["measured"]
-        ax.errorbar(
-            [p[resample]["rejection_mean"] for p in points],
-            [p[resample]["total_bias"] for p in points],
-            xerr=[Z95 * p[resample]["rejection_se"] for p in points],
-            fmt=marker,
-            markersize=9,
-            markerfacecolor="none",
-            markeredgewidth=1.3,
-            color=color,
-            label="simulated rejections (hollow)" if resample == "opt" else None,
-        )
-    ax.set_xlabel("expected rejections E[N_rej]")
-    ax.set_ylabel("total expected bias (sum over positions)")
-    ax.set_title(f"Chain, T = {chain['spec']['horizon']}: sequence level")
-    ax.legend(loc="upper right")
-
-
 def plot(data: dict[str, Any], fig_dir: Path) -> list[Path]:
-    fig, axes = plotting.subplots(
-        1,
-        3,
-        width=13.5,
-        height=4.6,
-        title="Figure 4: lossy decoding — Decoding-OPT on the Pareto front, Decoding-UNO above",
-    )
-    _pareto_panel(axes[0, 0], data["step"])
-    _eps_panel(axes[0, 1], data["step"])
-    _chain_panel(axes[0, 2], data["chain"])
-    return [plotting.save(fig, fig_dir / "fig4_pareto.png")]
+    """Figure 4, drawn from the data alone."""
+    return [plotting.fig4_figure(data, fig_dir / "fig4_pareto.png")]
 
 
 def describe(record: Record) -> str:
+    """The section text: Theorems 4 and 5, one step and a chain, and the inputs."""
     step, chain = record.data["step"], record.data["chain"]
     config = record.config
-    spec = ChainSpec(**chain["spec"])
-    vector = ", ".join(f"{v:.3f}" for v in step["draft"])
-    target = ", ".join(f"{v:.3f}" for v in step["target"])
+    differing = [p for p in chain["sweep"] if p["uno"]["rejections"] > EXACT_TOLERANCE]
     lower = sum(
-        p["opt"]["total_bias"] < p["uno"]["total_bias"] - EXACT_TOLERANCE
-        for p in chain["sweep"]
-        if p["uno"]["rejections"] > EXACT_TOLERANCE
+        p["opt"]["total_bias"] < p["uno"]["total_bias"] - EXACT_TOLERANCE for p in differing
     )
-    rejecting = sum(p["uno"]["rejections"] > EXACT_TOLERANCE for p in chain["sweep"])
-    return "\n\n".join(
-        [
-            "**Claim.** Over-acceptance (accept when p(x) − q(x) ≤ ε, i.e. "
-            "b = min(1, (q + ε)/p)) trades rejections for bias. For a given b, **Theorem 4**: "
-            "the least bias any resampling law can reach is Σ_x [p(x)b(x) − q(x)]_+, attained "
-            "by P* = [q − p·b]_+ normalised (Decoding-OPT); **Theorem 5**: rejection + bias ≥ "
-            "TV(p, q) for every b, so the region below the straight line from (0, TV) to "
-            "(TV, 0) is unattainable, and OPT lies on the line. Decoding-UNO resamples from q: "
-            "same rejection rate, strictly more bias. Left: the front, with exact points for "
-            f"{len(step['sweep'])} values of ε from 0 to {config['overshoot']:g} × max(p − q), "
-            "and simulated points (hollow: measured rejection rate with 95% CI; bias is the "
-            "plug-in TV of the output histogram, slightly inflated by sampling noise). "
-            "Middle: rejection and bias against ε. Right: the same trade-off over a whole "
-            "sequence: summing Theorem 5 along the decoder's own output gives E[N_rej] + total "
-            "bias = Σ_n E_out[TV(p_n, q_n)] for OPT (the dashed line is this budget along the "
-            f"target's law, Theorem 1's value {chain['theorem1']:.3f}); UNO pays more. On this "
-            f"chain OPT's total bias is below UNO's at {lower} of the {rejecting} values of ε "
-            "where they differ.",
-            f"**Inputs.** One step: V = {config['vocab_size']}, draft = [{vector}], target = "
-            f"[{target}] (TV = {step['tv']:.4f}, max(p − q) = {step['max_excess']:.4f}); two "
-            "independent Dirichlet(1) vectors, drawn as the first row of "
-            f"`specbound.chain.random_pair(T=1, S={config['vocab_size']}, mix=1)` with a seed "
-            f"derived from {record.seed}. Simulated: {config['step_runs']} steps per ε and "
-            f"rule. Chain: {spec.describe()}; ε swept to 1.1 × the largest p − q over all "
-            f"positions and states ({chain['max_excess']:.4f}); {config['chain_runs']} runs "
-            "per simulated point.",
-        ]
+    return render(
+        "fig4",
+        {
+            "num_eps": str(len(step["sweep"])),
+            "overshoot": f"{config['overshoot']:g}",
+            "theorem1": f"{chain['theorem1']:.3f}",
+            "lower": str(lower),
+            "rejecting": str(len(differing)),
+            "vocab_size": str(config["vocab_size"]),
+            "draft": ", ".join(f"{v:.3f}" for v in step["draft"]),
+            "target": ", ".join(f"{v:.3f}" for v in step["target"]),
+            "tv": f"{step['tv']:.4f}",
+            "max_excess": f"{step['max_excess']:.4f}",
+            "seed": str(record.seed),
+            "step_runs": str(config["step_runs"]),
+            "chain": ChainSpec(**chain["spec"]).describe(),
+            "chain_max_excess": f"{chain['max_excess']:.4f}",
+            "chain_runs": str(config["chain_runs"]),
+        },
     )
 
 

@@ -1,12 +1,12 @@
 """Beyond the paper: expected target calls against the draft length gamma, exactly.
 
 The paper drafts to the horizon; practice drafts ``gamma`` tokens per round and, when all
-are accepted, takes a bonus token from the target in the same call (DESIGN.md's counting
-rules). The usual back-of-the-envelope (Leviathan et al. 2023) treats acceptances as
-i.i.d. with rate ``a``: a call then yields ``(1 - a^(gamma+1)) / (1 - a)`` tokens on
-average, so ``T`` tokens need about ``T (1 - a) / (1 - a^(gamma+1))`` calls. Here ``a`` is
-the chain's average acceptance along the target, ``1 - Theorem-1 sum / T`` (p = draft,
-q = target).
+are accepted, takes a bonus token from the target in the same call (the counting of
+:mod:`specbound.algorithms`). The usual back-of-the-envelope (Leviathan et al. 2023)
+treats acceptances as i.i.d. with rate ``a``: a call then yields
+``(1 - a^(gamma+1)) / (1 - a)`` tokens on average, so ``T`` tokens need about
+``T (1 - a) / (1 - a^(gamma+1))`` calls. Here ``a`` is the chain's average acceptance
+along the target, ``1 - Theorem-1 sum / T`` (p = draft, q = target).
 
 On a chain the exact finite-gamma expectation comes from the phase recursion of
 :mod:`specbound.chain.recursion`. Two chains show where the approximation holds and where
@@ -26,13 +26,14 @@ import numpy as np
 from specbound import theory
 from specbound.algorithms import Algorithm, BatchSpeculative, Speculative
 from specbound.chain import MarkovChain, random_pair, simulate
-from specbound.estimates import Z95, Estimate, derive_seed
+from specbound.estimates import Estimate, derive_seed
 from specbound.experiments import plotting
-from specbound.experiments.base import Claim, Experiment, Progress, Record
+from specbound.experiments.base import Claim, Experiment, Progress, Record, Steps
 from specbound.experiments.checks import joint_claim, tolerance_claim
 from specbound.experiments.common import ChainSpec
+from specbound.experiments.prose import render
 
-__all__ = ["EXPERIMENT", "GammaConfig", "PhasedChainSpec", "iid_calls"]
+__all__ = ["EXPERIMENT", "FAMILIES", "GammaConfig", "PhasedChainSpec", "iid_calls"]
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,20 @@ class PhasedChainSpec:
         return MarkovChain(draft, target.start, name="draft"), target
 
     def describe(self) -> str:
-        return (
-            f"`specbound.chain.random_pair(T={self.horizon}, S={self.num_states}, mix=1, "
-            f"seed={self.seed}, concentration={self.concentration:g})` gives the target `q` and "
-            f"an independent Dirichlet chain `D`; the draft is `(1 - m_n) q_n + m_n D_n` with "
-            f"`m_n = {self.mix_easy:g}` in positions 1–{self.block}, "
-            f"{2 * self.block + 1}–{3 * self.block}, … (easy) and `m_n = {self.mix_hard:g}` in "
-            f"the blocks between (hard)"
+        """One sentence for the report: exactly how the pair was drawn."""
+        return render(
+            "phased_chain_spec",
+            {
+                "horizon": str(self.horizon),
+                "num_states": str(self.num_states),
+                "seed": str(self.seed),
+                "concentration": f"{self.concentration:g}",
+                "mix_easy": f"{self.mix_easy:g}",
+                "mix_hard": f"{self.mix_hard:g}",
+                "block": str(self.block),
+                "third_start": str(2 * self.block + 1),
+                "third_end": str(3 * self.block),
+            },
         )
 
 
@@ -118,16 +126,24 @@ def iid_calls(horizon: int, acceptance: float, gamma: int) -> float:
     return horizon * (1.0 - acceptance) / (1.0 - acceptance ** (gamma + 1))
 
 
+#: The decoders studied: SD and batch SD (``GammaConfig.num_drafts`` drafts).
+FAMILIES = ("sd", "batch")
+
+
+def _algorithms(num_drafts: int) -> dict[str, Callable[[int | None], Algorithm]]:
+    """Each of :data:`FAMILIES` as a function of the draft length gamma (None: the horizon)."""
+    return {
+        "sd": lambda g: Speculative(gamma=g),
+        "batch": lambda g: BatchSpeculative(num_drafts=num_drafts, gamma=g),
+    }
+
+
 def _study(
-    draft: MarkovChain, target: MarkovChain, config: GammaConfig, key: str, progress: Progress
+    draft: MarkovChain, target: MarkovChain, config: GammaConfig, key: str, steps: Steps
 ) -> dict[str, Any]:
     T = draft.horizon
     acceptance = 1.0 - theory.theorem1_sum(draft, target) / T
-    M = config.num_drafts
-    algorithms: dict[str, Callable[[int | None], Algorithm]] = {
-        "sd": lambda g: Speculative(gamma=g),
-        "batch": lambda g: BatchSpeculative(num_drafts=M, gamma=g),
-    }
+    algorithms = _algorithms(config.num_drafts)
     exact = {
         name: [theory.expected_target_calls(draft, target, make(g)) for g in config.gammas]
         for name, make in algorithms.items()
@@ -141,7 +157,6 @@ def _study(
         for name, make in algorithms.items()
     }
     measured: dict[str, list[dict[str, Any]]] = {name: [] for name in algorithms}
-    total = len(algorithms) * len(config.measured_gammas)
     for name, make in algorithms.items():
         for g in config.measured_gammas:
             seed = derive_seed(config.seed, key, name, g)
@@ -156,7 +171,7 @@ def _study(
                     "exact": theory.expected_target_calls(draft, target, make(g)),
                 }
             )
-            progress(sum(len(v) for v in measured.values()) / total)
+            steps.advance()
     return {
         "T": T,
         "acceptance": acceptance,
@@ -174,14 +189,11 @@ def compute(config: GammaConfig, progress: Progress) -> dict[str, Any]:
         "homogeneous": config.homogeneous,
         "phased": config.phased,
     }
+    steps = Steps(len(chains) * len(FAMILIES) * len(config.measured_gammas), progress)
     out: dict[str, Any] = {"num_drafts": config.num_drafts, "chains": {}}
-    for k, (key, spec) in enumerate(chains.items()):
+    for key, spec in chains.items():
         draft, target = spec.draw()
-
-        def part(fraction: float, k: int = k) -> None:
-            progress((k + fraction) / len(chains))
-
-        out["chains"][key] = {"spec": asdict(spec), **_study(draft, target, config, key, part)}
+        out["chains"][key] = {"spec": asdict(spec), **_study(draft, target, config, key, steps)}
     return out
 
 
@@ -190,7 +202,7 @@ def claims(config: GammaConfig, data: dict[str, Any]) -> list[Claim]:
     M = data["num_drafts"]
     chains = data["chains"]
     for key, chain in chains.items():
-        points = [(name, p) for name in ("sd", "batch") for p in chain["measured"][name]]
+        points = [(name, p) for name in FAMILIES for p in chain["measured"][name]]
         gammas = ", ".join(str(p["gamma"]) for p in chain["measured"]["sd"])
         out.append(
             joint_claim(
@@ -206,8 +218,8 @@ def claims(config: GammaConfig, data: dict[str, Any]) -> list[Claim]:
             "gamma-T-is-horizon",
             "Both chains, SD and batch SD: gamma = T gives exactly the calls of drafting to "
             "the horizon (gamma = None)",
-            [c["to_horizon"][name] for c in chains.values() for name in ("sd", "batch")],
-            [c["gamma_equals_T"][name] for c in chains.values() for name in ("sd", "batch")],
+            [c["to_horizon"][name] for c in chains.values() for name in FAMILIES],
+            [c["gamma_equals_T"][name] for c in chains.values() for name in FAMILIES],
         )
     )
     return out
@@ -218,84 +230,10 @@ def _relative_error(chain: dict[str, Any]) -> np.ndarray:
     return (np.asarray(chain["iid"]) - exact) / exact
 
 
-def _calls_panel(ax: plotting.Axes, chain: dict[str, Any], M: int, title: str) -> None:
-    gammas = chain["gammas"]
-    styles = (
-        ("sd", "SD", plotting.COLORS[0], "o"),
-        ("batch", f"batch SD, M={M}", plotting.COLORS[2], "s"),
-    )
-    for name, label, color, marker in styles:
-        ax.plot(gammas, chain["exact"][name], color=color, label=f"{label}: exact")
-        points = chain["measured"][name]
-        ax.errorbar(
-            [p["gamma"] for p in points],
-            [p["mean"] for p in points],
-            yerr=[Z95 * p["se"] for p in points],
-            fmt=marker,
-            color=color,
-            markerfacecolor="none",
-            markersize=7,
-            markeredgewidth=1.3,
-            capsize=3,
-            label=f"{label}: simulated (95% CI)",
-        )
-    ax.plot(
-        gammas,
-        chain["iid"],
-        color=plotting.COLORS[1],
-        linestyle="--",
-        label=f"i.i.d. approx., a = {chain['acceptance']:.3f}",
-    )
-    ax.axhline(
-        chain["to_horizon"]["sd"],
-        color="0.4",
-        linestyle=":",
-        linewidth=1.2,
-        label="SD drafting to the horizon",
-    )
-    ax.set_xscale("log", base=2)
-    ax.set_xticks([1, 2, 4, 8, 16, 32, 64])
-    ax.set_xticklabels(["1", "2", "4", "8", "16", "32", "64"])
-    ax.set_xlabel("draft length γ")
-    ax.set_ylabel(f"expected target calls (T = {chain['T']})")
-    ax.set_title(title)
-    ax.legend(loc="upper right")
-
-
 def plot(data: dict[str, Any], fig_dir: Path) -> list[Path]:
-    chains = data["chains"]
-    M = data["num_drafts"]
-    fig, axes = plotting.subplots(
-        1,
-        3,
-        width=13.5,
-        height=4.6,
-        title="Target calls vs draft length γ: exact, simulated, and the i.i.d. approximation",
-    )
-    _calls_panel(axes[0, 0], chains["homogeneous"], M, "Figure 2's chain (positions alike)")
-    _calls_panel(axes[0, 1], chains["phased"], M, "Phased chain (easy / hard blocks)")
-    ax = axes[0, 2]
-    for key, color, label in (
-        ("homogeneous", plotting.COLORS[0], "Figure 2's chain"),
-        ("phased", plotting.COLORS[1], "phased chain"),
-    ):
-        ax.plot(
-            chains[key]["gammas"],
-            100 * _relative_error(chains[key]),
-            marker="o",
-            markersize=4,
-            color=color,
-            label=label,
-        )
-    ax.axhline(0, color="0.2", linewidth=1)
-    ax.set_xscale("log", base=2)
-    ax.set_xticks([1, 2, 4, 8, 16, 32, 64])
-    ax.set_xticklabels(["1", "2", "4", "8", "16", "32", "64"])
-    ax.set_xlabel("draft length γ")
-    ax.set_ylabel("(i.i.d. approx. − exact) / exact  [%]")
-    ax.set_title("Error of the i.i.d. approximation (SD)")
-    ax.legend(loc="lower left")
-    return [plotting.save(fig, fig_dir / "gamma_calls.png")]
+    """The target calls vs gamma figure, drawn from the data alone."""
+    errors = {key: _relative_error(chain) for key, chain in data["chains"].items()}
+    return [plotting.gamma_figure(data, errors, fig_dir / "gamma_calls.png")]
 
 
 def _worst(chain: dict[str, Any]) -> tuple[float, int]:
@@ -305,34 +243,25 @@ def _worst(chain: dict[str, Any]) -> tuple[float, int]:
 
 
 def describe(record: Record) -> str:
+    """The section text: the exact calls, the i.i.d. approximation's error, the chains."""
     chains = record.data["chains"]
     config = record.config
-    homogeneous, phased = chains["homogeneous"], chains["phased"]
-    h_err, h_gamma = _worst(homogeneous)
-    p_err, p_gamma = _worst(phased)
-    return "\n\n".join(
-        [
-            "**Claim.** With a finite draft length γ, the exact expected number of target "
-            "calls (= rounds) comes from the same forward recursion as Theorems 1 and 3, "
-            "now over the position inside a round; simulations of SD and batch SD agree with "
-            "it at every γ, and γ = T reproduces drafting to the horizon exactly. The "
-            "classical i.i.d. approximation T(1 − a)/(1 − a^(γ+1)), with a the average "
-            "acceptance rate along the target, ignores two things a real decoder sees: the "
-            "horizon (the first round and the last, truncated one) and acceptance rates that "
-            "change along the sequence.",
-            f"On Figure 2's chain, where every position is drawn alike, the approximation "
-            f"is off by at most {100 * abs(h_err):.1f}% (at γ = {h_gamma}). On the phased "
-            f"chain, whose draft is good for {config['phased']['block']} positions and poor "
-            f"for the next {config['phased']['block']}, it is off by up to "
-            f"{100 * abs(p_err):.1f}% (at γ = {p_gamma}), "
-            f"{'too optimistic' if p_err < 0 else 'too pessimistic'}: long drafts pay off in "
-            "the easy stretches but are wasted in the hard ones, and averaging the acceptance "
-            "rate hides that. Use the exact value (`specbound.theory.expected_target_calls`) "
-            "when the draft's quality varies along the output.",
-            f"**Chains.** Figure 2's chain: {ChainSpec(**config['homogeneous']).describe()}. "
-            f"Phased chain: {PhasedChainSpec(**config['phased']).describe()}. Batch SD uses "
-            f"M = {config['num_drafts']}; {config['runs']} runs per simulated point.",
-        ]
+    h_err, h_gamma = _worst(chains["homogeneous"])
+    p_err, p_gamma = _worst(chains["phased"])
+    return render(
+        "gamma",
+        {
+            "h_err": f"{100 * abs(h_err):.1f}",
+            "h_gamma": str(h_gamma),
+            "block": str(config["phased"]["block"]),
+            "p_err": f"{100 * abs(p_err):.1f}",
+            "p_gamma": str(p_gamma),
+            "direction": "too optimistic" if p_err < 0 else "too pessimistic",
+            "homogeneous": ChainSpec(**config["homogeneous"]).describe(),
+            "phased": PhasedChainSpec(**config["phased"]).describe(),
+            "num_drafts": str(config["num_drafts"]),
+            "runs": str(config["runs"]),
+        },
     )
 
 

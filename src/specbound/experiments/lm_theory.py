@@ -16,7 +16,7 @@ for byte (``specbound profile`` reports the timed speed-up).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +24,17 @@ from specbound.estimates import Estimate
 from specbound.experiments import plotting
 from specbound.experiments.base import Claim, Experiment, Progress, Record
 from specbound.experiments.checks import joint_claim
+from specbound.experiments.common import LM_THREADS, PairSpec
+from specbound.experiments.prose import plus_minus, render
 
 __all__ = ["EXPERIMENT", "LMTheoryConfig"]
 
 
 @dataclass(frozen=True)
 class LMTheoryConfig:
-    """What the section computes. ``target``/``draft``/``tokenizer`` None: the embedded
-    pair. ``samples_per_prompt`` paths feed the prediction, ``runs_per_prompt`` decoder
-    runs the measurement (each algorithm its own seeds)."""
+    """What the section computes, on the model ``pair`` (default: the embedded pair).
+    ``samples_per_prompt`` paths feed the prediction, ``runs_per_prompt`` decoder runs the
+    measurement (each algorithm its own seeds)."""
 
     seed: int
     num_prompts: int = 6
@@ -42,9 +44,7 @@ class LMTheoryConfig:
     gammas: tuple[int, ...] = (1, 2, 4, 8)
     num_drafts: tuple[int, ...] = (2, 4)
     temperature: float = 1.0
-    target: str | None = None
-    draft: str | None = None
-    tokenizer: str | None = None
+    pair: PairSpec = field(default_factory=PairSpec)
 
 
 def make_config(quick: bool, seed: int) -> LMTheoryConfig:
@@ -61,15 +61,6 @@ def make_config(quick: bool, seed: int) -> LMTheoryConfig:
     return LMTheoryConfig(seed=seed)
 
 
-def _load(config: Any) -> Any:
-    """The model pair a config names (the embedded pair by default)."""
-    from specbound.lm import load_pair
-
-    if config.target is None and config.draft is None:
-        return load_pair()
-    return load_pair(target=config.target, draft=config.draft, tokenizer=config.tokenizer)
-
-
 def _estimate(raw: dict[str, Any]) -> dict[str, float]:
     return {"mean": raw["mean"], "se": raw["se"], "n": raw["n"]}
 
@@ -80,10 +71,9 @@ def compute(config: LMTheoryConfig, progress: Progress) -> dict[str, Any]:
     from specbound.lm.warping import SamplingConfig
     from specbound.profiling import profile
 
-    with torch_threads(1):  # tiny models on a shared machine: one thread is fastest
-        pair = _load(config)
+    with torch_threads(LM_THREADS):
         report = profile(
-            pair,
+            config.pair.load(),
             load_prompts(limit=config.num_prompts),
             max_new_tokens=config.max_new_tokens,
             samples_per_prompt=config.samples_per_prompt,
@@ -179,67 +169,38 @@ def claims(config: LMTheoryConfig, data: dict[str, Any]) -> list[Claim]:
 
 
 def plot(data: dict[str, Any], fig_dir: Path) -> list[Path]:
+    """The predicted-vs-measured figure, drawn from the data alone."""
     return [plotting.lm_theory_figure(data, fig_dir / "lm_theory.png")]
 
 
 def describe(record: Record) -> str:
+    """The section text: Theorems 1 and 3 predicted along target samples, the table, inputs."""
     config, data = record.config, record.data
     rows = data["rows"]
     sd_none = next(
         r for r in rows if r["algorithm"]["name"] == "sd" and r["algorithm"]["gamma"] is None
     )
     tv = data["mean_tv"]
-    lines = [
-        "| setting | predicted rejections | measured rejections | predicted calls | "
-        "measured calls |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        p, m = r["predicted"], r["measured"]
-        lines.append(
-            f"| {r['label']} | {p['rejections']['mean']:.3f} ± {1.96 * p['rejections']['se']:.3f}"
-            f" | {m['rejections']['mean']:.3f} ± {1.96 * m['rejections']['se']:.3f}"
-            f" | {p['calls']['mean']:.3f} ± {1.96 * p['calls']['se']:.3f}"
-            f" | {m['calls']['mean']:.3f} ± {1.96 * m['calls']['se']:.3f} |"
-        )
-    pair = (
-        "The embedded pair"
-        if config["target"] is None
-        else f"target `{data['target']}`, draft `{data['draft']}`"
+    table = "\n".join(
+        f"| {r['label']} | {plus_minus(r['predicted']['rejections'])}"
+        f" | {plus_minus(r['measured']['rejections'])}"
+        f" | {plus_minus(r['predicted']['calls'])} | {plus_minus(r['measured']['calls'])} |"
+        for r in rows
     )
-    return "\n\n".join(
-        [
-            "**Claim.** The paper's theorems are about Markov chains; on a real model pair the "
-            "same quantities are expectations over the target's law, and they can be "
-            "*predicted* before running the decoder. SD and batch SD output exactly the "
-            "target's law (Theorems 1 and 3), and given the output path the acceptance "
-            "events are independent — probability min(p, q)(x)/q(x) at a drafted position, "
-            "1 − P(all M rejected)·r_{M+1}(x)/q(x) at a batch round start — so a forward "
-            "recursion over the position within the round gives the exact expected "
-            "rejections and target calls for any gamma and M along each continuation "
-            "sampled from the target; their average is an unbiased prediction. For SD "
-            "drafting to the horizon the prediction is Theorem 1's sum of TV(p_n, q_n) "
-            "along the samples (the same expectation, less variance). The decoders "
-            "(`specbound.lm.generate`) then run on the same prompts with their own seeds. "
-            "Left: expected rejections per generation against gamma (the rightmost point, "
-            f"gamma = T = {config['max_new_tokens']}, is drafting to the horizon); middle: "
-            "target calls per generated token; right: every prediction against its "
-            "measurement (95% intervals).",
-            f"Along the target's samples the mean per-token TV(p, q) is "
-            f"{tv['mean']:.3f} ± {1.96 * tv['se']:.3f}, so SD drafting to the horizon is "
-            f"predicted to reject {sd_none['predicted']['rejections']['mean']:.2f} times in "
-            f"{config['max_new_tokens']} tokens and measured at "
-            f"{sd_none['measured']['rejections']['mean']:.2f}.",
-            "\n".join(lines),
-            f"**Inputs.** {pair}; the first {config['num_prompts']} shipped prompts "
-            "(`specbound/data/prompts.txt`); temperature "
-            f"{config['temperature']:g}, no top-k/top-p; {config['max_new_tokens']} new tokens "
-            "per generation, end-of-text not stopping it (the paper's fixed horizon T); "
-            f"{config['samples_per_prompt']} sampled paths per prompt for the prediction, "
-            f"{config['runs_per_prompt']} decoder runs per prompt and setting for the "
-            "measurement, all seeded from the run's seed. Only counts are stored (wall-clock "
-            "speed-ups differ from run to run; `specbound profile` times and predicts them).",
-        ]
+    return render(
+        "lm_theory",
+        {
+            "max_new_tokens": str(config["max_new_tokens"]),
+            "tv": plus_minus(tv),
+            "predicted": f"{sd_none['predicted']['rejections']['mean']:.2f}",
+            "measured": f"{sd_none['measured']['rejections']['mean']:.2f}",
+            "rows": table,
+            "pair": PairSpec(**config["pair"]).describe(data["target"], data["draft"]),
+            "num_prompts": str(config["num_prompts"]),
+            "temperature": f"{config['temperature']:g}",
+            "samples_per_prompt": str(config["samples_per_prompt"]),
+            "runs_per_prompt": str(config["runs_per_prompt"]),
+        },
     )
 
 

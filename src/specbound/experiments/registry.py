@@ -5,9 +5,10 @@ Adding an experiment (e.g. the language-model sections ``lm_theory`` and ``table
 1. write a module ``specbound/experiments/<name>.py`` that defines
    ``EXPERIMENT = Experiment(name=..., title=..., revision=1, make_config=...,
    compute=..., claims=..., plot=..., describe=...)`` (see
-   :mod:`specbound.experiments.base` for the contract; plot only through
-   :mod:`specbound.experiments.plotting`; import heavy libraries such as torch inside
-   ``compute`` so that the registry stays light);
+   :mod:`specbound.experiments.base` for the contract; draw figures in
+   :mod:`specbound.experiments.plotting`, write the report's words in
+   ``templates/<name>.md`` (:mod:`specbound.experiments.prose`); import heavy libraries
+   such as torch inside ``compute`` so that the registry stays light);
 2. add one line ``"<name>": "specbound.experiments.<name>",`` to :data:`REGISTRY`.
 
 That is all: ``--only <name>``, caching, the data file, the report section and the summary

@@ -11,16 +11,13 @@ import os
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from scipy import stats
 
 from specbound.experiments.base import Claim
 from specbound.experiments.checks import CLAIM_LEVEL, EXACT_TOLERANCE
+from specbound.experiments.outcome import Outcome
 from specbound.io import environment_info, write_text_atomic
-
-if TYPE_CHECKING:
-    from specbound.experiments.runner import Outcome
 
 __all__ = ["claims_table", "command", "write_report"]
 

@@ -17,77 +17,26 @@ experiments that were not selected but whose data file for the same config exist
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Literal, Protocol
 
 from specbound.experiments import registry
 from specbound.experiments.base import Experiment, Progress, Record, config_dict, config_hash
+from specbound.experiments.outcome import Outcome, Reporter, RunResult, Status
 from specbound.experiments.report import write_report
 from specbound.io import environment_info, read_json, write_json_atomic
 
-__all__ = ["Outcome", "Reporter", "RunResult", "data_path", "reproduce"]
-
-Status = Literal["computed", "reused", "report-only"]
-
-
-class Reporter(Protocol):
-    """What the runner tells a progress display (the CLI's rich bar, or nothing)."""
-
-    def start(self, name: str, label: str) -> Progress:
-        """A task begins; returns the callback that receives its fraction done."""
-        ...
-
-    def finish(self, name: str, status: str) -> None:
-        """The task ended with ``status`` ("computed", "reused", "plotted", ...)."""
-        ...
+__all__ = ["data_path", "reproduce"]
 
 
 class _Silent:
+    """The :class:`Reporter` of a run without a progress display."""
+
     def start(self, name: str, label: str) -> Progress:
         return lambda fraction: None
 
     def finish(self, name: str, status: str) -> None:
         return None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one experiment in a run."""
-
-    experiment: Experiment
-    status: Status
-    record: Record
-    figures: tuple[Path, ...]
-    seconds: float
-
-    @property
-    def name(self) -> str:
-        return self.experiment.name
-
-    @property
-    def all_hold(self) -> bool:
-        return all(claim.holds for claim in self.record.claims)
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """A finished run: the report's path and one outcome per experiment in it."""
-
-    report: Path
-    outcomes: tuple[Outcome, ...] = field(default_factory=tuple)
-
-    @property
-    def claims_total(self) -> int:
-        return sum(len(o.record.claims) for o in self.outcomes)
-
-    @property
-    def claims_held(self) -> int:
-        return sum(c.holds for o in self.outcomes for c in o.record.claims)
-
-    @property
-    def failed(self) -> list[str]:
-        return [f"{o.name}:{c.id}" for o in self.outcomes for c in o.record.claims if not c.holds]
 
 
 def data_path(out_dir: Path, name: str) -> Path:
