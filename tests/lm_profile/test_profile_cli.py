@@ -46,6 +46,9 @@ def test_profile_json_is_well_formed(
         "sd gamma=none",
         "sd gamma=1",
         "sd gamma=2",
+        "block gamma=none",
+        "block gamma=1",
+        "block gamma=2",
         "batch M=2 gamma=none",
         "batch M=2 gamma=1",
         "batch M=2 gamma=2",
@@ -61,7 +64,10 @@ def test_profile_json_is_well_formed(
         assert isinstance(row["holds"], bool)
         assert row["speedup_ratio"] > 0
     assert data["recommended"]["lossless"] is True
-    assert data["recommended"]["label"] in labels[:6]
+    assert data["recommended"]["label"] in labels[:9]
+    assert [item["num_drafts"] for item in data["headroom"]] == [2]
+    headroom = data["headroom"][0]
+    assert headroom["optimal"]["mean"] >= headroom["recursive"]["mean"] > 0
     assert data["costs"]["autoregressive_seconds_per_token"] > 0
     assert data["autoregressive"]["runs"] == 4
 

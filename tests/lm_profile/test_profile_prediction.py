@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from specbound.algorithms import BatchSpeculative, Speculative
+from specbound.algorithms import BatchSpeculative, BlockSpeculative, Speculative
 from specbound.estimates import agreement_z
 from specbound.profiling import AGREEMENT_Z
 
@@ -56,6 +56,23 @@ def test_batch_prediction_agrees_with_measurement(report) -> None:  # type: igno
     assert abs(row.z_calls) < AGREEMENT_Z, row.to_dict()
 
 
+def test_block_prediction_agrees_with_measurement(report) -> None:  # type: ignore[no-untyped-def]
+    """Block verification's along-path estimate (profiling.blocks) against the decoder."""
+    row = report.find(BlockSpeculative(gamma=None))
+    assert row.measurement is not None and row.measurement.runs >= RUNS
+    assert abs(row.z_rejections) < AGREEMENT_Z, row.to_dict()
+    assert abs(row.z_calls) < AGREEMENT_Z, row.to_dict()
+    sd = report.find(Speculative(gamma=None)).prediction
+    assert row.prediction.expected_calls.mean < sd.expected_calls.mean
+
+
+def test_headroom_of_an_optimal_batch_verifier_is_positive(report) -> None:  # type: ignore[no-untyped-def]
+    (item,) = report.headroom
+    assert item.num_drafts == 3
+    assert item.gap.mean > 3 * item.gap.se > 0
+    assert item.optimal.mean == pytest.approx(item.recursive.mean + item.gap.mean, abs=1e-12)
+
+
 def test_negative_control_sd_prediction_fails_against_batch_measurement(report) -> None:  # type: ignore[no-untyped-def]
     sd = report.find(Speculative(gamma=None)).prediction
     batch = report.find(BatchSpeculative(num_drafts=3, gamma=None)).measurement
@@ -74,7 +91,11 @@ def test_report_is_json_ready_and_without_timing_has_no_speedup(report) -> None:
     data = json.loads(json.dumps(report.to_dict()))
     assert data["costs"] is None and data["recommended"] is None
     assert data["autoregressive"] is None  # the clock's baseline is not run without timing
-    assert {row["label"] for row in data["rows"]} == {"sd gamma=none", "batch M=3 gamma=none"}
+    assert {row["label"] for row in data["rows"]} == {
+        "sd gamma=none",
+        "block gamma=none",
+        "batch M=3 gamma=none",
+    }
     for row in data["rows"]:
         prediction = row["prediction"]
         assert prediction["predicted_speedup"] is None

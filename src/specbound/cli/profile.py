@@ -96,6 +96,12 @@ def format_report(report: Any) -> str:
             "* lossy (over-acceptance, drafting to the horizon): biased output; its per-token "
             "bias TV(A, q) is in --json."
         )
+    for item in report.headroom:
+        lines.append(
+            f"batch round start, M={item.num_drafts}: recursive rejection accepts "
+            f"{_pm(item.recursive, 3)}, the best lossless verifier of {item.num_drafts} "
+            f"drafts {_pm(item.optimal, 3)} (headroom {_pm(item.gap, 3)}) per position"
+        )
     if report.recommended is not None:
         rec = report.recommended
         lines.append(
@@ -151,6 +157,9 @@ def profile(
     measure: bool = typer.Option(
         True, "--measure/--no-measure", help="Also run every algorithm and measure it."
     ),
+    blocks: bool = typer.Option(
+        True, "--blocks/--no-blocks", help="Also block verification (Sun et al. 2024)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed (reproducible counts)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | bfloat16 | float16."),
     threads: int = typer.Option(0, "--threads", help="torch CPU threads (0: torch's choice)."),
@@ -197,6 +206,7 @@ def profile(
             eps=thresholds,
             sampling=sampling,
             measure=measure,
+            blocks=blocks,
         )
     if as_json:
         echo_json(report.to_dict())

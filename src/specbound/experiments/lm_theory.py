@@ -87,6 +87,7 @@ def compute(config: LMTheoryConfig, progress: Progress) -> dict[str, Any]:
             timing=False,
             stop_at_eos=False,
             common_seeds=False,
+            blocks=False,
             progress=progress,
         )
     rows = []

@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from specbound.algorithms import Algorithm, OverAcceptance
 from specbound.core import kernels
 from specbound.core.batch import RecursiveRejectionRule
+from specbound.core.multidraft import iid_optimal_acceptance
 from specbound.core.rounds import (
     acceptance_given_output,
     expected_counts_given_path,
@@ -42,12 +43,18 @@ from specbound.core.rounds import (
 )
 from specbound.core.rules import SpeculativeRule, output_distribution, step_rejection_probability
 from specbound.estimates import Estimate, inverse_ratio
+from specbound.lm.loading import ModelPair
+from specbound.lm.warping import SamplingConfig
+from specbound.profiling.blocks import block_rounds, kept_laws
 from specbound.profiling.costs import CostModel
 from specbound.profiling.paths import SampledPaths
-from specbound.profiling.report import Prediction
+from specbound.profiling.report import Headroom, Prediction
 
 __all__ = [
+    "HeadroomSamples",
     "PathSamples",
+    "add_block_paths",
+    "add_headroom",
     "add_lossless_paths",
     "add_overaccept_paths",
     "prediction",
@@ -115,6 +122,25 @@ class PathSamples:
             self.seconds.extend(np.asarray(seconds, dtype=np.float64).tolist())
 
 
+def _add_rounds(
+    samples: PathSamples,
+    algorithm: Algorithm,
+    rows: NDArray[np.int64],
+    length: int,
+    rounds: tuple[Array, Array, Array],
+    costs: CostModel | None,
+    max_new_tokens: int,
+) -> None:
+    """Add R paths of length L: E[rejections], E[calls] (R,) and round starts (R, L)."""
+    rejections, calls, starts = rounds
+    seconds = None
+    if costs is not None:
+        remaining = max_new_tokens - np.arange(length)  # (L,) tokens left at each position
+        per_round = costs.round_seconds(algorithm.num_drafts, algorithm.gamma, remaining)  # (L,)
+        seconds = starts[:, :length] @ per_round  # (R,)
+    samples.add(rejections, calls, length, np.zeros(rows.size), seconds)
+
+
 def _add_counts(
     samples: PathSamples,
     algorithm: Algorithm,
@@ -142,6 +168,72 @@ def _add_counts(
         bias,
         seconds,
     )
+
+
+def add_block_paths(
+    pair: ModelPair,
+    prompt_ids: Sequence[int],
+    paths: SampledPaths,
+    algorithms: Sequence[Algorithm],
+    samples: dict[Algorithm, PathSamples],
+    costs: CostModel | None,
+    max_new_tokens: int,
+    sampling: SamplingConfig,
+    rng: np.random.Generator,
+    *,
+    continuations: int = 1,
+    stop_at_eos: bool = True,
+) -> None:
+    """Block verification along target paths (lossless: its output law is the target's),
+    by the round-start recursion of :mod:`specbound.profiling.blocks`."""
+    if not algorithms:
+        return
+    laws = kept_laws(
+        pair,
+        prompt_ids,
+        paths,
+        [a.gamma for a in algorithms],
+        max_new_tokens,
+        sampling,
+        rng,
+        samples=continuations,
+        stop_at_eos=stop_at_eos,
+    )
+    for algorithm in algorithms:
+        rounds = block_rounds(paths, algorithm.gamma, laws[algorithm.gamma], max_new_tokens)
+        for length, rows in paths.by_length():
+            parts = (rounds.rejections[rows], rounds.calls[rows], rounds.starts[rows])
+            _add_rounds(samples[algorithm], algorithm, rows, length, parts, costs, max_new_tokens)
+
+
+@dataclass
+class HeadroomSamples:
+    """Per path position: a batch round start's acceptance, recursive and optimal."""
+
+    recursive: list[float] = field(default_factory=list)
+    optimal: list[float] = field(default_factory=list)
+
+    def headroom(self, num_drafts: int) -> Headroom:
+        gap = np.asarray(self.optimal) - np.asarray(self.recursive)
+        return Headroom(
+            num_drafts=num_drafts,
+            recursive=Estimate.from_samples(self.recursive),
+            optimal=Estimate.from_samples(self.optimal),
+            gap=Estimate.from_samples(gap),
+        )
+
+
+def add_headroom(paths: SampledPaths, samples: dict[int, HeadroomSamples]) -> None:
+    """At every position of every path, the round-start acceptance of recursive rejection
+    (``1 - prod_m TV(p, r_m)``, paper Algorithm 4) and the best of any lossless verifier of
+    M i.i.d. drafts (:func:`~specbound.core.multidraft.iid_optimal_acceptance`)."""
+    for length, rows in paths.by_length():
+        draft = paths.draft_probs[rows, :length].reshape(-1, paths.draft_probs.shape[-1])
+        target = paths.target_probs[rows, :length].reshape(draft.shape)
+        for m, record in samples.items():
+            rule = RecursiveRejectionRule(m)
+            record.recursive.extend((1.0 - rule.all_rejected_probability(draft, target)).tolist())
+            record.optimal.extend(iid_optimal_acceptance(draft, target, m).tolist())
 
 
 def add_lossless_paths(

@@ -17,7 +17,14 @@ from specbound.estimates import Z99, Estimate, agreement_z
 from specbound.lm.warping import SamplingConfig
 from specbound.profiling.costs import CostModel
 
-__all__ = ["AGREEMENT_Z", "Measurement", "Prediction", "ProfileReport", "ProfileRow"]
+__all__ = [
+    "AGREEMENT_Z",
+    "Headroom",
+    "Measurement",
+    "Prediction",
+    "ProfileReport",
+    "ProfileRow",
+]
 
 #: |z| below which a prediction and a measurement agree (two-sided 99% level).
 AGREEMENT_Z = Z99
@@ -25,6 +32,26 @@ AGREEMENT_Z = Z99
 
 def _optional(estimate: Estimate | None) -> dict[str, Any] | None:
     return None if estimate is None else estimate.to_dict()
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """A batch round start's acceptance along the target's paths, per position: the
+    paper's recursive rejection against the best any lossless verifier of M i.i.d. drafts
+    reaches (``gap``: the headroom a better batch verifier has on this pair)."""
+
+    num_drafts: int
+    recursive: Estimate
+    optimal: Estimate
+    gap: Estimate
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "num_drafts": self.num_drafts,
+            "recursive": self.recursive.to_dict(),
+            "optimal": self.optimal.to_dict(),
+            "gap": self.gap.to_dict(),
+        }
 
 
 @dataclass(frozen=True)
@@ -208,6 +235,7 @@ class ProfileReport:
     autoregressive: Measurement | None
     rows: tuple[ProfileRow, ...]
     recommended: Prediction | None
+    headroom: tuple[Headroom, ...] = ()
     seconds: float = field(default=0.0, compare=False)
 
     @property
@@ -249,6 +277,7 @@ class ProfileReport:
             else self.autoregressive.to_dict(),
             "rows": [row.to_dict() for row in self.rows],
             "recommended": None if self.recommended is None else self.recommended.to_dict(),
+            "headroom": [item.to_dict() for item in self.headroom],
             "holds": self.holds,
             "seconds": self.seconds,
         }

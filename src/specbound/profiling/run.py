@@ -16,7 +16,13 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from specbound.algorithms import Algorithm, BatchSpeculative, OverAcceptance, Speculative
+from specbound.algorithms import (
+    Algorithm,
+    BatchSpeculative,
+    BlockSpeculative,
+    OverAcceptance,
+    Speculative,
+)
 from specbound.core.rules import output_distribution
 from specbound.errors import InvalidInputError
 from specbound.estimates import Estimate, derive_seed
@@ -27,7 +33,10 @@ from specbound.profiling.costs import measure_costs
 from specbound.profiling.measure import measure_algorithms
 from specbound.profiling.paths import sample_paths
 from specbound.profiling.predict import (
+    HeadroomSamples,
     PathSamples,
+    add_block_paths,
+    add_headroom,
     add_lossless_paths,
     add_overaccept_paths,
     prediction,
@@ -41,12 +50,15 @@ Progress = Callable[[float], None]
 
 
 def profiled_algorithms(
-    gammas: Sequence[int], num_drafts: Sequence[int], eps: Sequence[float]
+    gammas: Sequence[int], num_drafts: Sequence[int], eps: Sequence[float], blocks: bool = True
 ) -> tuple[list[Algorithm], list[OverAcceptance]]:
-    """The lossless settings (SD and batch SD at gamma None and every gamma) and the lossy
-    ones (OPT and UNO at every eps, gamma None) that :func:`profile` covers."""
+    """The lossless settings (SD, block verification with ``blocks``, batch SD, at gamma
+    None and every gamma) and the lossy ones (OPT and UNO at every eps, gamma None) that
+    :func:`profile` covers."""
     all_gammas: list[int | None] = [None, *sorted(set(gammas))]
     lossless: list[Algorithm] = [Speculative(gamma=g) for g in all_gammas]
+    if blocks:
+        lossless += [BlockSpeculative(gamma=g) for g in all_gammas]
     lossless += [BatchSpeculative(num_drafts=m, gamma=g) for m in num_drafts for g in all_gammas]
     lossy = [OverAcceptance(eps=e, resample=r) for e in eps for r in ("opt", "uno")]
     return lossless, lossy
@@ -69,6 +81,8 @@ def profile(
     timing_repeats: int = 5,
     stop_at_eos: bool = True,
     common_seeds: bool = True,
+    blocks: bool = True,
+    block_continuations: int = 1,
     progress: Progress | None = None,
 ) -> ProfileReport:
     """Predict, then measure, the rejections, target calls and speed-up of SD (gamma None
@@ -88,7 +102,11 @@ def profile(
     temperature 1). Every estimate carries a 95% interval over the runs (prompts x
     samples). ``common_seeds``: every algorithm runs with the same seeds (common random
     numbers: sharper speed-up comparisons, but correlated rows); False gives each
-    algorithm its own seeds, so the rows are independent tests.
+    algorithm its own seeds, so the rows are independent tests. ``blocks``: also block
+    verification at every gamma (:mod:`specbound.profiling.blocks`; each path position
+    drafts ``block_continuations`` blocks), beyond the paper. The report's
+    ``headroom`` sets, for every M, the recursive rejection's round-start acceptance
+    beside the optimum of any lossless verifier of M drafts.
     """
     started = time.perf_counter()
     if isinstance(prompts, str) or not prompts:
@@ -99,7 +117,10 @@ def profile(
     timing_repeats = check_int(timing_repeats, "timing_repeats", low=1)
     seed = check_seed(seed)
     sampling = SamplingConfig() if sampling is None else sampling
-    lossless, lossy = profiled_algorithms(gammas, num_drafts, eps)
+    block_continuations = check_int(block_continuations, "block_continuations", low=1)
+    lossless, lossy = profiled_algorithms(gammas, num_drafts, eps, blocks)
+    block_specs = [a for a in lossless if a.block_rule is not None]
+    token_specs = [a for a in lossless if a.block_rule is None]
     encoded = [encode_prompt(pair, prompt) for prompt in prompts]
     report = progress or (lambda fraction: None)
     measure_share = 0.6 if measure else 0.0
@@ -120,6 +141,7 @@ def profile(
 
     samples = {a: PathSamples() for a in [*lossless, *lossy]}
     tv_samples = PathSamples()
+    headroom = {m: HeadroomSamples() for m in sorted(set(num_drafts))}
     for i, prompt_ids in enumerate(encoded):
         paths = sample_paths(
             pair,
@@ -130,7 +152,21 @@ def profile(
             np.random.default_rng(derive_seed(seed, 0, i, 0)),
             stop_at_eos=stop_at_eos,
         )
-        add_lossless_paths(paths, lossless, samples, tv_samples, costs, max_new_tokens)
+        add_lossless_paths(paths, token_specs, samples, tv_samples, costs, max_new_tokens)
+        add_headroom(paths, headroom)
+        add_block_paths(
+            pair,
+            prompt_ids,
+            paths,
+            block_specs,
+            samples,
+            costs,
+            max_new_tokens,
+            sampling,
+            np.random.default_rng(derive_seed(seed, 3, i)),
+            continuations=block_continuations,
+            stop_at_eos=stop_at_eos,
+        )
         for j, algorithm in enumerate(lossy):
             law = functools.partial(output_distribution, algorithm.step_rule)
             paths = sample_paths(
@@ -187,5 +223,6 @@ def profile(
         autoregressive=autoregressive,
         rows=rows,
         recommended=recommended,
+        headroom=tuple(record.headroom(m) for m, record in headroom.items()),
         seconds=time.perf_counter() - started,
     )
