@@ -20,6 +20,7 @@ RATIOS = ("sd_vs_hf_assisted", "sd_vs_autoregressive", "sd_vs_predicted")
 SPECBOUND = (
     "specbound_ar",
     "specbound_sd",
+    "specbound_block",
     "specbound_sd_k20",
     "specbound_batch_m2",
     "specbound_batch_m4",

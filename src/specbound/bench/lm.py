@@ -12,6 +12,8 @@ draft, q = target), every *contender* generates ``max_new_tokens`` tokens per pr
   (constant schedule, no confidence threshold): the like-for-like pair;
 * ``specbound_sd_k20`` / ``hf_assisted_default`` — HF's default number of assistant
   tokens (20, and HF's heuristic schedule and threshold for HF);
+* ``specbound_block`` — block verification (Sun et al. 2024) at gamma, beyond the
+  paper: the same drafts and scoring call as SD, the block judged as a whole;
 * ``specbound_batch_m2``, ``specbound_batch_m4`` (batch SD, M drafts) and
   ``specbound_opt_eps0.2`` (over-acceptance, Decoding-OPT), at gamma.
 
@@ -44,6 +46,7 @@ from specbound.algorithms import (
     Algorithm,
     Autoregressive,
     BatchSpeculative,
+    BlockSpeculative,
     OverAcceptance,
     Speculative,
 )
@@ -142,6 +145,11 @@ def contenders(gamma: int, num_drafts: Sequence[int], eps: float, hf: bool) -> l
             f"HF assisted generation, {gamma} assistant tokens (constant)",
             assistant=True,
             num_assistant_tokens=gamma,
+        ),
+        Contender(
+            "specbound_block",
+            f"specbound block verification gamma={gamma}",
+            BlockSpeculative(gamma=gamma),
         ),
         Contender("specbound_sd_k20", f"specbound SD gamma={k20}", Speculative(gamma=k20)),
         Contender(

@@ -118,7 +118,7 @@ def headline_ratios(summaries: dict[str, Any], predicted: float | None) -> dict[
         "sd_vs_hf_assisted_default": ratio(tps.get("specbound_sd"), tps.get("hf_assisted_default")),
     }
     for name in summaries:
-        if name.startswith(("specbound_batch", "specbound_opt")):
+        if name.startswith(("specbound_batch", "specbound_opt", "specbound_block")):
             ratios[f"{name.removeprefix('specbound_')}_vs_sd"] = ratio(
                 tps.get(name), tps.get("specbound_sd")
             )
