@@ -30,6 +30,7 @@ REGISTRY: dict[str, str] = {
     "fig3": "specbound.experiments.fig3_batch_gain",
     "fig4": "specbound.experiments.fig4_pareto",
     "gamma": "specbound.experiments.gamma_study",
+    "beyond": "specbound.experiments.beyond",
     "lm_theory": "specbound.experiments.lm_theory",
     "table1": "specbound.experiments.table1",
 }

@@ -8,11 +8,14 @@ a data file's contents alone:
   Proposition 1);
 * :mod:`~specbound.experiments.plotting.pareto` — Figure 4 (Theorems 4 and 5);
 * :mod:`~specbound.experiments.plotting.calls` — target calls against gamma;
+* :mod:`~specbound.experiments.plotting.beyond` — block verification and the multi-draft
+  optimum (beyond Theorem 2);
 * :mod:`~specbound.experiments.plotting.lm` — the language-model sections.
 
 matplotlib itself is imported on first use, so importing this package is cheap.
 """
 
+from specbound.experiments.plotting.beyond import beyond_figure
 from specbound.experiments.plotting.calls import gamma_figure
 from specbound.experiments.plotting.lm import lm_theory_figure, table1_figure
 from specbound.experiments.plotting.pareto import fig4_figure
@@ -31,6 +34,7 @@ __all__ = [
     "COLORS",
     "DPI",
     "band",
+    "beyond_figure",
     "fig2_figure",
     "fig3_figure",
     "fig4_figure",
