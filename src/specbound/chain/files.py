@@ -1,4 +1,4 @@
-"""Chain pair files: ``{"start": 0, "draft": [T][S][S], "target": [T][S][S]}`` (DESIGN.md)."""
+"""Chain pair files: ``{"start": 0, "draft": [T][S][S], "target": [T][S][S]}``."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What one generation returns: the text, its token ids, and counted statistics.
 
-Counting follows DESIGN.md (and :mod:`specbound.algorithms`):
+Counting follows :mod:`specbound.algorithms` (the rules in its docstring):
 
 * ``rejections`` — drafted tokens that verification refused; a batch round start where
   all M candidates were refused counts once. At most one per round.
