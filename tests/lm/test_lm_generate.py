@@ -90,8 +90,9 @@ def test_seeded_runs_are_reproducible(tiny_pair: ModelPair, algorithm: sb.Algori
 
 @pytest.mark.parametrize("algorithm", [*SPECULATIVE, sb.OverAcceptance(eps=0.3, gamma=2)])
 def test_counting_invariants(tiny_pair: ModelPair, algorithm: sb.Algorithm) -> None:
-    """DESIGN.md's counting: one target call per round, at most one rejection per round,
-    every round emits its accepted drafts plus one token unless it reached the horizon."""
+    """The counting rules of ``specbound.algorithms``: one target call per round, at most
+    one rejection per round, every round emits its accepted drafts plus one token unless
+    it reached the horizon."""
     for seed in range(10):
         s = run(tiny_pair, algorithm, seed=seed).stats
         rounds = s.rounds

@@ -1,4 +1,8 @@
+<<<<<<< HEAD
 """Chain pair files: JSON ``{"start": 0, "draft": [T][S][S], "target": [T][S][S]}``."""
+=======
+"""Chain pair files: ``{"start": 0, "draft": [T][S][S], "target": [T][S][S]}``."""
+>>>>>>> docs
 
 from __future__ import annotations
 

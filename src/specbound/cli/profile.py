@@ -41,7 +41,7 @@ def _verdict(row: Any) -> str:
 
 
 def format_report(report: Any) -> str:
-    """The human-readable side-by-side table of a :class:`~specbound.lm.ProfileReport`."""
+    """The human-readable side-by-side table of a :class:`~specbound.profiling.ProfileReport`."""
     sampling = report.sampling
     lines = [
         f"target {report.target_name}",

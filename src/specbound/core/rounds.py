@@ -10,7 +10,7 @@ with M candidates it is ``1 - P(all rejected) * r_{M+1}(x) / q(x)``. A forward r
 over "position within the round" then gives the exact conditional expectation of the
 rejections and target calls of any draft length gamma along that path; averaging over
 paths drawn from the output law is an unbiased estimate of the unconditional values. This
-is how :func:`specbound.lm.profile` predicts a real model pair's speed-up.
+is how :func:`specbound.profile` predicts a real model pair's speed-up.
 
 Round structure (the counting rules of :mod:`specbound.algorithms`): a round starts at
 state 0 (one target call), drafts up to gamma tokens (states 0..gamma-1); a refused draft
