@@ -1,8 +1,4 @@
-<<<<<<< HEAD
 """Chain pair files: JSON ``{"start": 0, "draft": [T][S][S], "target": [T][S][S]}``."""
-=======
-"""Chain pair files: ``{"start": 0, "draft": [T][S][S], "target": [T][S][S]}``."""
->>>>>>> docs
 
 from __future__ import annotations
 
