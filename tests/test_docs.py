@@ -355,7 +355,7 @@ def test_shell_lines_are_joined_and_comments_dropped(tmp_path: Path) -> None:
         ["generate", "x", "--temperatur", "0.5"],  # misspelled option
         ["no-such-command"],
         ["bench", "nope"],
-        ["theory", "pair.json", "--gamma", "four"],  # badly typed value
+        ["theory", "pair.json", "--num-drafts", "four"],  # badly typed value
         ["simulate"],  # missing argument
     ],
 )
