@@ -55,9 +55,9 @@ class MisreportingDrafter(Drafter):
     decoder whose draft and target are not warped by one function: SD stays exact for any
     draft law, but only if verification sees the law the draft tokens were drawn from."""
 
-    def sample(self, draft_probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def sample(self, draft_probs: np.ndarray, u: np.ndarray) -> np.ndarray:
         flatter = np.sqrt(draft_probs)  # (M, V)
-        return super().sample(flatter / flatter.sum(axis=-1, keepdims=True), rng)
+        return super().sample(flatter / flatter.sum(axis=-1, keepdims=True), u)
 
 
 PLAIN = SamplingConfig()

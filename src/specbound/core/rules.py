@@ -81,6 +81,14 @@ class StepRule(ABC):
     def resample_probs(self, draft: Array, target: Array, accept: Array) -> Array:
         """The law sampled after a rejection, given ``b``: (..., V)."""
 
+    def accept_at(self, draft: Array, target: Array, tokens: NDArray[np.int64]) -> Array:
+        """``b(x)`` at the drafted ``tokens`` only: (..., V), (...) -> (...).
+
+        The default evaluates the whole table; rules whose ``b(x)`` depends on ``p(x)`` and
+        ``q(x)`` alone override it to compute just the entries that are read.
+        """
+        return kernels.gather(self.accept_probs(draft, target), tokens)
+
     def sample_recovered(
         self, draft: Array, target: Array, rng: np.random.Generator
     ) -> NDArray[np.int64]:
@@ -129,6 +137,9 @@ class SpeculativeRule(StepRule):
     def accept_probs(self, draft: Array, target: Array) -> Array:
         return kernels.ratio_accept(target, draft)
 
+    def accept_at(self, draft: Array, target: Array, tokens: NDArray[np.int64]) -> Array:
+        return kernels.ratio_accept(kernels.gather(target, tokens), kernels.gather(draft, tokens))
+
     def resample_probs(self, draft: Array, target: Array, accept: Array) -> Array:
         return kernels.residual(draft, target)
 
@@ -150,6 +161,10 @@ class OverAcceptanceRule(StepRule):
 
     def accept_probs(self, draft: Array, target: Array) -> Array:
         return kernels.ratio_accept(target + self.eps, draft)
+
+    def accept_at(self, draft: Array, target: Array, tokens: NDArray[np.int64]) -> Array:
+        drafted, targeted = kernels.gather(draft, tokens), kernels.gather(target, tokens)
+        return kernels.ratio_accept(targeted + self.eps, drafted)
 
     def resample_probs(self, draft: Array, target: Array, accept: Array) -> Array:
         if self.resample == "opt":
@@ -178,5 +193,5 @@ def accept_drafted(
 
     A token is accepted when a float64 uniform falls below ``b(token)``.
     """
-    b = kernels.gather(rule.accept_probs(draft, target), tokens)  # (...,)
+    b = rule.accept_at(draft, target, tokens)  # (...,)
     return uniforms(rng, b.shape) < b

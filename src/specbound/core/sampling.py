@@ -1,9 +1,15 @@
-"""Categorical sampling by inverse CDF with float64 uniforms, batched over leading axes."""
+"""Categorical sampling by inverse CDF with float64 uniforms, batched over leading axes.
+
+The draw itself is :func:`specbound.core.kernels.inverse_cdf` (any array backend); this
+module owns where the uniforms come from (a NumPy ``Generator``, always float64).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+
+from specbound.core import kernels
 
 __all__ = ["sample_categorical", "sample_rows", "uniforms"]
 
@@ -19,12 +25,7 @@ def sample_categorical(probs: NDArray[np.float64], rng: np.random.Generator) -> 
     ``probs`` (..., V) need not be exactly normalised: the draw is from ``probs / sum``.
     An index with zero probability is never returned.
     """
-    cdf = np.cumsum(probs, axis=-1)  # (..., V)
-    u = uniforms(rng, probs.shape[:-1]) * cdf[..., -1]  # (...,)
-    idx = (cdf <= u[..., None]).sum(axis=-1)  # (...,) first index with cdf > u
-    # NOTE: rounding can push u*total onto cdf[-1]; fall back to the last index with mass.
-    last_positive = probs.shape[-1] - 1 - np.argmax(probs[..., ::-1] > 0, axis=-1)
-    return np.minimum(idx, last_positive).astype(np.int64)
+    return np.asarray(kernels.inverse_cdf(probs, uniforms(rng, probs.shape[:-1])))
 
 
 def sample_rows(

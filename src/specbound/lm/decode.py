@@ -22,14 +22,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
-from numpy.typing import NDArray
 
 from specbound.algorithms import Algorithm, Speculative, check_algorithm
-from specbound.core.sampling import sample_categorical
+from specbound.core import kernels
 from specbound.errors import InvalidInputError
+from specbound.lm.arrays import as_ids, kernel_array, uniforms_on
 from specbound.lm.cache import CachedLM
 from specbound.lm.drafting import Drafter
 from specbound.lm.loading import ModelPair
@@ -129,10 +130,11 @@ def _autoregressive(
     for _ in range(max_new_tokens):
         t0 = time.perf_counter()
         logits = target.extend(_ids(tokens[target.length :], target.device))[:, -1]  # (1, V)
-        target_probs = warp_probs(logits, sampling)[0].cpu().numpy()  # (V,)
+        target_probs = kernel_array(warp_probs(logits, sampling))  # (1, V)
+        u = uniforms_on(rng, (1,), target.device)  # (1,)
+        token = int(kernels.inverse_cdf(target_probs, u)[0])  # the step's one host read
         clock.target += time.perf_counter() - t0
         counts.target_calls += 1
-        token = int(sample_categorical(target_probs, rng))
         tokens.append(token)
         _emit(on_tokens, [token], clock)
         if eos is not None and token == eos:
@@ -140,29 +142,25 @@ def _autoregressive(
 
 
 def _score(
-    target: CachedLM,
-    tokens: list[int],
-    drafted: NDArray[np.int64],
-    ends: bool,
-    sampling: SamplingConfig,
-) -> NDArray[np.float64]:
+    target: CachedLM, tokens: list[int], drafted: Any, ends: bool, sampling: SamplingConfig
+) -> Any:
     """One target forward over the pending tokens and the M drafts (batch dim M).
 
     Returns q at every drafted position, plus a bonus position unless the round ``ends``
-    (reaches the horizon or a drafted EOS): (M, k+1, V), or (M, k, V) when it ends.
+    at the horizon: (M, k+1, V), or (M, k, V) when it ends (a kernel array).
     """
     num_drafts, k = drafted.shape
     scored = drafted[:, : k - 1] if ends else drafted  # (M, k-1 or k)
     ids = torch.cat(
         [
             _ids(tokens[target.length :], target.device).expand(num_drafts, -1),  # (M, L)
-            torch.from_numpy(scored).to(target.device),  # (M, k-1 or k)
+            as_ids(scored, target.device),  # (M, k-1 or k)
         ],
         dim=1,
     )  # (M, L + k-1 or L + k)
     target.repeat(num_drafts)
     logits = target.extend(ids, keep=k if ends else k + 1)  # (M, k or k+1, V)
-    return warp_probs(logits, sampling).cpu().numpy()  # (M, k or k+1, V)
+    return kernel_array(warp_probs(logits, sampling))  # (M, k or k+1, V) float64
 
 
 def _speculative(
@@ -204,7 +202,7 @@ def _speculative(
         k = proposal.num_tokens
         counts.drafted += k * num_drafts
         drafted = proposal.tokens  # (M, k)
-        ends = k == remaining or (eos is not None and num_drafts == 1 and drafted[0, -1] == eos)
+        ends = k == remaining
         target_probs = _score(target, tokens, drafted, ends, sampling)  # (M, k or k+1, V)
         t2 = time.perf_counter()
         clock.target += t2 - t1
@@ -215,9 +213,7 @@ def _speculative(
         )
         counts.rejections += int(outcome.rejected)
         counts.accepted.append(outcome.accepted)
-        emitted = [int(t) for t in drafted[outcome.row, : outcome.accepted]]
-        if outcome.next_token is not None:
-            emitted.append(outcome.next_token)
+        emitted = list(outcome.emitted)
         for lm in (target, drafter.lm):
             lm.select(outcome.row)
             lm.crop(base + outcome.accepted)  # the cached prefix that was accepted

@@ -4,18 +4,26 @@ This is the *propose* half of speculative decoding (Hugging Face's candidate gen
 the *verify* half is :mod:`specbound.lm.verification`, which only calls ``core`` rules.
 A proposal carries the tokens and the exact float64 laws they were sampled from: the law
 handed to verification must be the law the token was drawn from, or the output is biased.
+
+A round's drafting runs without a host round trip: the round's uniforms are drawn up
+front (float64, one transfer), each position's law is warped in float64 into a buffer
+preallocated for the round, the token is drawn by :func:`~specbound.core.kernels.inverse_cdf`
+on the arrays of :mod:`specbound.lm.arrays` and fed straight back to the draft model.
+Drafting therefore does not look at the tokens it draws: a drafted end-of-sequence token
+does not stop it (verification cuts the round there; what follows is never output).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
-from numpy.typing import NDArray
 
-from specbound.core.sampling import sample_categorical
+from specbound.core import kernels
+from specbound.lm.arrays import as_ids, kernel_array, uniforms_on
 from specbound.lm.cache import CachedLM
 from specbound.lm.warping import SamplingConfig, warp_probs
 
@@ -24,10 +32,14 @@ __all__ = ["Drafter", "Proposal"]
 
 @dataclass(frozen=True)
 class Proposal:
-    """M draft sequences of k tokens and the draft laws they were sampled from."""
+    """M draft sequences of k tokens and the draft laws they were sampled from.
 
-    tokens: NDArray[np.int64]  # (M, k)
-    draft_probs: NDArray[np.float64]  # (M, k, V)
+    Kernel arrays (:mod:`specbound.lm.arrays`): NumPy on CPU, torch tensors on the
+    models' device elsewhere.
+    """
+
+    tokens: Any  # (M, k) int64
+    draft_probs: Any  # (M, k, V) float64
 
     @property
     def num_tokens(self) -> int:
@@ -49,15 +61,14 @@ class Drafter:
         self.eos_token_id = eos_token_id
         self.forward_calls = 0
 
-    def draft_law(self, logits: torch.Tensor) -> NDArray[np.float64]:
-        """The law p the draft samples from and verification compares against: (M, V)."""
-        return warp_probs(logits, self.sampling).cpu().numpy()  # (M, V)
+    def draft_law(self, logits: torch.Tensor) -> torch.Tensor:
+        """The law p the draft samples from and verification compares against: (M, V)
+        float64 (the exact law: verification divides by it)."""
+        return warp_probs(logits, self.sampling)
 
-    def sample(
-        self, draft_probs: NDArray[np.float64], rng: np.random.Generator
-    ) -> NDArray[np.int64]:
-        """Draw one token per row of ``draft_probs`` (M, V) -> (M,)."""
-        return sample_categorical(draft_probs, rng)
+    def sample(self, draft_probs: Any, u: Any) -> Any:
+        """Draw one token per row of ``draft_probs`` (M, V) with the uniforms ``u`` (M,)."""
+        return kernels.inverse_cdf(draft_probs, u)
 
     def propose(
         self,
@@ -66,30 +77,28 @@ class Drafter:
         num_drafts: int,
         rng: np.random.Generator,
     ) -> Proposal:
-        """Draft ``num_drafts`` sequences of up to ``num_tokens`` tokens after ``pending``.
+        """Draft ``num_drafts`` sequences of ``num_tokens`` tokens after ``pending``.
 
-        With one draft, drafting stops early at an end-of-sequence token (nothing after it
-        can be output). Leaves the cache fanned out to ``num_drafts`` rows, holding the
-        pending tokens and all drafted tokens but the last.
+        Leaves the cache fanned out to ``num_drafts`` rows, holding the pending tokens and
+        all drafted tokens but the last.
         """
         lm = self.lm
+        u = uniforms_on(rng, (num_tokens, num_drafts), lm.device)  # (k, M) float64
+        laws = torch.empty(
+            (num_drafts, num_tokens, lm.vocab_size), dtype=torch.float64, device=lm.device
+        )  # (M, k, V): this round's laws, written in place
+        view = kernel_array(laws)
         ids = torch.tensor([list(pending)], dtype=torch.long, device=lm.device)  # (1, L)
-        logits = lm.extend(ids)[:, -1]  # (1, V)
-        self.forward_calls += 1
-        first = self.draft_law(logits)  # (1, V)
-        law = np.broadcast_to(first, (num_drafts, first.shape[-1]))  # (M, V)
-        laws = [law]
-        drafted = [self.sample(law, rng)]  # [(M,)]
-        lm.repeat(num_drafts)
-        for _ in range(1, num_tokens):
-            last = drafted[-1]  # (M,)
-            if num_drafts == 1 and self.eos_token_id is not None and last[0] == self.eos_token_id:
-                break
-            ids = torch.from_numpy(last).to(lm.device)[:, None]  # (M, 1)
-            logits = lm.extend(ids)[:, -1]  # (M, V)
+        drafted = []
+        for position in range(num_tokens):
+            logits = lm.extend(ids)[:, -1]  # (1 or M, V)
             self.forward_calls += 1
-            law = self.draft_law(logits)  # (M, V)
-            laws.append(law)
-            drafted.append(self.sample(law, rng))
-        tokens = np.stack(drafted, axis=1)  # (M, k)
-        return Proposal(tokens=tokens, draft_probs=np.stack(laws, axis=1))  # (M, k, V)
+            laws[:, position] = self.draft_law(logits)  # (M, V); row-broadcast at position 0
+            token = self.sample(view[:, position], u[position])  # (M,)
+            drafted.append(token)
+            if position == 0:
+                lm.repeat(num_drafts)
+            if position + 1 < num_tokens:
+                ids = as_ids(token, lm.device)[:, None]  # (M, 1)
+        xp = kernels.namespace(view)
+        return Proposal(tokens=xp.stack(drafted, axis=1), draft_probs=view)  # (M, k), (M, k, V)

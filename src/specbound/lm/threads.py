@@ -2,13 +2,17 @@
 
 Small models are bound by Python overhead, not by matrix products: intra-op threads only
 add synchronisation, and on a shared machine OpenMP's busy waiting can collapse
-throughput (``docs/performance.md`` has the measurements). So specbound runs targets
-below :data:`SMALL_MODEL_PARAMETERS` on one thread, and otherwise leaves torch's choice.
+throughput (``docs/performance.md`` has the measurements; on a 2-core machine torch's
+default of two threads made wall-clock predictions 25x off). So specbound runs on one
+thread on machines with 2 cores or fewer and for targets below
+:data:`SMALL_MODEL_PARAMETERS`, and otherwise leaves torch's choice. ``generate``,
+``profile`` and ``bench`` share this default (``--threads 0``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 import torch
@@ -21,9 +25,13 @@ __all__ = ["SMALL_MODEL_PARAMETERS", "auto_threads", "torch_threads"]
 SMALL_MODEL_PARAMETERS = 100_000_000
 
 
-def auto_threads(target_parameters: int) -> int | None:
-    """One thread for a small target, else None (torch's default)."""
-    return 1 if target_parameters < SMALL_MODEL_PARAMETERS else None
+def auto_threads(target_parameters: int, cores: int | None = None) -> int | None:
+    """One thread on a machine of ``cores`` <= 2 (default: this one's) or for a small
+    target, else None (torch's default)."""
+    cores = os.cpu_count() if cores is None else cores
+    if (cores is not None and cores <= 2) or target_parameters < SMALL_MODEL_PARAMETERS:
+        return 1
+    return None
 
 
 @contextlib.contextmanager
