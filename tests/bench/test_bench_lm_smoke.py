@@ -16,7 +16,7 @@ from specbound.cli import app
 from specbound.cli.common import run_app
 from specbound.lm import embedded_pair_path
 
-RATIOS = ("sd_vs_hf_assisted", "sd_vs_autoregressive", "sd_vs_predicted")
+RATIOS = ("sd_vs_hf_assisted", "sd_vs_autoregressive", "sd_vs_predicted", "sd_vs_ceiling")
 SPECBOUND = (
     "specbound_ar",
     "specbound_sd",

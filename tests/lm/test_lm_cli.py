@@ -115,4 +115,5 @@ def test_auto_threads() -> None:
     from specbound.lm.threads import auto_threads
 
     assert auto_threads(5_000_000) == 1
-    assert auto_threads(7_000_000_000) is None
+    assert auto_threads(7_000_000_000, cores=16) is None
+    assert auto_threads(7_000_000_000, cores=2) == 1  # 2 cores: one thread whatever the model

@@ -13,6 +13,7 @@ import typer
 
 from specbound.cli.app import app
 from specbound.cli.common import check_model_options, echo_json, parse_count_list
+from specbound.cli.options import AUTO_THREADS_HELP
 from specbound.validate import check_int
 
 __all__ = ["bench_app", "format_lm_table"]
@@ -96,9 +97,7 @@ def bench_lm(
     top_k: int = typer.Option(0, "--top-k", help="Keep the k most likely tokens (0: off)."),
     top_p: float = typer.Option(1.0, "--top-p", help="Nucleus mass to keep (1: off)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | bfloat16 | float16."),
-    threads: int = typer.Option(
-        1, "--threads", help="torch CPU threads (1 suits a shared 2-core machine; 0: torch's)."
-    ),
+    threads: int = typer.Option(0, "--threads", help=AUTO_THREADS_HELP),
     seed: int = typer.Option(0, "--seed", help="Seed (the same for every contender)."),
     hf: bool = typer.Option(True, "--hf/--no-hf", help="Include the Hugging Face contenders."),
     quick: bool = typer.Option(
@@ -184,10 +183,10 @@ def _run_lm(
 
     from specbound import lm
     from specbound.bench.lm import run_lm_benchmark
-    from specbound.lm.threads import torch_threads
+    from specbound.lm.threads import auto_threads, torch_threads
 
-    with torch_threads(threads or None):
-        pair = lm.load_pair(target=target, draft=draft, tokenizer=tokenizer, dtype=dtype)
+    pair = lm.load_pair(target=target, draft=draft, tokenizer=tokenizer, dtype=dtype)
+    with torch_threads(threads or auto_threads(pair.target_parameters)):
         console = Console(stderr=True)
         with Progress(
             TextColumn("{task.description:<44}"),

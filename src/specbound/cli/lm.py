@@ -14,6 +14,7 @@ import typer
 from specbound.cli.app import app
 from specbound.cli.common import check_model_options, echo_json
 from specbound.cli.options import (
+    AUTO_THREADS_HELP,
     AlgorithmOption,
     EpsOption,
     GammaOption,
@@ -96,9 +97,7 @@ def generate(
     max_new_tokens: int = typer.Option(64, "--max-new-tokens", "-n", help="Tokens to add."),
     seed: SeedOption = 0,
     dtype: str = typer.Option("float32", "--dtype", help="float32 | bfloat16 | float16."),
-    threads: int = typer.Option(
-        0, "--threads", help="torch CPU threads (0: auto, 1 for targets under 100M parameters)."
-    ),
+    threads: int = typer.Option(0, "--threads", help=AUTO_THREADS_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object, no streaming."),
 ) -> None:
     """Continue PROMPT with a (target, draft) pair; print the text, then its statistics."""

@@ -15,6 +15,7 @@ from specbound.algorithms import ALGORITHM_NAMES, VERIFIERS, Algorithm, algorith
 from specbound.errors import InvalidAlgorithmError
 
 __all__ = [
+    "AUTO_THREADS_HELP",
     "AlgorithmOption",
     "EpsOption",
     "GammaOption",
@@ -83,3 +84,10 @@ def build_algorithm(
     return algorithm_from_options(
         name, gamma=parse_gamma(gamma), num_drafts=num_drafts, eps=eps, verifier=verifier
     )
+
+
+#: ``--threads`` of generate, profile and bench (the policy: ``specbound.lm.threads``).
+AUTO_THREADS_HELP = (
+    "torch CPU threads (0: auto — 1 on machines with 2 cores or fewer and for targets under "
+    "100M parameters, else torch's choice)."
+)

@@ -13,6 +13,7 @@ import typer
 
 from specbound.cli.app import app
 from specbound.cli.common import check_model_options, echo_json, parse_count_list, parse_float_list
+from specbound.cli.options import AUTO_THREADS_HELP
 from specbound.validate import check_int, check_seed
 
 __all__ = ["format_report", "profile"]
@@ -106,13 +107,13 @@ def format_report(report: Any) -> str:
         rec = report.recommended
         lines.append(
             f"recommended: {rec.label} — best predicted speed-up among lossless settings, "
-            f"{_speed(rec.predicted_speedup)}"
+            f"{_speed(rec.predicted_speedup)} (its 95% interval lies above 1)"
         )
-        if rec.predicted_speedup is not None and rec.predicted_speedup.ci95[1] < 1.0:
-            lines.append(
-                "  (no lossless setting is predicted to beat autoregressive decoding on this "
-                "pair and machine: the draft is too far from the target, or too costly)"
-            )
+    elif report.costs is not None:
+        lines.append(
+            "recommended: plain autoregressive decoding — no lossless setting's predicted "
+            "speed-up has its 95% interval above 1 on this pair and machine"
+        )
     if report.holds is not None:
         lines.append(
             "prediction holds for every measured row"
@@ -121,6 +122,13 @@ def format_report(report: Any) -> str:
             "1% of the time, and rows share their seeds (common random numbers, for the "
             "speed-up comparison), so they tend to miss together: rerun with another --seed "
             "or more --runs-per-prompt"
+        )
+    error, coverage = report.speedup_median_abs_error, report.speedup_coverage
+    if error is not None and coverage is not None:
+        lines.append(
+            f"wall-clock: median |measured/predicted speed-up - 1| = {100 * error:.1f}% over "
+            f"the lossless rows; {100 * coverage:.0f}% of them measured inside the predicted "
+            "95% interval"
         )
     return "\n".join(lines)
 
@@ -162,7 +170,7 @@ def profile(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed (reproducible counts)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | bfloat16 | float16."),
-    threads: int = typer.Option(0, "--threads", help="torch CPU threads (0: torch's choice)."),
+    threads: int = typer.Option(0, "--threads", help=AUTO_THREADS_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Predict a model pair's rejections, target calls and speed-up, then measure them.
@@ -187,13 +195,13 @@ def profile(
     check_int(threads, "--threads", low=0)
     from specbound import lm, profiling
     from specbound.lm.prompts import load_prompts
-    from specbound.lm.threads import torch_threads
+    from specbound.lm.threads import auto_threads, torch_threads
     from specbound.lm.warping import SamplingConfig
 
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
     texts = load_prompts(prompts, limit=num_prompts)
     pair = lm.load_pair(target=target, draft=draft, dtype=dtype)
-    with torch_threads(threads or None):
+    with torch_threads(threads or auto_threads(pair.target_parameters)):
         report = profiling.profile(
             pair,
             texts,

@@ -16,6 +16,7 @@ from specbound.algorithms import Algorithm
 from specbound.estimates import Z99, Estimate, agreement_z
 from specbound.lm.warping import SamplingConfig
 from specbound.profiling.costs import CostModel
+from specbound.profiling.validation import covered, speedup_coverage, speedup_median_abs_error
 
 __all__ = [
     "AGREEMENT_Z",
@@ -201,6 +202,21 @@ class ProfileRow:
             return None
         return measured.mean / predicted.mean
 
+    @property
+    def speedup_z(self) -> float | None:
+        """``(measured - predicted speed-up) / sqrt(se_p^2 + se_m^2)``."""
+        predicted = self.prediction.predicted_speedup
+        measured = None if self.measurement is None else self.measurement.speedup
+        if predicted is None or measured is None:
+            return None
+        return agreement_z(predicted, measured)
+
+    @property
+    def speedup_covered(self) -> bool | None:
+        """Whether the measured speed-up lies inside the predicted 95% interval."""
+        measured = None if self.measurement is None else self.measurement.speedup
+        return covered(self.prediction.predicted_speedup, measured)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "label": self.label,
@@ -210,6 +226,8 @@ class ProfileRow:
             "z_calls": self.z_calls,
             "holds": self.holds,
             "speedup_ratio": self.speedup_ratio,
+            "speedup_z": self.speedup_z,
+            "speedup_covered": self.speedup_covered,
         }
 
 
@@ -217,8 +235,10 @@ class ProfileRow:
 class ProfileReport:
     """The result of :func:`specbound.profile`: one row per algorithm, the recommendation.
 
-    ``recommended`` is the lossless algorithm (SD or batch SD, any gamma and M profiled)
-    with the best predicted speed-up; None when costs were not timed.
+    ``recommended`` is the lossless algorithm (SD, block or batch SD, any gamma and M
+    profiled) with the best predicted speed-up, when the lower end of its 95% interval
+    lies above 1 (:func:`~specbound.profiling.recommend.recommend`); None when plain
+    autoregressive decoding is predicted to be as fast, or when costs were not timed.
     """
 
     target_name: str
@@ -252,6 +272,18 @@ class ProfileReport:
         verdicts = [row.holds for row in self.rows if row.holds is not None]
         return all(verdicts) if verdicts else None
 
+    @property
+    def speedup_median_abs_error(self) -> float | None:
+        """Median ``|measured / predicted speed-up - 1|`` over the measured lossless rows."""
+        return speedup_median_abs_error(
+            [r.speedup_ratio for r in self.rows if r.prediction.lossless]
+        )
+
+    @property
+    def speedup_coverage(self) -> float | None:
+        """Share of measured lossless rows whose speed-up lies in the predicted 95% interval."""
+        return speedup_coverage([r.speedup_covered for r in self.rows if r.prediction.lossless])
+
     def find(self, algorithm: Algorithm) -> ProfileRow:
         """The row of ``algorithm`` (compared as specs: ``Speculative(gamma=4)``, ...)."""
         for row in self.rows:
@@ -279,5 +311,7 @@ class ProfileReport:
             "recommended": None if self.recommended is None else self.recommended.to_dict(),
             "headroom": [item.to_dict() for item in self.headroom],
             "holds": self.holds,
+            "speedup_median_abs_error": self.speedup_median_abs_error,
+            "speedup_coverage": self.speedup_coverage,
             "seconds": self.seconds,
         }

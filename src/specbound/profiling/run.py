@@ -10,7 +10,6 @@ same prompts with other seeds and reports the measured means beside the predicti
 from __future__ import annotations
 
 import functools
-import math
 import time
 from collections.abc import Callable, Sequence
 
@@ -41,6 +40,7 @@ from specbound.profiling.predict import (
     add_overaccept_paths,
     prediction,
 )
+from specbound.profiling.recommend import recommend
 from specbound.profiling.report import Measurement, ProfileReport, ProfileRow
 from specbound.validate import check_int, check_seed
 
@@ -201,12 +201,7 @@ def profile(
         )
 
     rows = tuple(ProfileRow(p, measured.get(p.algorithm)) for p in predictions)
-    candidates = [p for p in predictions if p.lossless and p.predicted_speedup is not None]
-    recommended = max(
-        candidates,
-        key=lambda p: p.predicted_speedup.mean if p.predicted_speedup else -math.inf,
-        default=None,
-    )
+    recommended = recommend(predictions)
     report(1.0)
     return ProfileReport(
         target_name=pair.target_name,
