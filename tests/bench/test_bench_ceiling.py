@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from specbound.bench.lm import sd_ceiling
+from specbound.bench.lm_predictions import sd_ceiling
 from specbound.profiling import CostModel
 
 

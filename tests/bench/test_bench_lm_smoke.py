@@ -59,7 +59,18 @@ def _check_record(data: dict[str, Any], tokens: int, hf: bool) -> None:
             assert ratios[name] is None
         else:
             assert isinstance(ratios[name], float) and ratios[name] > 0, name
-    assert set(data["targets"]) == {"sd_vs_hf_assisted", "sd_vs_predicted"}
+    assert set(data["targets"]) == {
+        "sd_vs_hf_assisted",
+        "sd_vs_autoregressive",
+        "sd_vs_ceiling",
+        "sd_vs_predicted",
+    }
+    assert data["recommendation"] == "autoregressive" or data["recommendation"].startswith(
+        ("sd", "batch", "block")
+    )
+    for name in SPECBOUND:
+        assert data["contenders"][name]["measured_speedup"] > 0, name
+    assert data["contenders"]["specbound_sd"]["predicted_speedup"] > 0
     per_repeat = data["ratios_per_repeat"]
     assert len(per_repeat["sd_vs_autoregressive"]) == len(per_repeat["sd_vs_predicted"]) == 1
     assert data["profile"]["predictions"]["specbound_sd"]["predicted_speedup"] > 0

@@ -39,7 +39,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
 from specbound.algorithms import (
@@ -51,6 +50,12 @@ from specbound.algorithms import (
     Speculative,
 )
 from specbound.bench.hf_baseline import HF_DEFAULT_ASSISTANT_TOKENS, check_assistable, hf_generate
+from specbound.bench.lm_predictions import (
+    best_gamma,
+    ceiling,
+    predicted,
+    record_speedups,
+)
 from specbound.bench.lm_summary import (
     Record,
     Run,
@@ -64,7 +69,8 @@ from specbound.estimates import derive_seed
 from specbound.lm.decode import encode_prompt, generate
 from specbound.lm.loading import ModelPair
 from specbound.lm.warping import SamplingConfig
-from specbound.profiling import CostModel, ProfileReport, profile
+from specbound.profiling import ProfileReport, profile
+from specbound.profiling.recommend import recommend
 from specbound.validate import check_float, check_int, check_seed
 
 __all__ = ["TARGETS", "Contender", "LMBenchConfig", "contenders", "run_lm_benchmark"]
@@ -223,78 +229,6 @@ def _run(
     return Run(run.new_tokens, run.seconds, None, run.target_calls)
 
 
-def _prediction(report: ProfileReport, algorithm: Algorithm) -> dict[str, Any] | None:
-    try:
-        row = report.find(algorithm)
-    except KeyError:
-        return None
-    speedup = row.prediction.predicted_speedup
-    return {
-        "predicted_speedup": None if speedup is None else speedup.mean,
-        "predicted_speedup_ci95": None
-        if speedup is None or speedup.ci95 is None
-        else list(speedup.ci95),
-        "calls_per_token": row.prediction.calls_per_token.mean,
-    }
-
-
-def _predicted(reports: Sequence[ProfileReport], algorithm: Algorithm) -> dict[str, Any] | None:
-    """The median over profile runs of the predicted speed-up (and each run's value).
-
-    NOTE: each profile run times its per-call costs in a few hundred milliseconds; on a
-    shared machine a burst of load during that window moves one run's prediction by tens
-    of percent, so the benchmark takes the median over several runs.
-    """
-    runs = [_prediction(report, algorithm) for report in reports]
-    if any(run is None for run in runs):
-        return None
-    speedups = [run["predicted_speedup"] for run in runs if run is not None]
-    first = runs[0]
-    assert first is not None
-    if any(value is None for value in speedups):
-        return {**first, "predicted_speedup": None, "predicted_speedup_runs": speedups}
-    return {
-        "predicted_speedup": float(np.median(speedups)),
-        "predicted_speedup_runs": speedups,
-        "predicted_speedup_ci95": first["predicted_speedup_ci95"],
-        "calls_per_token": first["calls_per_token"],
-    }
-
-
-def sd_ceiling(calls_per_token: float, costs: CostModel, gamma: int) -> float:
-    """The overhead-free ceiling of SD's speed-up over autoregressive decoding.
-
-    Expected tokens per target call times one one-token target call, over what a round
-    must cost at least: its scoring call (gamma + 1 positions) and gamma draft forwards —
-    no sampling, verification or bookkeeping. ``sd_vs_ceiling`` is the measured speed-up
-    over this.
-    """
-    one_token = float(costs.target_seconds(1, 1.0)[0])
-    scoring = float(costs.target_seconds(1, float(gamma + 1))[0])
-    return (1.0 / calls_per_token) * one_token / (scoring + gamma * costs.draft_seconds(1))
-
-
-def _ceiling(reports: Sequence[ProfileReport], gamma: int) -> float | None:
-    """The median over profile runs of :func:`sd_ceiling` for SD at ``gamma``."""
-    values = []
-    for report in reports:
-        prediction = _prediction(report, Speculative(gamma=gamma))
-        if prediction is None or report.costs is None:
-            return None
-        values.append(sd_ceiling(prediction["calls_per_token"], report.costs, gamma))
-    return float(np.median(values)) if values else None
-
-
-def _best_gamma(reports: Sequence[ProfileReport], gammas: Sequence[int]) -> int:
-    best, best_speedup = gammas[0], -np.inf
-    for g in gammas:
-        prediction = _predicted(reports, Speculative(gamma=g))
-        speedup = None if prediction is None else prediction["predicted_speedup"]
-        if speedup is not None and speedup > best_speedup:
-            best, best_speedup = g, speedup
-    return best
-
-
 def _cpu_model() -> str | None:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
@@ -361,7 +295,7 @@ def run_lm_benchmark(
         * (len(contenders(1, config.num_drafts, config.eps, config.hf)) + 1),
     )
     reports = [run_profile(0)]
-    gamma = config.gamma if config.gamma is not None else _best_gamma(reports[:1], gammas)
+    gamma = config.gamma if config.gamma is not None else best_gamma(reports[:1], gammas)
     items = contenders(gamma, config.num_drafts, config.eps, config.hf)
     for contender in items:  # warm-up: the first timed configuration of a process runs slow
         _run(contender, pair, config.prompts[0], config, 0, min(8, config.max_new_tokens))
@@ -385,12 +319,14 @@ def run_lm_benchmark(
     report_progress("done", 1.0)
 
     summaries = {c.name: summarise_contender(c, records[c.name]) for c in items}
-    sd_prediction = _predicted(reports, Speculative(gamma=gamma))
-    predicted = None if sd_prediction is None else sd_prediction["predicted_speedup"]
-    ratios = headline_ratios(summaries, predicted)
-    ceiling = _ceiling(reports, gamma)
-    ratios["sd_ceiling_speedup"] = ceiling
-    ratios["sd_vs_ceiling"] = ratio(ratios["sd_measured_speedup"], ceiling)
+    sd_prediction = predicted(reports, Speculative(gamma=gamma))
+    sd_predicted = None if sd_prediction is None else sd_prediction["predicted_speedup"]
+    ratios = headline_ratios(summaries, sd_predicted)
+    record_speedups(summaries, reports, items)
+    chosen = recommend(reports[0].predictions) if reports else None
+    sd_ceiling_speedup = ceiling(reports, gamma)
+    ratios["sd_ceiling_speedup"] = sd_ceiling_speedup
+    ratios["sd_vs_ceiling"] = ratio(ratios["sd_measured_speedup"], sd_ceiling_speedup)
     env = environment_info()
     return {
         "benchmark": "lm",
@@ -408,7 +344,7 @@ def run_lm_benchmark(
             "value": gamma,
             "source": "option" if config.gamma is not None else "profile (first run)",
             "predicted_speedup_by_gamma": {
-                str(g): (_predicted(reports, Speculative(gamma=g)) or {}).get("predicted_speedup")
+                str(g): (predicted(reports, Speculative(gamma=g)) or {}).get("predicted_speedup")
                 for g in gammas
             },
         },
@@ -417,11 +353,12 @@ def run_lm_benchmark(
             "mean_tv": reports[0].mean_tv.to_dict(),
             "costs": [None if r.costs is None else r.costs.to_dict() for r in reports],
             "predictions": {
-                c.name: _predicted(reports, c.algorithm)
+                c.name: predicted(reports, c.algorithm)
                 for c in items
                 if c.algorithm is not None and c.algorithm.drafts
             },
         },
+        "recommendation": "autoregressive" if chosen is None else chosen.label,
         "contenders": summaries,
         "ratios": ratios,
         "ratios_per_repeat": ratios_per_repeat(
