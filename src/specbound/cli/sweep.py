@@ -6,6 +6,7 @@ Thin: parse options, call :mod:`specbound.sweep`, print. ``specbound sweep SPEC.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -123,6 +124,7 @@ def sweep_summarize(
     for row in rows:
         values = [_float_text(row.get(c)) for c in shown]
         table.add_row(row["label"], str(row["cells"]), str(row["failed"]), *values)
-    Console().print(table)
+    # NOTE: piped output gets a wide table rather than rich's default of 80 columns
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
     for path in plots:
         typer.echo(f"wrote {path}")

@@ -134,6 +134,8 @@ class RayExecutor:
         self.address = address
         self.function = function
         self._owns = False
+        if address is not None:
+            check_reachable(address)
         if not ray.is_initialized():
             self._start(ray, workers)
         self.workers = workers or int(ray.cluster_resources().get("CPU", 1))
@@ -145,7 +147,6 @@ class RayExecutor:
             "configure_logging": False,
         }
         if self.address is not None:
-            check_reachable(self.address)
             options["address"] = self.address
         else:
             options["num_cpus"] = workers or default_workers()

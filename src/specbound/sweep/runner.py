@@ -25,7 +25,7 @@ from specbound.io import write_json_atomic
 from specbound.sweep.executors import make_executor
 from specbound.sweep.grid import Cell, expand
 from specbound.sweep.spec import SweepSpec, load_spec
-from specbound.sweep.store import RESULTS_NAME, SPEC_NAME, ResultsStore
+from specbound.sweep.store import PARTS_DIR, RESULTS_NAME, SPEC_NAME, ResultsStore
 
 __all__ = ["SweepRun", "check_output", "default_out", "run_sweep"]
 
@@ -67,7 +67,7 @@ def check_output(out: Path, resume: bool) -> None:
             pass
     except OSError as exc:
         raise InvalidInputError(f"--out {str(out)!r} is not writable ({exc})") from None
-    if (out / RESULTS_NAME).exists() and not resume:
+    if ((out / RESULTS_NAME).exists() or any((out / PARTS_DIR).glob("*.parquet"))) and not resume:
         raise InvalidInputError(
             f"--out {str(out)!r} already holds a results table ({RESULTS_NAME}); pass "
             "--resume to continue that sweep, or choose another --out"
@@ -163,7 +163,7 @@ def run_sweep(
                 if advance is not None:
                     advance(len(failed))
     finally:
-        store.flush()
+        store.compact()
         if runner is not None:
             runner.close()
     return SweepRun(

@@ -277,7 +277,7 @@ _LM_KEYS += ("temperature", *_SETTING_KEYS)
 def _settings(table: _Table, algorithms: Sequence[str]) -> dict[str, tuple[Any, ...]]:
     return {
         "algorithms": table.get_list("algorithms", _choice(ALGORITHM_NAMES), algorithms),
-        "gamma": table.get_list("gamma", _gamma, [None]),
+        "gamma": table.get_list("gamma", _gamma, ["none"]),
         "M": table.get_list("M", _int(1), [2]),
         "eps": table.get_list("eps", _float(0.0), [0.1]),
         "verifier": table.get_list("verifier", _choice(VERIFIERS), ["recursive"]),

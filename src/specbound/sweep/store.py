@@ -1,13 +1,17 @@
-"""The results table of a sweep: one Parquet file, rewritten atomically as cells finish.
+"""The results table of a sweep: Parquet, appended atomically as each cell finishes.
 
-``DIR/results.parquet`` holds one row per cell (the record of
-:func:`~specbound.sweep.cells.run_cell`); ``DIR/sweep.json`` the spec it came from. Each
-flush writes the whole table to a temporary file in ``DIR`` and ``os.replace``-s it over
-the old one, so a reader (or a sweep killed mid-write) sees either the table before the
-flush or the one after, never half a file. ``pandas.read_parquet(DIR/"results.parquet")``
-reads it.
+A sweep folder holds ``results.parquet`` (the table, one row per cell: the record of
+:func:`~specbound.sweep.cells.run_cell`), ``parts/`` (rows not yet merged into it) and
+``sweep.json`` (what was run). Every finished cell is written at once as its own part
+file — to a temporary name, then ``os.replace`` — so a sweep killed at any moment keeps
+every cell it finished, and no reader ever sees half a file. :meth:`ResultsStore.compact`
+(at the end of every run, interrupted or not, and by ``summarize``) merges the parts
+into ``results.parquet`` — again a temporary file and ``os.replace`` — and only then
+deletes them; a part that survives a kill during compaction duplicates a row that
+:func:`read_results` keeps once (the newest). After a run,
+``pandas.read_parquet(DIR / "results.parquet")`` reads the whole table.
 
-A cell re-run on ``--resume`` (one that had failed) replaces its old row.
+A cell computed again on ``--resume`` (one that had failed) replaces its old row.
 """
 
 from __future__ import annotations
@@ -15,24 +19,22 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from specbound.errors import InvalidInputError
 
-__all__ = ["RESULTS_NAME", "SPEC_NAME", "ResultsStore", "read_results"]
+__all__ = ["PARTS_DIR", "RESULTS_NAME", "SPEC_NAME", "ResultsStore", "read_results"]
 
 RESULTS_NAME = "results.parquet"
+PARTS_DIR = "parts"
 SPEC_NAME = "sweep.json"
 
 
-def read_results(folder: str | Path) -> list[dict[str, Any]]:
-    """The rows of ``folder``'s results table ([] when there is none yet)."""
+def _read(path: Path) -> list[dict[str, Any]]:
     import pyarrow.parquet as pq
 
-    path = Path(folder) / RESULTS_NAME
-    if not path.exists():
-        return []
     try:
         rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
     except Exception as exc:  # pyarrow raises several types for a damaged file
@@ -40,51 +42,73 @@ def read_results(folder: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-class ResultsStore:
-    """The table of one sweep folder: rows by cell id, flushed at most every ``interval``
-    seconds (and always by :meth:`flush`)."""
+def _parts(folder: Path) -> list[Path]:
+    return sorted((folder / PARTS_DIR).glob("part-*.parquet"))
 
-    def __init__(self, folder: str | Path, interval: float = 0.5) -> None:
+
+def read_results(folder: str | Path) -> list[dict[str, Any]]:
+    """Every row of ``folder``'s sweep (the table and any parts not merged yet), one per
+    cell id (the newest), in grid order; [] when there is none."""
+    folder = Path(folder)
+    rows: dict[str, dict[str, Any]] = {}
+    main = folder / RESULTS_NAME
+    for path in [main] if main.exists() else []:
+        rows.update((row["cell_id"], row) for row in _read(path))
+    for path in _parts(folder):
+        rows.update((row["cell_id"], row) for row in _read(path))
+    return sorted(rows.values(), key=lambda row: row["index"])
+
+
+def _write_atomic(rows: Iterable[dict[str, Any]], path: Path) -> None:
+    """``rows`` as one Parquet file at ``path``: a temporary file, then ``os.replace``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = list(rows)
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    table = pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ResultsStore:
+    """The table of one sweep folder, with the rows already there."""
+
+    def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
-        self.path = self.folder / RESULTS_NAME
-        self.interval = interval
         self.rows: dict[str, dict[str, Any]] = {
             row["cell_id"]: row for row in read_results(self.folder)
         }
-        self._dirty = False
-        self._last = 0.0
+        self._count = 0
 
     def finished(self) -> set[str]:
         """Ids of the cells already computed successfully."""
         return {cell_id for cell_id, row in self.rows.items() if row.get("status") == "ok"}
 
     def add(self, record: dict[str, Any]) -> None:
-        """Add (or replace) a cell's row; flush when ``interval`` has passed."""
+        """Record a finished cell now: its row as a new part file (atomic)."""
         self.rows[record["cell_id"]] = record
-        self._dirty = True
-        if time.monotonic() - self._last >= self.interval:
-            self.flush()
+        self._count += 1
+        name = f"part-{time.time_ns():020d}-{os.getpid()}-{self._count:06d}.parquet"
+        _write_atomic([record], self.folder / PARTS_DIR / name)
 
-    def flush(self) -> None:
-        """Write the table atomically (nothing to do when nothing changed)."""
-        if not self._dirty:
+    def compact(self) -> None:
+        """Merge every part into ``results.parquet`` (atomic), then delete the parts."""
+        parts = _parts(self.folder)
+        if not parts and (self.folder / RESULTS_NAME).exists():
             return
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
+        if not self.rows:
+            return
         rows = sorted(self.rows.values(), key=lambda row: row["index"])
-        columns: dict[str, None] = {}
-        for row in rows:
-            columns.update(dict.fromkeys(row))
-        table = pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows])
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{RESULTS_NAME}.", suffix=".tmp", dir=self.folder)
-        os.close(fd)
-        try:
-            pq.write_table(table, tmp)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        self._dirty = False
-        self._last = time.monotonic()
+        _write_atomic(rows, self.folder / RESULTS_NAME)
+        for path in parts:
+            path.unlink(missing_ok=True)

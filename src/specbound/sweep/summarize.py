@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from specbound.errors import InvalidInputError
-from specbound.sweep.store import RESULTS_NAME, read_results
+from specbound.sweep.store import RESULTS_NAME, ResultsStore, read_results
 
 __all__ = ["PLOTS_DIR", "group_rows", "summarize"]
 
 PLOTS_DIR = "plots"
 #: The headline columns the table averages, when present, with their short headers.
 SHOWN = {
-    "exact_rejections": "E[rej]",
+    "exact_rejections": "exact rej",
     "sim_rejections": "sim rej",
-    "exact_target_calls": "E[calls]",
+    "exact_target_calls": "exact calls",
     "sim_target_calls": "sim calls",
     "target_calls_per_token": "calls/token",
     "tokens_per_call": "tokens/call",
@@ -138,6 +138,7 @@ def _table1_plot(rows: list[dict[str, Any]], path: Path) -> Path | None:
 def summarize(folder: str | Path) -> tuple[list[dict[str, Any]], list[Path]]:
     """(summary rows, plot files) of the sweep in ``folder``."""
     folder = Path(folder)
+    ResultsStore(folder).compact()  # parts left by a killed run join the table
     rows = read_results(folder)
     if not rows:
         raise InvalidInputError(f"{str(folder)!r} holds no sweep results ({RESULTS_NAME})")
