@@ -1,4 +1,4 @@
-"""Fixtures of the sweep tests: the example specs and a small spec writer."""
+"""Fixtures of the sweep tests: a small spec writer."""
 
 from __future__ import annotations
 
@@ -6,10 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
-SMOKE = EXAMPLES / "sweep_smoke.toml"
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, SMOKE
+from sweep_cases import ROOT, SMOKE
 
 from specbound.chain.generators import random_pair
 from specbound.chain.theory import expected_rejections
@@ -108,7 +108,9 @@ def test_resume_computes_every_cell_once(ray_local: None, write_spec, tmp_path: 
     second = run_sweep(spec, out, executor="ray", workers=2, resume=True)
     assert second.skipped == 5
     assert not set(first.computed) & set(second.computed)  # none computed twice
-    assert sorted([*first.computed, *second.computed]) == sorted(c.cell_id for c in expand(load_spec(spec)))
+    assert sorted([*first.computed, *second.computed]) == sorted(
+        c.cell_id for c in expand(load_spec(spec))
+    )
     rows = {r["cell_id"]: r for r in read_results(out)}
     assert len(rows) == first.total
     for cell_id, row in kept.items():  # no finished cell lost or rewritten
@@ -151,10 +153,12 @@ def test_a_killed_sweep_resumes_without_loss_or_repeats(write_spec, tmp_path: Pa
 
 
 def test_a_failing_cell_is_recorded_and_the_sweep_goes_on(
-    ray_local: None, write_spec, tmp_path: Path  # type: ignore[no-untyped-def]
+    ray_local: None,
+    write_spec,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     (tmp_path / "bad.json").write_text("{not json")
-    spec = write_spec(SMALL.replace('eps = [0.3]', 'eps = [0.3]\nfiles = ["bad.json"]'))
+    spec = write_spec(SMALL.replace("eps = [0.3]", 'eps = [0.3]\nfiles = ["bad.json"]'))
     code, out, err = _cli(
         ["sweep", "run", str(spec), "-e", "ray", "-w", "2", "-o", str(tmp_path / "o")]
     )
@@ -168,11 +172,22 @@ def test_a_failing_cell_is_recorded_and_the_sweep_goes_on(
 
 
 def test_an_unreachable_ray_address_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(SpecboundError, match=r"cannot reach the Ray cluster at --address '127\.0\.0\.1:1'"):
+    with pytest.raises(
+        SpecboundError, match=r"cannot reach the Ray cluster at --address '127\.0\.0\.1:1'"
+    ):
         run_sweep(SMOKE, tmp_path / "o", executor="ray", address="127.0.0.1:1")
-    code, out, err = _cli(
-        ["sweep", "run", str(SMOKE), "--executor", "ray", "--address", "127.0.0.1:1",
-         "--out", str(tmp_path / "o2")]
+    code, _, err = _cli(
+        [
+            "sweep",
+            "run",
+            str(SMOKE),
+            "--executor",
+            "ray",
+            "--address",
+            "127.0.0.1:1",
+            "--out",
+            str(tmp_path / "o2"),
+        ]
     )
     assert code == 2 and len(err.strip().splitlines()) == 1 and "127.0.0.1:1" in err
     assert "Traceback" not in err

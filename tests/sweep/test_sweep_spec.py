@@ -7,7 +7,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, SMOKE
+from sweep_cases import EXAMPLES, SMOKE
 
 from specbound.cli import app
 from specbound.cli.common import run_app
@@ -73,12 +73,20 @@ def test_cells_are_stable_and_only_cross_what_an_algorithm_reads() -> None:
         (("gamma = [1", "gama = [1"), 8, "chains.gama", "unknown key"),
         (("T = 4", "T = 0"), 12, "chains.random[0].T", "integer >= 1"),
         (('compute = "theory"', 'compute = "exact"'), 6, "chains.compute", "theory, simulate"),
-        (('algorithms = ["sd", "batch"]', 'algorithms = ["sd", "spec"]'), 7, "chains.algorithms",
-         "must be one of"),
+        (
+            ('algorithms = ["sd", "batch"]', 'algorithms = ["sd", "spec"]'),
+            7,
+            "chains.algorithms",
+            "must be one of",
+        ),
         (("M = [2, 3]", "M = []"), 9, "chains.M", "grid would have no cells"),
         (('gamma = [1, "none"]', 'gamma = [1, "all"]'), 8, "chains.gamma", "'none'"),
-        (("seeds = [0, 1]", "seeds = [0, 1]\ncolour = 1"), 15, "chains.random[0].colour",
-         "unknown key"),
+        (
+            ("seeds = [0, 1]", "seeds = [0, 1]\ncolour = 1"),
+            15,
+            "chains.random[0].colour",
+            "unknown key",
+        ),
         (('name = "t"', 'name = "t"\nkind = "chain"'), 3, "sweep.kind", "chains, lm"),
     ],
 )
@@ -103,7 +111,7 @@ def test_other_spec_errors(tmp_path: Path) -> None:
     with pytest.raises(SweepSpecError, match=r"line 10: chains\.files: chain file .* does not"):
         parse_spec(missing_file, "spec.toml", tmp_path)
     with pytest.raises(SweepSpecError, match=r"line 2: lm: a 'chains' sweep takes no \[lm\]"):
-        parse_spec('[chains]\n[lm]\n', "spec.toml")
+        parse_spec("[chains]\n[lm]\n", "spec.toml")
     with pytest.raises(SweepSpecError, match="cannot read the sweep spec"):
         load_spec(tmp_path / "missing.toml")
 

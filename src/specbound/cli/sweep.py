@@ -1,4 +1,5 @@
-"""``specbound sweep run SPEC.toml`` and ``specbound sweep summarize DIR``.
+"""``specbound sweep run SPEC.toml``, ``specbound sweep summarize DIR`` and ``specbound bench
+sweep``.
 
 Thin: parse options, call :mod:`specbound.sweep`, print. ``specbound sweep SPEC.toml``
 (no sub-command) is read as ``specbound sweep run SPEC.toml``.
@@ -14,6 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from specbound.cli.app import app
+from specbound.cli.bench import bench_app
 from specbound.cli.common import echo_json
 
 __all__ = ["sweep_app"]
@@ -51,9 +53,10 @@ def sweep_run(
     address: str | None = typer.Option(
         None, "--address", help="Ray cluster address (host:port, ray://host:10001, auto)."
     ),
-    out: Path | None = typer.Option(
-        None, "--out", "-o", help="Output folder (default: results/sweeps/NAME)."
-    ),
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output folder (default: results/sweeps/NAME)."),
+    ] = None,
     resume: bool = typer.Option(False, "--resume", help="Skip the cells already finished."),
     limit: int | None = typer.Option(
         None, "--limit", help="Compute at most this many cells, then stop (resume later)."
@@ -128,3 +131,35 @@ def sweep_summarize(
     Console(width=None if sys.stdout.isatty() else 160).print(table)
     for path in plots:
         typer.echo(f"wrote {path}")
+
+
+DEFAULT_BENCH_OUT = Path("benchmarks/bench_sweep.json")
+
+
+@bench_app.command("sweep")
+def bench_sweep(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the JSON.")] = (
+        DEFAULT_BENCH_OUT
+    ),
+    quick: bool = typer.Option(False, "--quick", help="Tiny sizes (a smoke test)."),
+    repeats: int = typer.Option(3, "--repeats", help="Interleaved 1-/2-worker pairs."),
+    as_json: bool = typer.Option(False, "--json", help="Also print the JSON record."),
+) -> None:
+    """Sweep throughput: cells/s of the local executor with 1 vs 2 workers (interleaved)."""
+    from specbound.bench.sweep import SweepBenchConfig, run_sweep_benchmark
+    from specbound.io import write_json_atomic
+    from specbound.validate import check_int
+
+    check_int(repeats, "--repeats", low=1)
+    config = SweepBenchConfig.quick() if quick else SweepBenchConfig(repeats=repeats)
+    record = run_sweep_benchmark(config)
+    write_json_atomic(out, record)
+    if as_json:
+        echo_json(record)
+        return
+    rates = record["cells_per_s"]
+    typer.echo(
+        f"{record['cells']} cells: {rates['1']:.2f} cells/s with 1 worker, {rates['2']:.2f} "
+        f"with 2: x{record['speedup_2_vs_1']:.2f} (target x{record['target']:g})"
+    )
+    typer.echo(f"wrote {out}")

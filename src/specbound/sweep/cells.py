@@ -102,14 +102,19 @@ def chain_cell(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         sim = {metric: _estimate(getattr(run, metric)) for metric in METRICS}
         results["simulation"] = {"n_runs": run.n_runs, **sim}
         for metric in METRICS:
-            low, high = sim[metric]["ci95"] or (None, None)
+            interval = sim[metric]["ci95"]
+            low, high = (None, None) if interval is None else (interval[0], interval[1])
             columns[f"sim_{metric}"] = sim[metric]["mean"]
             columns[f"sim_{metric}_se"] = sim[metric]["se"]
             columns[f"sim_{metric}_ci_low"] = low
             columns[f"sim_{metric}_ci_high"] = high
             if "theory" in results:
                 exact_value = columns[f"exact_{metric}"]
-                inside = None if low is None else bool(low - 1e-9 <= exact_value <= high + 1e-9)
+                inside = (
+                    None
+                    if low is None or high is None
+                    else bool(low - 1e-9 <= exact_value <= high + 1e-9)
+                )
                 columns[f"{metric}_theory_in_ci"] = inside
     calls = columns.get("exact_target_calls", columns.get("sim_target_calls"))
     columns["target_calls_per_token"] = None if calls is None else calls / horizon
@@ -129,7 +134,8 @@ def _config_columns(cell: Cell) -> dict[str, Any]:
         "eps": config.get("eps") if not isinstance(config.get("eps"), list) else None,
         "verifier": config.get("verifier"),
         "n_runs": config.get("n_runs"),
-        "chain": chain.get("file") or (
+        "chain": chain.get("file")
+        or (
             f"random T={chain['T']} S={chain['S']} mix={chain['mix']:g} "
             f"conc={chain['concentration']:g} zeros={chain['zeros']:g} seed={chain['chain_seed']}"
             if chain

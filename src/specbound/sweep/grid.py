@@ -93,7 +93,7 @@ def _chains(grid: ChainGrid) -> Iterator[dict[str, Any]]:
 
 
 def _chain_configs(grid: ChainGrid) -> Iterator[dict[str, Any]]:
-    run = {"compute": grid.compute}
+    run: dict[str, Any] = {"compute": grid.compute}
     if grid.compute != "theory":
         run["n_runs"] = grid.n_runs
     for chain in _chains(grid):

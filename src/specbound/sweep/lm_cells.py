@@ -118,11 +118,23 @@ def _table1(pair: Any, config: dict[str, Any], sampling: Any) -> tuple[dict, dic
         seed = derive_seed(config["seed"], j)  # OPT and UNO: the same seeds
         for name in DECODERS:
             algorithm = OverAcceptance(eps=eps, resample=name)  # type: ignore[arg-type]
-            outputs.append((name, generate(pair, config["prompt"], algorithm, seed=seed,
-                                           max_new_tokens=config["max_new_tokens"],
-                                           sampling=sampling)))
+            outputs.append(
+                (
+                    name,
+                    generate(
+                        pair,
+                        config["prompt"],
+                        algorithm,
+                        seed=seed,
+                        max_new_tokens=config["max_new_tokens"],
+                        sampling=sampling,
+                    ),
+                )
+            )
     laws = score_continuations(
-        pair, encode_prompt(pair, config["prompt"]), [list(o.token_ids) for _, o in outputs],
+        pair,
+        encode_prompt(pair, config["prompt"]),
+        [list(o.token_ids) for _, o in outputs],
         sampling,
     )
     values: dict[str, dict[str, list[float]]] = {n: {} for n in DECODERS}

@@ -205,7 +205,9 @@ class _Table:
         except (TypeError, ValueError) as exc:
             raise self.fail(key, str(exc)) from None
 
-    def get_list(self, key: str, convert: Callable[[Any], T], default: Sequence[T]) -> tuple[T, ...]:
+    def get_list(
+        self, key: str, convert: Callable[[Any], T], default: Sequence[T]
+    ) -> tuple[T, ...]:
         """A list of values (a single value counts as a list of one); never empty."""
         raw = self.raw.get(key, list(default))
         values = raw if isinstance(raw, list) else [raw]
@@ -270,8 +272,8 @@ def _text(value: Any) -> str:
 _SETTING_KEYS = ("algorithms", "gamma", "M", "eps", "verifier")
 _CHAIN_KEYS = ("compute", "n_runs", *_SETTING_KEYS, "random", "files")
 _RANDOM_KEYS = ("T", "S", "mix", "concentration", "zeros", "seeds")
-_LM_KEYS = ("compute", "pairs", "prompts", "prompts_file", "responses", "max_new_tokens")
-_LM_KEYS += ("temperature", *_SETTING_KEYS)
+_LM_KEYS: tuple[str, ...] = ("compute", "pairs", "prompts", "prompts_file", "responses")
+_LM_KEYS += ("max_new_tokens", "temperature", *_SETTING_KEYS)
 
 
 def _settings(table: _Table, algorithms: Sequence[str]) -> dict[str, tuple[Any, ...]]:

@@ -48,7 +48,11 @@ def group_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     summary = []
     for label, members in groups.items():
         ok = [r for r in members if r["status"] == "ok"]
-        entry: dict[str, Any] = {"label": label, "cells": len(members), "failed": len(members) - len(ok)}
+        entry: dict[str, Any] = {
+            "label": label,
+            "cells": len(members),
+            "failed": len(members) - len(ok),
+        }
         for column in SHOWN:
             values = [r.get(column) for r in ok]
             if any(v is not None for v in values):
@@ -81,7 +85,7 @@ def _calls_plot(rows: list[dict[str, Any]], path: Path) -> Path | None:
     if not points:
         return None
     finite = sorted({g for series in points.values() for g in series if g is not None})
-    position = {g: i for i, g in enumerate(finite)}
+    position: dict[int | None, int] = {g: i for i, g in enumerate(finite)}
     position[None] = len(finite)  # "none": to the horizon, drawn last
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for family, series in sorted(points.items()):
@@ -92,7 +96,9 @@ def _calls_plot(rows: list[dict[str, Any]], path: Path) -> Path | None:
             marker="o",
             label=family,
         )
-    labels = [str(g) for g in finite] + (["none"] if any(None in s for s in points.values()) else [])
+    labels = [str(g) for g in finite] + (
+        ["none"] if any(None in s for s in points.values()) else []
+    )
     ax.set_xticks(range(len(labels)), labels)
     ax.set_xlabel("gamma (drafted tokens per round; none = to the horizon)")
     ax.set_ylabel("target calls per token (mean over cells)")
@@ -120,8 +126,12 @@ def _table1_plot(rows: list[dict[str, Any]], path: Path) -> Path | None:
     eps = sorted(by_eps)
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.6, 4.0))
     for name in ("opt", "uno"):
-        left.plot(eps, [_mean([r[f"{name}_tv_per_token"] for r in by_eps[e]]) for e in eps],
-                  marker="o", label=name.upper())
+        left.plot(
+            eps,
+            [_mean([r[f"{name}_tv_per_token"] for r in by_eps[e]]) for e in eps],
+            marker="o",
+            label=name.upper(),
+        )
     left.set_xlabel("eps")
     left.set_ylabel("TV(A, q) per token")
     left.legend()
