@@ -25,7 +25,7 @@ from specbound.estimates import Estimate, derive_seed
 from specbound.experiments.base import Progress, Steps
 from specbound.experiments.common import DECODERS, LM_THREADS, PairSpec
 
-__all__ = ["FIELDS", "Table1Config", "compute", "make_config", "wilson_interval"]
+__all__ = ["FIELDS", "Table1Config", "compute", "make_config", "score_response", "wilson_interval"]
 
 Array = NDArray[np.float64]
 #: Per-response values stored for every (eps, decoder).
@@ -83,7 +83,7 @@ def _kl(law: Array, target: Array) -> Array:
     return np.sum(np.where(positive, law * ratio, 0.0), axis=-1)  # (...,)
 
 
-def _score(
+def score_response(
     draft: Array, target: Array, tokens: NDArray[np.int64], eps: float, resample: str
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Per-response values and per-position exact checks for one response.
@@ -175,7 +175,7 @@ def _run(config: Table1Config, progress: Progress) -> dict[str, Any]:
         )
         for (eps, name, out), (draft, target) in zip(responses, laws, strict=True):
             tokens = np.asarray(out.token_ids, dtype=np.int64)
-            values, position_gaps = _score(draft, target, tokens, eps, name)
+            values, position_gaps = score_response(draft, target, tokens, eps, name)
             values["rejections"] = float(out.stats.rejections)
             values["calls"] = float(out.stats.target_calls)
             record = series[f"{eps:g}"][name]
