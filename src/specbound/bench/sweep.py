@@ -34,7 +34,7 @@ class SweepBenchConfig:
 
     T: int = 40
     S: int = 6
-    n_runs: int = 20_000
+    n_runs: int = 100_000
     seeds: int = 6
     repeats: int = 3
     seed: int = 0

@@ -46,6 +46,9 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def default_workers() -> int:
     """The number of cores (at least 1)."""
     return max(1, os.cpu_count() or 1)
@@ -61,6 +64,11 @@ class LocalExecutor:
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            # NOTE: one math-library thread per worker (as Ray does for its workers): N
+            # workers each starting one OpenMP/BLAS thread per core oversubscribe the
+            # machine. Spawned workers inherit the environment; a value the user set wins.
+            for variable in _THREAD_VARIABLES:
+                os.environ.setdefault(variable, "1")
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
         return self._pool
