@@ -29,6 +29,8 @@ __all__ = [
     "accept_formula",
     "batch_round_law",
     "chain_law",
+    "kind_of",
+    "output_formula",
     "resample_formula",
     "round_law",
 ]
@@ -70,6 +72,35 @@ def resample_formula(
     return q.copy()
 
 
+def output_formula(p: np.ndarray, q: np.ndarray, kind: Kind) -> np.ndarray:
+    """The law of the token one step outputs, ``sum_x p(x) [b(x) 1_x + (1 - b(x)) P]``,
+    for (V,) or row by row for (..., V) laws."""
+    if p.ndim > 1:
+        flat = [
+            output_formula(a, c, kind)
+            for a, c in zip(p.reshape(-1, p.shape[-1]), q.reshape(-1, q.shape[-1]), strict=True)
+        ]
+        return np.reshape(flat, p.shape)
+    b = accept_formula(p, q, kind)
+    res = resample_formula(p, q, kind, b)
+    out = np.zeros(len(p))
+    for x in range(len(p)):
+        out[x] += p[x] * b[x]
+        out += p[x] * (1.0 - b[x]) * res
+    return out
+
+
+def kind_of(algorithm: object) -> Kind | None:
+    """The rule a library algorithm spec names (``sd``/``batch``: SD's step; ``overaccept``:
+    its resample and eps), or None for anything else (test-defined rules, block)."""
+    name = getattr(algorithm, "name", "")
+    if name in ("sd", "batch"):
+        return ("sd", 0.0)
+    if name == "overaccept":
+        return (str(algorithm.resample), float(algorithm.eps))  # type: ignore[attr-defined]
+    return None
+
+
 def round_law(
     p: np.ndarray,
     q: np.ndarray,
@@ -90,8 +121,8 @@ def round_law(
     reach = 1.0
     for i in range(k):
         b = accept_formula(p[i], q[i], kind, accept_scale)
-        law[i, :V] += reach * (1.0 - b[x[i]]) * resample_formula(
-            p[i], q[i], kind, b, residual_draft_scale
+        law[i, :V] += (
+            reach * (1.0 - b[x[i]]) * resample_formula(p[i], q[i], kind, b, residual_draft_scale)
         )
         reach *= b[x[i]]
     if len(q) > k:

@@ -32,7 +32,9 @@ from stats_helpers import ALPHA, chi_square_pvalue
 PROMPT = [3]
 
 
-def warped(model: torch.nn.Module, ids: list[int], vocab: int, temperature: float, top_k: int | None):
+def warped(
+    model: torch.nn.Module, ids: list[int], vocab: int, temperature: float, top_k: int | None
+):
     """The laws of the tokens after every prefix of ``ids``: (len(ids), V), float64."""
     with torch.inference_mode():
         logits = model(input_ids=torch.tensor([ids])).logits[0, :, :vocab].double()
