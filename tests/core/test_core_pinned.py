@@ -22,6 +22,7 @@ from specbound import core
 from specbound.core.batch import RecursiveRejectionRule
 from specbound.core.block import BlockVerificationRule
 from specbound.core.rules import OverAcceptanceRule, SpeculativeRule, accept_drafted
+from specbound.core.sampling import sample_rows
 from specbound.lm.verification import verify_round
 from stats_helpers import random_pair
 
@@ -160,7 +161,8 @@ def test_lm_round_decides_with_the_next_float64_uniform(above: bool) -> None:
 
 def test_sample_categorical_is_the_inverse_cdf_of_the_next_uniform() -> None:
     """probs = (u, 1 - u) with u in [0.5, 1): cdf(0) = u exactly, so the first index with
-    cdf > u is 1; with probs (nextafter(u), ...) it is 0."""
+    cdf > u is 1; with probs (nextafter(u), ...) it is 0 (``sample_categorical`` and
+    ``sample_rows`` alike)."""
     for seed in range(200):
         u = float(np.random.default_rng(seed).random())
         if u < 0.5:
@@ -169,6 +171,10 @@ def test_sample_categorical_is_the_inverse_cdf_of_the_next_uniform() -> None:
         up = np.nextafter(u, 1.0)
         above = core.sample_categorical(np.array([up, 1.0 - up]), np.random.default_rng(seed))
         assert (int(at), int(above)) == (1, 0), seed
+        rows = np.zeros(1, dtype=np.int64)
+        at = sample_rows(np.array([[u, 1.0 - u]]), rows, np.random.default_rng(seed))
+        above = sample_rows(np.array([[up, 1.0 - up]]), rows, np.random.default_rng(seed))
+        assert (int(at[0]), int(above[0])) == (1, 0), seed
 
 
 class _ZeroUniforms:
