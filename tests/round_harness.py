@@ -21,7 +21,7 @@ from scipy import stats
 
 from stats_helpers import ALPHA, chi_square_pvalue
 
-__all__ = ["POWER", "assert_law", "chi_square_power", "sample_size"]
+__all__ = ["POWER", "assert_law", "chi_square_power", "joint_sample_size", "sample_size"]
 
 #: The probability with which every conditional test detects its stated mutant.
 POWER = 0.99
@@ -38,8 +38,21 @@ def _pooled(p0: np.ndarray, p1: np.ndarray, n: int, min_expected: float = 5.0):
 
 
 def chi_square_power(p0: np.ndarray, p1: np.ndarray, n: int, alpha: float = ALPHA) -> float:
-    """Power of the level-``alpha`` chi-square test of ``p0`` when the truth is ``p1``."""
-    a, b = _pooled(np.ravel(p0), np.ravel(p1), n)
+    """Power of the level-``alpha`` chi-square test of ``p0`` when the truth is ``p1``.
+
+    The test (``stats_helpers.chi_square_pvalue``) rejects outright when a sample falls in
+    a cell of probability 0 under ``p0``; with ``m0`` the mutant's mass there, the power is
+    ``1 - (1 - m0)^n (1 - power of the chi-square on the other cells)``.
+    """
+    p0, p1 = np.ravel(p0), np.ravel(p1)
+    zero = p0 == 0
+    m0 = float(p1[zero].sum())
+    if m0 > 0:
+        if m0 >= 1.0:
+            return 1.0
+        rest = np.where(zero, 0.0, p1) / (1.0 - m0)
+        return 1.0 - (1.0 - m0) ** n * (1.0 - chi_square_power(p0, rest, n, alpha))
+    a, b = _pooled(p0, p1, n)
     keep = a > 0
     df = int(keep.sum()) - 1
     if df < 1:
@@ -72,3 +85,17 @@ def assert_law(
     pvalue = chi_square_pvalue(cells, np.ravel(law))
     assert pvalue > ALPHA, f"chi-square p = {pvalue:.3g} <= {ALPHA}"
     return pvalue
+
+
+def joint_sample_size(
+    p0: np.ndarray, mutants: list[np.ndarray], power: float = POWER, alpha: float = ALPHA
+) -> int:
+    """The smallest N (to 5%) at which the test rejects ``p0`` under *every* mutant law
+    with ``power`` (the pooling of small cells makes the power non-monotone in N, so the
+    mutants are checked together at the same N)."""
+    n = 100
+    while min(chi_square_power(p0, m, n, alpha) for m in mutants) < power:
+        n = int(n * 1.05) + 1
+        if n > 2_000_000:
+            raise AssertionError(f"no sample size below 2000000 reaches power {power}")
+    return n

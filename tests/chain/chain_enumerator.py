@@ -3,8 +3,10 @@
 Walks the decoder's probability tree branch by branch: every drafted token (every tuple of
 M candidates at a batch round start), every accept/reject outcome, every recovered and
 bonus token, with the counting rules of docs/chains.md. It shares no code with the
-library's recursions; it takes the step rule's ``accept_probs``/``resample_probs`` (the
-definition of an Algorithm-2 member) and writes batch SD's recursive rejection out from
+library's recursions; SD's, Decoding-OPT's and -UNO's ``b`` and resampling laws are the
+formulas of ``round_laws`` (written in the test, not taken from the rule under test); only a
+test-defined Algorithm-2 member (``chain_cases.ShrunkSDRule``) supplies its own
+``accept_probs``/``resample_probs``. Batch SD's recursive rejection is written out from
 the paper (r_1 = q, accept with min(1, r_m/p), r_{m+1} = [r_m - p]_+ normalised), and
 block verification from Sun et al. (``block_formula``: every drafted block, every tau).
 
@@ -22,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from block_formula import formula_law
+from round_laws import accept_formula, kind_of, resample_formula
 
 
 @dataclass
@@ -66,6 +69,7 @@ def enumerate_algorithm(draft: Any, target: Any, algorithm: Any) -> Enumerated:
     rule = algorithm.step_rule
     start_rule = algorithm.round_start_rule
     gamma = algorithm.gamma
+    kind = kind_of(algorithm)
     out = Enumerated(T, S)
 
     def leaf(prob: float, rej: int, calls: int, dcalls: int, seq: tuple[int, ...]) -> None:
@@ -108,8 +112,12 @@ def enumerate_algorithm(draft: Any, target: Any, algorithm: Any) -> Enumerated:
                     new_round(n + 1, x, pr, rej, calls, dcalls, (*seq, x))
             return
         p, q = P[n, s], Q[n, s]
-        b = rule.accept_probs(p, q)
-        resample = rule.resample_probs(p, q, b)
+        if kind is None:  # a test-defined rule: its definition is the rule itself
+            b = rule.accept_probs(p, q)
+            resample = rule.resample_probs(p, q, b)
+        else:
+            b = accept_formula(p, q, kind)
+            resample = resample_formula(p, q, kind, b)
         label = f"draft{j}"
         for y in range(S):
             if p[y] == 0:

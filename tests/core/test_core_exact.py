@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from round_laws import accept_formula, resample_formula
 from specbound import core
 from specbound.core.batch import RecursiveRejectionRule
 from specbound.core.rules import OverAcceptanceRule, SpeculativeRule, output_distribution
@@ -115,9 +116,11 @@ def test_over_acceptance_output_law_matches_enumeration(resample: str) -> None:
     for eps in (0.0, 0.05, 0.2, 1.0):
         rule = OverAcceptanceRule(eps, resample)  # type: ignore[arg-type]
         for draft, target in _pairs(7, count=30):
-            accept = rule.accept_probs(draft, target)
+            # b and the resampling law from the formulas written in the test (round_laws)
+            accept = accept_formula(draft, target, (resample, eps))
+            np.testing.assert_allclose(rule.accept_probs(draft, target), accept, atol=TOL)
             law = output_distribution(rule, draft, target)
-            resample_law = rule.resample_probs(draft, target, accept)
+            resample_law = resample_formula(draft, target, (resample, eps), accept)
             brute = _enumerate_step(draft, target, lambda x: accept[x], lambda: resample_law)  # noqa: B023
             np.testing.assert_allclose(law, brute, atol=TOL)
             assert law.sum() == pytest.approx(1.0, abs=TOL)
@@ -127,7 +130,7 @@ def test_opt_attains_theorem4_minimum_and_uno_does_not_beat_it() -> None:
     for eps in (0.01, 0.1, 0.3):
         opt, uno = OverAcceptanceRule(eps, "opt"), OverAcceptanceRule(eps, "uno")
         for draft, target in _pairs(8, count=40):
-            accept = opt.accept_probs(draft, target)
+            accept = accept_formula(draft, target, ("opt", eps))
             bias_opt = float(core.tv(output_distribution(opt, draft, target), target))
             bias_uno = float(core.tv(output_distribution(uno, draft, target), target))
             theorem4 = float(core.min_bias(draft, target, accept))

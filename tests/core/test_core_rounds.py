@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from round_laws import output_formula
 from specbound import core
 from specbound.core.batch import RecursiveRejectionRule
 from specbound.core.rounds import (
@@ -73,7 +74,7 @@ def test_acceptance_given_output_for_sd_is_min_over_target() -> None:
         pytest.approx(1 - float(core.tv(draft, target)), abs=1e-12)
     )
     rule = OverAcceptanceRule(0.1, "uno")
-    law = core.output_distribution(rule, draft, target)
+    law = output_formula(draft, target, ("uno", 0.1))  # written in the test
     rate = float((law * acceptance_given_output(rule, draft, target)).sum())
     assert rate == pytest.approx(1 - float(core.step_rejection_probability(rule, draft, target)))
 

@@ -15,6 +15,7 @@ from lm_enumeration import sequence_index, sequence_law
 
 import specbound as sb
 from controls import FirstFailureBlock
+from round_laws import output_formula
 from specbound.core.rules import output_distribution
 from specbound.lm import SamplingConfig
 from specbound.lm.drafting import Drafter
@@ -116,14 +117,17 @@ def test_negative_control_misreported_draft_law_fails(tiny_pair: sb.lm.ModelPair
 
 @pytest.mark.parametrize("resample", ["opt", "uno"])
 def test_over_acceptance_law_is_core_prediction(tiny_pair: sb.lm.ModelPair, resample: str) -> None:
-    """Section 4: each position outputs ``A = p*b + r(b) P`` (core.output_distribution);
+    """Section 4: each position outputs ``A = p*b + r(b) P`` (``round_laws.output_formula``,
+    written in the test; the library's ``core.output_distribution`` must agree);
     with gamma=None (no bonus positions) the sequence law is the product of these steps.
     The target's own law (unbiased) must be rejected: over-acceptance is lossy."""
     algorithm = sb.OverAcceptance(eps=0.2, resample=resample, gamma=None)  # type: ignore[arg-type]
     rule = algorithm.step_rule
 
     def step_law(draft: np.ndarray, target: np.ndarray) -> np.ndarray:
-        return output_distribution(rule, draft, target)
+        law = output_formula(draft, target, (resample, 0.2))  # written in the test
+        np.testing.assert_allclose(output_distribution(rule, draft, target), law, atol=1e-12)
+        return law
 
     predicted = sequence_law(tiny_pair, PROMPT, 2, PLAIN, step_law=step_law)
     samples = sample_sequences(tiny_pair, algorithm, 3_000, 2, PLAIN)

@@ -1,0 +1,396 @@
+# ruff: noqa: E501
+"""The mutants: (id, file under src/specbound, exact original snippet, replacement, what it
+breaks, the test files that should kill it, and, for an equivalent mutant, why)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CORE = [
+    "tests/core/test_core_pinned.py",
+    "tests/core/test_core_edges.py",
+    "tests/core/test_core_exact.py",
+    "tests/core/test_core_statistical.py",
+    "tests/chain/test_chain_round_law.py",
+]
+LM_ROUND = ["tests/lm/test_lm_verification.py", "tests/lm/test_lm_round_law.py"]
+SIM = ["tests/chain/test_chain_round_law.py", "tests/chain/test_chain_simulate.py"]
+REF = ["tests/chain/test_chain_round_law.py::test_reference_decode_law_after_a_batch_round_start"]
+ROUNDS = ["tests/core/test_core_rounds.py", "tests/lm_profile/test_profile_rounds.py"]
+BLOCK = ["tests/core/test_core_pinned.py", "tests/core/test_core_block.py"]
+FIRST = ["tests/lm/test_lm_first_round.py"]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    id: str
+    file: str
+    original: str
+    replacement: str
+    description: str
+    tests: tuple[str, ...]
+    equivalent: str = ""
+
+
+def _m(id, file, original, replacement, description, tests, equivalent=""):  # type: ignore[no-untyped-def]
+    return Mutant(id, file, original, replacement, description, tuple(tests), equivalent)
+
+
+MUTANTS = [
+    # ---- the issue's six named bugs -----------------------------------------------------
+    _m(
+        "ref-wrong-draft",
+        "chain/reference.py",
+        "block = blocks[int(winner)]",
+        "block = blocks[0]",
+        "chain reference follows draft 0, not the winner, after a batch round start",
+        REF,
+    ),
+    _m(
+        "draft-temperature",
+        "lm/drafting.py",
+        "return warp_probs(logits, self.sampling).cpu().numpy()  # (M, V)",
+        "return warp_probs(logits, type(self.sampling)(self.sampling.temperature * 1.2, "
+        "self.sampling.top_k, self.sampling.top_p)).cpu().numpy()",
+        "draft warped at 1.2 x the target's temperature",
+        FIRST,
+    ),
+    _m(
+        "float32-uniforms",
+        "core/sampling.py",
+        "return rng.random(shape, dtype=np.float64)",
+        "return rng.random(shape, dtype=np.float32).astype(np.float64)",
+        "uniforms drawn in float32",
+        CORE,
+    ),
+    _m(
+        "accept-le",
+        "core/rules.py",
+        "    return uniforms(rng, b.shape) < b",
+        "    return uniforms(rng, b.shape) <= b",
+        "accept_drafted: u <= b for u < b",
+        CORE,
+    ),
+    _m(
+        "accept-x0.98",
+        "core/rules.py",
+        "return kernels.ratio_accept(target, draft)",
+        "return 0.98 * kernels.ratio_accept(target, draft)",
+        "SD acceptance scaled by 0.98",
+        LM_ROUND,
+    ),
+    _m(
+        "residual-0.9",
+        "core/kernels.py",
+        "return normalised_positive_part(target - draft, target)",
+        "return normalised_positive_part(target - 0.9 * draft, target)",
+        "SD residual built from 0.9 x the draft",
+        LM_ROUND,
+    ),
+    # ---- core/kernels.py ----------------------------------------------------------------
+    _m(
+        "tv-flipped",
+        "core/kernels.py",
+        "xp.clip(target - draft, min=0.0), axis=-1)  # (...,)",
+        "xp.clip(draft - target, min=0.0), axis=-1)  # (...,)",
+        "TV as sum [p - q]_+",
+        CORE,
+        "sum [q - p]_+ = sum [p - q]_+ for two distributions (both sum to 1); differs only by rounding",
+    ),
+    _m(
+        "unnormalised",
+        "core/kernels.py",
+        "return xp.where(empty, fallback, positive / safe_mass)",
+        "return xp.where(empty, fallback, positive)",
+        "residuals not normalised",
+        CORE,
+    ),
+    _m(
+        "b-one-off-support",
+        "core/kernels.py",
+        "return xp.where(positive, xp.clip(ratio, max=1.0), xp.zeros_like(ratio))",
+        "return xp.where(positive, xp.clip(ratio, max=1.0), xp.ones_like(ratio))",
+        "b = 1 where p = 0",
+        CORE,
+    ),
+    _m(
+        "no-clip",
+        "core/kernels.py",
+        "xp.clip(ratio, max=1.0), xp.zeros_like(ratio))",
+        "ratio, xp.zeros_like(ratio))",
+        "b = q/p not capped at 1",
+        CORE,
+    ),
+    _m(
+        "rejection-no-p",
+        "core/kernels.py",
+        "xp.sum(draft * (1.0 - accept), axis=-1)",
+        "xp.sum((1.0 - accept), axis=-1)",
+        "r(b) = sum (1 - b)",
+        CORE,
+    ),
+    _m(
+        "pstar-ignores-b",
+        "core/kernels.py",
+        "return normalised_positive_part(target - draft * accept, target)",
+        "return normalised_positive_part(target - draft, target)",
+        "P* = [q - p]_+ for any b",
+        CORE,
+    ),
+    _m(
+        "min-bias-flipped",
+        "core/kernels.py",
+        "xp.clip(draft * accept - target, min=0.0)",
+        "xp.clip(target - draft * accept, min=0.0)",
+        "Theorem 4's value as sum [q - p b]_+",
+        CORE,
+    ),
+    # ---- core/rules.py ------------------------------------------------------------------
+    _m(
+        "eps-halved",
+        "core/rules.py",
+        "return kernels.ratio_accept(target + self.eps, draft)",
+        "return kernels.ratio_accept(target + self.eps / 2, draft)",
+        "OPT/UNO with eps / 2",
+        CORE,
+    ),
+    _m(
+        "uno-residual",
+        "core/rules.py",
+        "            return kernels.optimal_resampling(draft, target, accept)\n        return target",
+        "            return kernels.optimal_resampling(draft, target, accept)\n        return kernels.residual(draft, target)",
+        "UNO resamples SD's residual instead of q",
+        CORE,
+    ),
+    _m(
+        "split-accepted-b",
+        "core/rules.py",
+        "return SplitLaw(reject, draft * accept, rejected)",
+        "return SplitLaw(reject, accept, rejected)",
+        "split: accepted part b instead of p b",
+        CORE,
+    ),
+    _m(
+        "verify-rows-le",
+        "core/rules.py",
+        "ok = uniforms(rng, rows.shape) < accept[rows, drafted]",
+        "ok = uniforms(rng, rows.shape) <= accept[rows, drafted]",
+        "verify_rows: u <= b",
+        CORE,
+    ),
+    _m(
+        "verify-rows-recover-q",
+        "core/rules.py",
+        "tokens.flat[bad] = sample_rows(recovery, rows.flat[bad], rng)",
+        "tokens.flat[bad] = sample_rows(target_table, rows.flat[bad], rng)",
+        "verify_rows recovers from q",
+        CORE,
+    ),
+    # ---- core/batch.py ------------------------------------------------------------------
+    _m(
+        "no-recursion",
+        "core/batch.py",
+        "residuals.append(kernels.residual(draft, residuals[-1]))",
+        "residuals.append(kernels.residual(draft, target))",
+        "r_{m+1} from q, not r_m",
+        CORE,
+    ),
+    _m(
+        "batch-verify-le",
+        "core/batch.py",
+        "recovered = sample_categorical(residuals[..., -1, :], rng)  # (...,)\n        return _first_accepted(u < b,",
+        "recovered = sample_categorical(residuals[..., -1, :], rng)  # (...,)\n        return _first_accepted(u <= b,",
+        "recursive rejection verify: u <= b",
+        CORE,
+    ),
+    _m(
+        "batch-rows-le",
+        "core/batch.py",
+        "recovered = sample_rows(residuals[:, -1, :], rows, rng)  # (...,)\n        return _first_accepted(u < b,",
+        "recovered = sample_rows(residuals[:, -1, :], rows, rng)  # (...,)\n        return _first_accepted(u <= b,",
+        "recursive rejection verify_rows: u <= b",
+        CORE,
+    ),
+    _m(
+        "batch-vs-target",
+        "core/batch.py",
+        "accept = kernels.ratio_accept(residuals[..., :-1, :], draft[..., None, :])  # (..., M, V)",
+        "accept = kernels.ratio_accept(target[..., None, :], draft[..., None, :])  # (..., M, V)",
+        "every candidate verified against q",
+        CORE,
+    ),
+    _m(
+        "batch-last-accepted",
+        "core/batch.py",
+        "first = np.argmax(accepted, axis=-1)  # (...,)",
+        "first = accepted.shape[-1] - 1 - np.argmax(accepted[..., ::-1], axis=-1)",
+        "the last accepted candidate wins",
+        CORE,
+    ),
+    _m(
+        "all-rejected-shift",
+        "core/batch.py",
+        "kernels.tv(draft[..., None, :], residuals[..., :-1, :])",
+        "kernels.tv(draft[..., None, :], residuals[..., 1:, :])",
+        "prod TV over r_2..r_{M+1}",
+        CORE,
+    ),
+    # ---- core/sampling.py ---------------------------------------------------------------
+    _m(
+        "categorical-lt",
+        "core/sampling.py",
+        "idx = (cdf <= u[..., None]).sum(axis=-1)  # (...,) first index",
+        "idx = (cdf < u[..., None]).sum(axis=-1)  # (...,) first index",
+        "inverse CDF with cdf < u",
+        CORE,
+    ),
+    _m(
+        "rows-lt",
+        "core/sampling.py",
+        "idx += column[rows] <= u",
+        "idx += column[rows] < u",
+        "sample_rows (V <= 32) with cdf < u",
+        CORE,
+    ),
+    # ---- core/block.py ------------------------------------------------------------------
+    _m(
+        "block-le",
+        "core/block.py",
+        "kept = uniforms(rng, heights.shape) < heights",
+        "kept = uniforms(rng, heights.shape) <= heights",
+        "block verification: eta <= h",
+        BLOCK,
+    ),
+    _m(
+        "block-hk-one",
+        "core/block.py",
+        "heights.append(weights[..., k])  # h_k = w_k",
+        "heights.append(xp.ones_like(weights[..., k]))",
+        "h_k = 1",
+        BLOCK,
+    ),
+    _m(
+        "block-recovery",
+        "core/block.py",
+        "w[..., None] * q_next - p_next, q_next)",
+        "q_next - p_next, q_next)",
+        "recovery [q - p]_+ without the weight",
+        BLOCK,
+    ),
+    # ---- core/rounds.py -----------------------------------------------------------------
+    _m(
+        "given-output-no-p",
+        "core/rounds.py",
+        "accepted_mass = draft * rule.accept_probs(draft, target)",
+        "accepted_mass = rule.accept_probs(draft, target)",
+        "P(accepted | x) without p",
+        ROUNDS,
+    ),
+    _m(
+        "bonus-not-restart",
+        "core/rounds.py",
+        "nxt[..., 0] = refused.sum(axis=-1) + state[..., depth]",
+        "nxt[..., 0] = refused.sum(axis=-1)",
+        "after a bonus no new round",
+        ROUNDS,
+    ),
+    # ---- chain/simulator.py -------------------------------------------------------------
+    _m(
+        "sim-start-rejections",
+        "chain/simulator.py",
+        "rejected[idx] = winner < 0",
+        "rejected[idx] = winner < -1",
+        "batch round-start rejections not counted",
+        SIM,
+    ),
+    _m(
+        "sim-every-start",
+        "chain/simulator.py",
+        "self.phase = (~rejected).astype(np.int64)",
+        "self.phase = np.zeros_like(self.phase)",
+        "every position starts a round",
+        SIM,
+    ),
+    _m(
+        "sim-draft-calls",
+        "chain/simulator.py",
+        "self.draft_calls += starting * draft_length(self.algorithm, self.draft.horizon, n)",
+        "self.draft_calls += starting",
+        "one draft call per round",
+        SIM,
+    ),
+    _m(
+        "sim-draft-from-q",
+        "chain/simulator.py",
+        "drafted = sample_rows(p, rows, self.rng)  # (k,)",
+        "drafted = sample_rows(q, rows, self.rng)  # (k,)",
+        "drafts drawn from the target",
+        SIM,
+    ),
+    _m(
+        "sim-candidates-from-q",
+        "chain/simulator.py",
+        "candidates = sample_rows(p, np.repeat(",
+        "candidates = sample_rows(q, np.repeat(",
+        "batch candidates drawn from the target",
+        SIM,
+    ),
+    _m(
+        "sim-bonus-from-p",
+        "chain/simulator.py",
+        "token[idx] = sample_rows(q, self.state[idx], self.rng)",
+        "token[idx] = sample_rows(p, self.state[idx], self.rng)",
+        "bonus token from the draft",
+        SIM,
+    ),
+    # ---- chain/reference.py -------------------------------------------------------------
+    _m(
+        "ref-recover-q",
+        "chain/reference.py",
+        "            token = block[0] if accepted else rule.sample_recovered(p, q, rng)\n        k = 0",
+        "            token = block[0] if accepted else sample_categorical(q, rng)\n        k = 0",
+        "reference recovers from q at a round start",
+        ["tests/chain/test_chain_statistical.py::test_block_drafting_reference_agrees"],
+    ),
+    # ---- lm/verification.py -------------------------------------------------------------
+    _m(
+        "lm-eos-off-by-one",
+        "lm/verification.py",
+        "k, ends_at_eos = int(hits[0]) + 1, True",
+        "k, ends_at_eos = int(hits[0]), True",
+        "round ends before its EOS token",
+        LM_ROUND,
+    ),
+    _m(
+        "lm-bonus-row0",
+        "lm/verification.py",
+        "bonus = sample_categorical(target_probs[row, k], rng)",
+        "bonus = sample_categorical(target_probs[0, k], rng)",
+        "bonus from row 0, not the winner's",
+        LM_ROUND,
+    ),
+    _m(
+        "lm-recover-q",
+        "lm/verification.py",
+        "recovered = rule.sample_recovered(draft_probs[row, at], target_probs[row, at], rng)",
+        "recovered = rule.sample_recovered(target_probs[row, at], target_probs[row, at], rng)",
+        "recovered token from q (residual of q against itself)",
+        LM_ROUND,
+    ),
+    _m(
+        "lm-last-refusal",
+        "lm/verification.py",
+        "at = first + int(refused[0])",
+        "at = first + int(refused[-1])",
+        "the round ends at the last refusal",
+        LM_ROUND,
+    ),
+    _m(
+        "lm-reverify-start",
+        "lm/verification.py",
+        "row, first = int(winner), 1",
+        "row, first = int(winner), 0",
+        "batch: the winning token verified again with SD",
+        LM_ROUND,
+    ),
+]
