@@ -85,6 +85,9 @@ def pair_to_dict(draft: MarkovChain, target: MarkovChain) -> dict[str, Any]:
     }
 
 
-def save_pair(path: str | Path, draft: MarkovChain, target: MarkovChain) -> Path:
-    """Write a pair atomically (temporary file, then rename); floats round-trip exactly."""
-    return write_json_atomic(path, pair_to_dict(draft, target))
+def save_pair(
+    path: str | Path, draft: MarkovChain, target: MarkovChain, *, name: str = "path"
+) -> Path:
+    """Write a pair atomically (:func:`specbound.io.atomic_output`: through links, never
+    over a device or folder); floats round-trip exactly. Missing parent folders are made."""
+    return write_json_atomic(path, pair_to_dict(draft, target), name)

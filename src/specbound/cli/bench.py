@@ -36,11 +36,12 @@ def bench_sim(
 ) -> None:
     """Chain simulator throughput vs a per-run Python loop, and exact-calculator timings."""
     from specbound.bench.sim import SimBenchConfig, run_sim_benchmark
-    from specbound.io import write_json_atomic
+    from specbound.io import check_output_file, write_json_atomic
 
+    check_output_file(out, "--out", parents=out == DEFAULT_SIM_OUT)  # before any work
     config = SimBenchConfig.quick_config(seed) if quick else SimBenchConfig.full(seed)
     record = run_sim_benchmark(config)
-    write_json_atomic(out, record)
+    write_json_atomic(out, record, "--out")
     if as_json:
         echo_json(record)
         return
@@ -111,14 +112,14 @@ def bench_lm(
 ) -> None:
     """specbound AR / SD / batch SD / over-acceptance beside HF generate and HF assisted
     generation on one pair: tokens/s, target calls per token, and the ratios."""
-    from specbound.errors import InvalidInputError
 
     check_model_options(target, draft)
     check_int(num_prompts, "--num-prompts", low=1)
     check_int(threads, "--threads", low=0)
     check_int(gamma, "--gamma (0: the best from profile)", low=0)
-    if out.exists() and out.is_dir():
-        raise InvalidInputError(f"--out {str(out)!r} is a directory; give a file path")
+    from specbound.io import check_output_file
+
+    check_output_file(out, "--out", parents=out == DEFAULT_LM_OUT)  # before any work
     drafts = tuple(parse_count_list(num_drafts, "--num-drafts", low=2))
 
     from specbound.bench.lm import LMBenchConfig
@@ -207,7 +208,7 @@ def _run_lm(
 def _write(out: Path, record: dict[str, Any]) -> Path:
     from specbound.io import write_json_atomic
 
-    return write_json_atomic(out, record)
+    return write_json_atomic(out, record, "--out")
 
 
 def format_lm_table(record: dict[str, Any]) -> str:

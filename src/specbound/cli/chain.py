@@ -180,9 +180,11 @@ def chain_random(
     from specbound.chain.files import save_pair
     from specbound.chain.generators import random_pair
     from specbound.chain.theory import theorem1_sum
+    from specbound.io import check_output_file
 
+    check_output_file(out, "--out")  # before any work
     draft, target = random_pair(horizon, states, mix, seed, concentration=concentration)
-    save_pair(out, draft, target)
+    save_pair(out, draft, target, name="--out")
     summary = {
         "path": str(out),
         "T": horizon,

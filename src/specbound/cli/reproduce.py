@@ -25,7 +25,7 @@ from rich.progress import (
 )
 
 from specbound.cli.app import app
-from specbound.errors import InvalidInputError
+from specbound.io import check_output_folder
 from specbound.validate import check_seed
 
 if TYPE_CHECKING:
@@ -104,8 +104,7 @@ def reproduce(
 
     check_seed(seed, "--seed")
     select(only)  # a user mistake fails before any work
-    if Path(out).exists() and not Path(out).is_dir():
-        raise InvalidInputError(f"--out: {out!r} exists and is not a folder")
+    check_output_folder(out, "--out")  # before any work
     console = Console(stderr=True)
     with _RichReporter(console) as reporter:
         result = run_experiments(
