@@ -62,6 +62,11 @@ def parse_probs(text: str, name: str) -> np.ndarray:
         ) from exc
     if not isinstance(value, list) or not value:
         raise InvalidInputError(f"{name}: expected a non-empty JSON list, got {text!r}")
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
+        raise InvalidInputError(
+            f"{name}: expected a flat JSON list of numbers (not booleans, strings or lists), "
+            f"got {text!r}"
+        )
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
