@@ -24,7 +24,13 @@ from numpy.typing import NDArray
 
 from specbound.chain.model import MarkovChain, check_pair
 from specbound.chain.result import SimulationResult
-from specbound.chain.spec import DecodingAlgorithm, PhaseLayout, describe, draft_length
+from specbound.chain.spec import (
+    DecodingAlgorithm,
+    PhaseLayout,
+    at_horizon,
+    describe,
+    draft_length,
+)
 from specbound.core.sampling import sample_rows
 from specbound.validate import check_int, check_seed
 
@@ -179,6 +185,7 @@ def simulate(
     """
     check_pair(draft, target)
     n_runs, seed = check_runs(n_runs, seed)
+    algorithm = at_horizon(algorithm, draft.horizon)
     rule = algorithm.round_start_rule
     width = 1 if rule is None else rule.num_drafts
     if algorithm.block_rule is not None:  # a whole block's laws per run: (R, k, S)
