@@ -99,6 +99,17 @@ def _cgroup_headroom() -> float:
         return math.inf
 
 
+def _mapped_bytes() -> float:
+    """This process's address space now (``VmSize``), 0 where unknown."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return float(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
 def available_memory() -> float:
     """Bytes of memory a new allocation can count on: the least of the machine's
     available memory (``MemAvailable``), the cgroup's headroom and the address-space limit.
@@ -116,7 +127,7 @@ def available_memory() -> float:
 
         soft, _ = resource.getrlimit(resource.RLIMIT_AS)
         if soft != resource.RLIM_INFINITY:
-            candidates.append(float(soft))
+            candidates.append(max(float(soft) - _mapped_bytes(), 0.0))
     except (ImportError, OSError, ValueError):
         pass
     return min(candidates)

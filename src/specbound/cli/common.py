@@ -43,6 +43,12 @@ def run_app(app: typer.Typer, argv: list[str] | None) -> int:
     except SpecboundError as exc:
         fail(str(exc))
         return EXIT_USER_ERROR
+    except MemoryError:  # NOTE: sizes are estimated up front; this is the last resort
+        fail("out of memory: the sizes asked for need more memory than this machine has")
+        return EXIT_USER_ERROR
+    except RecursionError:
+        fail("input nested too deeply to process")
+        return EXIT_USER_ERROR
     return 0
 
 
