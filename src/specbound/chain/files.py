@@ -16,7 +16,7 @@ from specbound.errors import ChainFileError, ShapeMismatchError
 from specbound.io import write_json_atomic
 from specbound.validate import check_memory, format_bytes
 
-__all__ = ["load_pair", "pair_to_dict", "save_pair"]
+__all__ = ["check_save_size", "load_pair", "pair_to_dict", "save_pair"]
 
 
 def _array(value: Any, key: str, path: str) -> np.ndarray:
@@ -139,9 +139,22 @@ def pair_to_dict(draft: MarkovChain, target: MarkovChain) -> dict[str, Any]:
     }
 
 
+#: Memory per probability while a pair is written as JSON (Python floats, lists, text).
+SAVE_BYTES_PER_PROBABILITY = 96
+
+
+def check_save_size(horizon: int, num_states: int) -> None:
+    """Refuse, before any work, a pair too large to write as JSON with the memory here."""
+    check_memory(
+        SAVE_BYTES_PER_PROBABILITY * 2.0 * horizon * num_states * num_states,
+        f"writing a chain pair of T={horizon}, S={num_states} as JSON",
+    )
+
+
 def save_pair(
     path: str | Path, draft: MarkovChain, target: MarkovChain, *, name: str = "path"
 ) -> Path:
     """Write a pair atomically (:func:`specbound.io.atomic_output`: through links, never
     over a device or folder); floats round-trip exactly. Missing parent folders are made."""
+    check_save_size(draft.horizon, draft.num_states)
     return write_json_atomic(path, pair_to_dict(draft, target), name)

@@ -177,12 +177,14 @@ def chain_random(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Write a random draft/target pair (target rows Dirichlet; draft rows mixed)."""
-    from specbound.chain.files import save_pair
+    from specbound.chain.files import check_save_size, save_pair
     from specbound.chain.generators import random_pair
     from specbound.chain.theory import theorem1_sum
     from specbound.io import check_output_file
+    from specbound.validate import check_int
 
     check_output_file(out, "--out")  # before any work
+    check_save_size(check_int(horizon, "--T", low=1), check_int(states, "--S", low=1))
     draft, target = random_pair(horizon, states, mix, seed, concentration=concentration)
     save_pair(out, draft, target, name="--out")
     summary = {
