@@ -60,6 +60,7 @@ def _table(title: str, rows: Sequence[Sequence[str]], columns: tuple[str, ...]) 
 
 @app.command()
 def theory(
+    ctx: typer.Context,
     chain_file: ChainFile,
     algorithm: AlgorithmOption = "sd",
     num_drafts: NumDraftsOption = 2,
@@ -70,7 +71,7 @@ def theory(
 ) -> None:
     """Exact expected rejections, target/draft calls and bias on a chain pair."""
     spec = build_algorithm(
-        algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier
+        algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier, context=ctx
     )
     payload = _theory_payload(chain_file, spec)
     if as_json:
@@ -103,6 +104,7 @@ def theory(
 
 @app.command()
 def simulate(
+    ctx: typer.Context,
     chain_file: ChainFile,
     algorithm: AlgorithmOption = "sd",
     num_drafts: NumDraftsOption = 2,
@@ -120,7 +122,7 @@ def simulate(
     from specbound.chain.simulator import simulate as run_simulation
 
     spec = build_algorithm(
-        algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier
+        algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier, context=ctx
     )
     draft, target = load_pair(chain_file)
     exact = analyse(draft, target, spec)

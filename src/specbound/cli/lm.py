@@ -77,6 +77,7 @@ class _Streamer:
 
 @app.command()
 def generate(
+    ctx: typer.Context,
     prompt: str = typer.Argument(..., help="The text to continue."),
     target: str | None = typer.Option(
         None, "--target", help="Target model: a local path or hub id (default: embedded pair)."
@@ -103,7 +104,7 @@ def generate(
 ) -> None:
     """Continue PROMPT with a (target, draft) pair; print the text, then its statistics."""
     spec = build_algorithm(
-        algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier
+        algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier, context=ctx
     )
     check_model_options(target, draft)
     check_int(threads, "--threads", low=0)
