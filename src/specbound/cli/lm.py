@@ -109,6 +109,7 @@ def generate(
     check_model_options(target, draft)
     check_int(threads, "--threads", low=0)
     from specbound import lm
+    from specbound.lm.limits import check_context, check_decode_memory
     from specbound.lm.threads import auto_threads, torch_threads
     from specbound.lm.warping import SamplingConfig
 
@@ -118,7 +119,10 @@ def generate(
     check_int(max_new_tokens, "--max-new-tokens", low=1)
     pair = lm.load_pair(target=target, draft=draft, tokenizer=tokenizer, dtype=dtype)
     chosen = threads or auto_threads(pair.target_parameters)
-    streamer = None if as_json else _Streamer(pair.tokenizer, lm.encode_prompt(pair, prompt))
+    prompt_ids = lm.encode_prompt(pair, prompt)
+    check_context(pair, len(prompt_ids), max_new_tokens)  # before the prompt is echoed
+    check_decode_memory(pair, spec, len(prompt_ids), max_new_tokens)
+    streamer = None if as_json else _Streamer(pair.tokenizer, prompt_ids)
     if streamer is not None:
         sys.stdout.write(prompt)
         sys.stdout.flush()
