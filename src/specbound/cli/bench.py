@@ -12,7 +12,12 @@ from typing import Annotated, Any
 import typer
 
 from specbound.cli.app import app
-from specbound.cli.common import check_model_options, echo_json, parse_count_list
+from specbound.cli.common import (
+    MAX_LIST_DRAFTS,
+    check_model_options,
+    echo_json,
+    parse_count_list,
+)
 from specbound.validate import check_int
 
 __all__ = ["bench_app", "format_lm_table"]
@@ -30,9 +35,9 @@ def bench_sim(
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the JSON.")] = (
         DEFAULT_SIM_OUT
     ),
-    quick: bool = typer.Option(False, "--quick", help="Tiny sizes (a smoke test)."),
+    quick: bool = typer.Option(False, "--quick", metavar="", help="Tiny sizes (a smoke test)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
-    as_json: bool = typer.Option(False, "--json", help="Also print the JSON record."),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="Also print the JSON record."),
 ) -> None:
     """Chain simulator throughput vs a per-run Python loop, and exact-calculator timings."""
     from specbound.bench.sim import SimBenchConfig, run_sim_benchmark
@@ -91,7 +96,9 @@ def bench_lm(
     gamma: int = typer.Option(
         0, "--gamma", help="Drafted tokens per round (0: the best predicted by profile)."
     ),
-    num_drafts: str = typer.Option("2,4", "--num-drafts", help="Batch SD draft counts M."),
+    num_drafts: str = typer.Option(
+        "2,4", "--num-drafts", "-M", help=f"Batch SD draft counts M (each <= {MAX_LIST_DRAFTS})."
+    ),
     eps: float = typer.Option(0.2, "--eps", help="Over-acceptance threshold (Decoding-OPT)."),
     temperature: float = typer.Option(1.0, "--temperature", help="0 = greedy."),
     top_k: int = typer.Option(0, "--top-k", help="Keep the k most likely tokens (0: off)."),
@@ -101,14 +108,18 @@ def bench_lm(
         1, "--threads", help="torch CPU threads (1 suits a shared 2-core machine; 0: torch's)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed (the same for every contender)."),
-    hf: bool = typer.Option(True, "--hf/--no-hf", help="Include the Hugging Face contenders."),
+    hf: bool = typer.Option(
+        True, "--hf/--no-hf", metavar="", help="Include the Hugging Face contenders."
+    ),
     quick: bool = typer.Option(
-        False, "--quick", help="A cheap profile (2 paths per prompt, 1 timing repeat)."
+        False, "--quick", metavar="", help="A cheap profile (2 paths per prompt, 1 timing repeat)."
     ),
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the JSON.")] = (
         DEFAULT_LM_OUT
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the JSON record on stdout."),
+    as_json: bool = typer.Option(
+        False, "--json", metavar="", help="Print the JSON record on stdout."
+    ),
 ) -> None:
     """specbound AR / SD / batch SD / over-acceptance beside HF generate and HF assisted
     generation on one pair: tokens/s, target calls per token, and the ratios."""
@@ -120,7 +131,7 @@ def bench_lm(
     from specbound.io import check_output_file
 
     check_output_file(out, "--out", parents=out == DEFAULT_LM_OUT)  # before any work
-    drafts = tuple(parse_count_list(num_drafts, "--num-drafts", low=2))
+    drafts = tuple(parse_count_list(num_drafts, "--num-drafts", low=2, high=MAX_LIST_DRAFTS))
 
     from specbound.bench.lm import LMBenchConfig
     from specbound.lm.prompts import load_prompts

@@ -176,7 +176,7 @@ def chain_random(
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     concentration: float = typer.Option(1.0, "--concentration", help="Dirichlet parameter."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="Print a JSON summary."),
 ) -> None:
     """Write a random draft/target pair (target rows Dirichlet; draft rows mixed)."""
     from specbound.chain.files import check_save_size, save_pair

@@ -100,7 +100,9 @@ def generate(
     threads: int = typer.Option(
         0, "--threads", help="torch CPU threads (0: auto, 1 for targets under 100M parameters)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object, no streaming."),
+    as_json: bool = typer.Option(
+        False, "--json", metavar="", help="Print one JSON object, no streaming."
+    ),
 ) -> None:
     """Continue PROMPT with a (target, draft) pair; print the text, then its statistics."""
     spec = build_algorithm(

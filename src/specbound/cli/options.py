@@ -56,7 +56,9 @@ GammaOption = Annotated[
 ]
 EpsOption = Annotated[float, typer.Option("--eps", help="opt/uno: over-acceptance threshold.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed (reproducible).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", metavar="", help="Print JSON instead of a table.")
+]
 
 
 def parse_gamma(text: str) -> int | None:

@@ -86,13 +86,19 @@ def reproduce(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of every chain drawn and every simulation."),
     quick: bool = typer.Option(
-        False, "--quick", help="Small run counts: the whole report in well under a minute."
+        False,
+        "--quick",
+        metavar="",
+        help="Small run counts: the whole report in well under a minute.",
     ),
     only: str | None = typer.Option(
         None, "--only", help="Comma-separated experiments to run, e.g. 'fig2,fig4'."
     ),
     force: bool = typer.Option(
-        False, "--force", help="Recompute even when a data file with the same config exists."
+        False,
+        "--force",
+        metavar="",
+        help="Recompute even when a data file with the same config exists.",
     ),
 ) -> None:
     """Regenerate the paper's figures and Table 1, every claim checked, into REPORT.md.
