@@ -106,6 +106,11 @@ def describe(algorithm: Any) -> dict[str, Any]:
 def check_decoding_algorithm(algorithm: object, name: str = "algorithm") -> DecodingAlgorithm:
     """``algorithm`` if it reads as a spec (the attributes above, ``gamma`` None or an
     integer >= 1); else :class:`InvalidAlgorithmError` naming ``name``."""
+    if isinstance(algorithm, type):
+        raise InvalidAlgorithmError(
+            f"{name} must be an algorithm spec instance, got the class {algorithm.__name__}; "
+            f"call it, e.g. {algorithm.__name__}()"
+        )
     missing = [attr for attr in _ATTRIBUTES if not hasattr(algorithm, attr)]
     if missing:
         raise InvalidAlgorithmError(
