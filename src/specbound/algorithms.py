@@ -265,6 +265,11 @@ def algorithm_from_options(
 
 def check_algorithm(algorithm: object, name: str = "algorithm") -> Algorithm:
     """``algorithm`` if it is one of the specs above; else a named InvalidAlgorithmError."""
+    if isinstance(algorithm, type):
+        raise InvalidAlgorithmError(
+            f"{name} must be an algorithm spec instance, got the class {algorithm.__name__}; "
+            f"call it, e.g. {algorithm.__name__}()"
+        )
     if not isinstance(algorithm, _Spec):
         raise InvalidAlgorithmError(
             f"{name} must be an algorithm spec (specbound.Autoregressive, Speculative, "

@@ -14,6 +14,8 @@ __all__ = [
     "InvalidDistributionError",
     "InvalidInputError",
     "ModelNotFoundError",
+    "OutputPathError",
+    "ResourceLimitError",
     "ShapeMismatchError",
     "SpecboundError",
 ]
@@ -49,3 +51,13 @@ class IncompatibleModelsError(SpecboundError):
 
 class ModelNotFoundError(SpecboundError):
     """A model path or hub id that cannot be loaded (offline, or it does not exist)."""
+
+
+class OutputPathError(InvalidInputError):
+    """An output place that cannot be written: a folder, a device, a missing or read-only
+    folder, an empty path, or a write that failed (disk full)."""
+
+
+class ResourceLimitError(InvalidInputError):
+    """A size (runs, drafts, states, a file) whose estimated memory or time exceeds what
+    the machine has; the message gives the estimate and the limit."""

@@ -8,12 +8,22 @@ what was expected, what was given. ``bool`` is never accepted as a number (``Tru
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
+import os
+from pathlib import Path
 
-from specbound.errors import InvalidInputError, SpecboundError
+from specbound.errors import InvalidInputError, ResourceLimitError, SpecboundError
 
-__all__ = ["check_float", "check_int", "check_seed"]
+__all__ = [
+    "available_memory",
+    "check_float",
+    "check_int",
+    "check_memory",
+    "check_seed",
+    "format_bytes",
+]
 
 
 def _bounds(low: float | None, high: float | None, *, low_open: bool = False) -> str:
@@ -71,3 +81,74 @@ def check_seed(value: object, name: str = "seed") -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 0:
         raise InvalidInputError(f"{name} must be a non-negative integer, got {value!r}")
     return int(value)
+
+
+def _cgroup_headroom() -> float:
+    """Bytes the cgroup (v2) still allows this process, or infinity without a limit."""
+    root = Path("/sys/fs/cgroup")
+    try:
+        limit = (root / "memory.max").read_text().strip()
+        used = (root / "memory.current").read_text().strip()
+    except OSError:
+        return math.inf
+    if limit == "max":
+        return math.inf
+    try:
+        return max(float(limit) - float(used), 0.0)
+    except ValueError:
+        return math.inf
+
+
+def _mapped_bytes() -> float:
+    """This process's address space now (``VmSize``), 0 where unknown."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return float(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
+def available_memory() -> float:
+    """Bytes of memory a new allocation can count on: the least of the machine's
+    available memory (``MemAvailable``), the cgroup's headroom and the address-space limit.
+    """
+    candidates = [_cgroup_headroom()]
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                candidates.append(float(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            candidates.append(float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")))
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            candidates.append(max(float(soft) - _mapped_bytes(), 0.0))
+    except (ImportError, OSError, ValueError):
+        pass
+    return min(candidates)
+
+
+def format_bytes(size: float) -> str:
+    """``3.2 GiB``, ``512 MiB``, ``12 KiB``."""
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size:.0f} B"
+
+
+def check_memory(
+    estimate: float, what: str, *, error: type[SpecboundError] = ResourceLimitError
+) -> None:
+    """Refuse, before any allocation, work whose memory ``estimate`` (bytes) exceeds what
+    is available: ``error`` naming ``what`` with both numbers."""
+    available = available_memory()
+    if estimate > available:
+        raise error(
+            f"{what} needs about {format_bytes(estimate)} of memory, more than the "
+            f"{format_bytes(available)} available; use a smaller size"
+        )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +14,9 @@ import numpy as np
 from specbound.chain.model import MarkovChain, check_pair
 from specbound.errors import ChainFileError, ShapeMismatchError
 from specbound.io import write_json_atomic
+from specbound.validate import check_memory, format_bytes
 
-__all__ = ["load_pair", "pair_to_dict", "save_pair"]
+__all__ = ["check_save_size", "load_pair", "pair_to_dict", "save_pair"]
 
 
 def _array(value: Any, key: str, path: str) -> np.ndarray:
@@ -34,6 +38,61 @@ def _array(value: Any, key: str, path: str) -> np.ndarray:
     return arr
 
 
+#: Memory a parsed JSON chain file takes per byte of text (Python lists of floats).
+PARSE_BYTES_PER_BYTE = 8
+
+
+def _read_json(path: str | Path, name: str) -> Any:
+    """The parsed file; refuses, before reading, non-regular files and sizes beyond memory."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise ChainFileError(f"{name}: cannot read the chain file ({exc.strerror})") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise ChainFileError(f"{name}: is a folder, not a chain file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ChainFileError(f"{name}: not a regular file (a device or pipe); give a JSON file")
+    check_memory(
+        PARSE_BYTES_PER_BYTE * info.st_size,
+        f"{name}: reading a chain file of {format_bytes(info.st_size)}",
+        error=ChainFileError,
+    )
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ChainFileError(f"{name}: cannot read the chain file ({exc})") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ChainFileError(f"{name}: not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise ChainFileError(
+            f"{name}: nested too deeply to parse; expected [T][S][S] lists"
+        ) from exc
+    if _BOOLEAN.search(text) is not None and isinstance(data, dict):
+        for key in ("draft", "target"):
+            if _has_boolean(data.get(key)):
+                raise ChainFileError(
+                    f"{name}: {key!r} holds true/false; probabilities must be numbers"
+                )
+    return data
+
+
+_BOOLEAN = re.compile(r'(?<![\w"])(?:true|false)(?![\w"])')
+
+
+def _has_boolean(value: Any) -> bool:
+    """Whether a nested list holds a JSON boolean (numpy would read it as 0 or 1)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bool):
+            return True
+        if isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def load_pair(path: str | Path) -> tuple[MarkovChain, MarkovChain]:
     """Read a (draft, target) pair; every problem raises a named SpecboundError.
 
@@ -43,14 +102,7 @@ def load_pair(path: str | Path) -> tuple[MarkovChain, MarkovChain]:
     :class:`InvalidInputError`.
     """
     name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ChainFileError(f"{name}: cannot read the chain file ({exc})") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ChainFileError(f"{name}: not valid JSON ({exc})") from exc
+    data = _read_json(path, name)
     if not isinstance(data, dict):
         raise ChainFileError(
             f'{name}: expected a JSON object {{"start", "draft", "target"}}, '
@@ -59,7 +111,9 @@ def load_pair(path: str | Path) -> tuple[MarkovChain, MarkovChain]:
     missing = [key for key in ("draft", "target") if key not in data]
     if missing:
         raise ChainFileError(f"{name}: missing key(s) {missing}; expected start, draft, target")
-    start = data.get("start", 0)
+    if "start" not in data:
+        raise ChainFileError(f"{name}: missing key 'start' (the first state, e.g. 0)")
+    start = data["start"]
     if isinstance(start, bool) or not isinstance(start, int):
         raise ChainFileError(f"{name}: 'start' must be an integer state, got {start!r}")
     draft_arr = _array(data["draft"], "draft", name)
@@ -85,6 +139,22 @@ def pair_to_dict(draft: MarkovChain, target: MarkovChain) -> dict[str, Any]:
     }
 
 
-def save_pair(path: str | Path, draft: MarkovChain, target: MarkovChain) -> Path:
-    """Write a pair atomically (temporary file, then rename); floats round-trip exactly."""
-    return write_json_atomic(path, pair_to_dict(draft, target))
+#: Memory per probability while a pair is written as JSON (Python floats, lists, text).
+SAVE_BYTES_PER_PROBABILITY = 96
+
+
+def check_save_size(horizon: int, num_states: int) -> None:
+    """Refuse, before any work, a pair too large to write as JSON with the memory here."""
+    check_memory(
+        SAVE_BYTES_PER_PROBABILITY * 2.0 * horizon * num_states * num_states,
+        f"writing a chain pair of T={horizon}, S={num_states} as JSON",
+    )
+
+
+def save_pair(
+    path: str | Path, draft: MarkovChain, target: MarkovChain, *, name: str = "path"
+) -> Path:
+    """Write a pair atomically (:func:`specbound.io.atomic_output`: through links, never
+    over a device or folder); floats round-trip exactly. Missing parent folders are made."""
+    check_save_size(draft.horizon, draft.num_states)
+    return write_json_atomic(path, pair_to_dict(draft, target), name)

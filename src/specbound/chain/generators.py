@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 from specbound.chain.model import MarkovChain
 from specbound.core.validation import as_distribution, check_same_shape
 from specbound.errors import InvalidInputError
-from specbound.validate import check_float, check_int, check_seed
+from specbound.validate import check_float, check_int, check_memory, check_seed
 
 __all__ = [
     "bernoulli_pairs",
@@ -48,6 +48,18 @@ def _rng(seed: Seed) -> np.random.Generator:
 
 def _positive_int(value: object, name: str) -> int:
     return check_int(value, name, low=1)
+
+
+#: Float64 arrays of shape (T, S, S) a generator holds at its peak (rows, draws, mixes).
+ARRAYS_AT_PEAK = 6
+
+
+def _check_size(T: int, S: int, chains: int) -> None:
+    """Refuse, before drawing, chains whose (T, S, S) arrays exceed the memory available."""
+    check_memory(
+        8.0 * ARRAYS_AT_PEAK * chains * T * S * S,
+        f"{chains} chain(s) of T={T}, S={S} ({T * S * S:.3g} probabilities each)",
+    )
 
 
 def _unit(value: float, name: str) -> float:
@@ -86,6 +98,7 @@ def random_chain(
 ) -> MarkovChain:
     """A non-stationary chain with Dirichlet rows (module docstring)."""
     T, S = _positive_int(T, "T"), _positive_int(S, "S")
+    _check_size(T, S, 1)
     rows = _dirichlet_rows(_rng(seed), (T, S, S), concentration, _unit(zeros, "zeros"))
     return MarkovChain(rows, start)
 
@@ -103,6 +116,7 @@ def random_pair(
     """(draft, target): target rows Dirichlet, draft rows ``(1-mix) target + mix D``."""
     T, S = _positive_int(T, "T"), _positive_int(S, "S")
     mix, zeros = _unit(mix, "mix"), _unit(zeros, "zeros")
+    _check_size(T, S, 2)
     rng = _rng(seed)
     target = _dirichlet_rows(rng, (T, S, S), concentration, zeros)  # (T, S, S)
     other = _dirichlet_rows(rng, (T, S, S), concentration, zeros)  # (T, S, S)

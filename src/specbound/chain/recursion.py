@@ -31,7 +31,13 @@ from numpy.typing import NDArray
 
 from specbound.chain.block_theory import block_recursion
 from specbound.chain.model import MarkovChain, check_pair
-from specbound.chain.spec import DecodingAlgorithm, PhaseLayout, describe, draft_length
+from specbound.chain.spec import (
+    DecodingAlgorithm,
+    PhaseLayout,
+    at_horizon,
+    describe,
+    draft_length,
+)
 from specbound.core import kernels
 from specbound.core.batch import limit_round_start_split
 from specbound.core.rules import SplitLaw, output_distribution, step_rejection_probability
@@ -192,6 +198,7 @@ def analyse(
     its ``M -> infinity`` limit (Proposition 1)."""
     check_pair(draft, target)
     T = draft.horizon
+    algorithm = at_horizon(algorithm, T)
     lengths = np.array([draft_length(algorithm, T, n) for n in range(T)], dtype=np.float64)
     if algorithm.step_rule is None:  # autoregressive: one call per token, no rejections
         rejection, starts, bias = np.zeros(T), np.ones(T), np.zeros(T)

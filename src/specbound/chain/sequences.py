@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from specbound.chain.block_theory import block_sequence_law
 from specbound.chain.model import MarkovChain, check_enumerable, check_pair
 from specbound.chain.recursion import advance, position_kernels
-from specbound.chain.spec import DecodingAlgorithm, PhaseLayout
+from specbound.chain.spec import DecodingAlgorithm, PhaseLayout, at_horizon
 
 __all__ = ["DEFAULT_MAX_SEQUENCES", "encode_sequences", "sequence_law", "sequence_tv"]
 
@@ -36,6 +36,7 @@ def sequence_law(
     check_pair(draft, target)
     T, S = draft.horizon, draft.num_states
     check_enumerable(S, T, max_sequences)
+    algorithm = at_horizon(algorithm, draft.horizon)
     if algorithm.step_rule is None:
         return target.sequence_probs(max_sequences)
     if algorithm.block_rule is not None:

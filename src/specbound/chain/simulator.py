@@ -24,11 +24,17 @@ from numpy.typing import NDArray
 
 from specbound.chain.model import MarkovChain, check_pair
 from specbound.chain.result import SimulationResult
-from specbound.chain.spec import DecodingAlgorithm, PhaseLayout, describe, draft_length
+from specbound.chain.spec import (
+    DecodingAlgorithm,
+    PhaseLayout,
+    at_horizon,
+    describe,
+    draft_length,
+)
 from specbound.core.sampling import sample_rows
-from specbound.validate import check_int, check_seed
+from specbound.validate import check_int, check_memory, check_seed
 
-__all__ = ["check_runs", "simulate"]
+__all__ = ["check_runs", "memory_estimate", "simulate"]
 
 Array = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -45,6 +51,14 @@ def check_runs(n_runs: object, seed: object) -> tuple[int, int]:
 def chunk_size(num_states: int, num_drafts: int) -> int:
     """Runs simulated together; depends only on (S, M), so a seed reproduces a result."""
     return int(np.clip(CHUNK_ELEMENTS // (num_states * num_drafts), 1 << 10, 1 << 16))
+
+
+def memory_estimate(horizon: int, num_states: int, n_runs: int, width: int) -> float:
+    """Bytes :func:`simulate` needs: the (T, runs) token buffer, the per-run counts, and a
+    chunk's (runs, width, S) draws and laws (width: M candidates, or a block's length)."""
+    chunk = min(chunk_size(num_states, width), n_runs)
+    per_chunk = 6 * chunk * width * num_states + 3 * num_states * (width + 1) * num_states
+    return 8.0 * (horizon * n_runs + 4 * n_runs + per_chunk)
 
 
 class _Chunk:
@@ -179,11 +193,17 @@ def simulate(
     """
     check_pair(draft, target)
     n_runs, seed = check_runs(n_runs, seed)
+    algorithm = at_horizon(algorithm, draft.horizon)
     rule = algorithm.round_start_rule
     width = 1 if rule is None else rule.num_drafts
     if algorithm.block_rule is not None:  # a whole block's laws per run: (R, k, S)
         width = draft_length(algorithm, draft.horizon, 0) + 1
     size = chunk_size(draft.num_states, width)
+    check_memory(
+        memory_estimate(draft.horizon, draft.num_states, n_runs, width),
+        f"simulate: n_runs={n_runs} runs of T={draft.horizon} tokens "
+        f"({width} candidate(s) per round start)",
+    )
     bounds = [*range(0, n_runs, size), n_runs]
     seeds = np.random.SeedSequence(seed).spawn(len(bounds) - 1)
     # NOTE: tokens are stored position-major, so each step writes one contiguous row;

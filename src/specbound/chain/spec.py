@@ -28,8 +28,18 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from specbound.core.rules import StepRule
+from specbound.errors import InvalidAlgorithmError
 
-__all__ = ["DecodingAlgorithm", "PhaseLayout", "describe", "draft_length"]
+__all__ = [
+    "DecodingAlgorithm",
+    "PhaseLayout",
+    "at_horizon",
+    "check_decoding_algorithm",
+    "describe",
+    "draft_length",
+]
+
+_ATTRIBUTES = ("gamma", "step_rule", "round_start_rule", "block_rule", "unbiased")
 
 
 class DecodingAlgorithm(Protocol):
@@ -91,3 +101,52 @@ def describe(algorithm: Any) -> dict[str, Any]:
     if callable(to_dict):
         return dict(to_dict())
     return {"name": type(algorithm).__name__, "gamma": getattr(algorithm, "gamma", None)}
+
+
+def check_decoding_algorithm(algorithm: object, name: str = "algorithm") -> DecodingAlgorithm:
+    """``algorithm`` if it reads as a spec (the attributes above, ``gamma`` None or an
+    integer >= 1); else :class:`InvalidAlgorithmError` naming ``name``."""
+    if isinstance(algorithm, type):
+        raise InvalidAlgorithmError(
+            f"{name} must be an algorithm spec instance, got the class {algorithm.__name__}; "
+            f"call it, e.g. {algorithm.__name__}()"
+        )
+    missing = [attr for attr in _ATTRIBUTES if not hasattr(algorithm, attr)]
+    if missing:
+        raise InvalidAlgorithmError(
+            f"{name} must be an algorithm spec (specbound.Autoregressive, Speculative, "
+            f"BlockSpeculative, BatchSpeculative or OverAcceptance), got {algorithm!r}"
+        )
+    gamma = algorithm.gamma  # type: ignore[attr-defined]
+    if gamma is not None and (isinstance(gamma, bool) or not isinstance(gamma, int) or gamma < 1):
+        raise InvalidAlgorithmError(f"{name}.gamma must be None or an integer >= 1, got {gamma!r}")
+    return algorithm  # type: ignore[return-value]
+
+
+class _ToTheHorizon:
+    """``algorithm`` read with ``gamma=None``; every other attribute is the original's."""
+
+    gamma = None
+
+    def __init__(self, algorithm: DecodingAlgorithm) -> None:
+        self._algorithm = algorithm
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._algorithm, attr)
+
+    def __repr__(self) -> str:
+        return repr(self._algorithm)
+
+
+def at_horizon(algorithm: object, horizon: int, name: str = "algorithm") -> DecodingAlgorithm:
+    """``algorithm`` checked, and read with ``gamma=None`` when ``gamma >= horizon``.
+
+    A round starting at ``n`` drafts ``min(gamma, T - n)`` tokens, and the first round
+    starts at 0, so every ``gamma >= T`` drafts exactly what ``gamma=None`` does (to the
+    horizon, no bonus token): the same law and counts, at the cost of two phases instead
+    of ``gamma + 1``. ``describe`` still reports the ``gamma`` asked for.
+    """
+    spec = check_decoding_algorithm(algorithm, name)
+    if spec.gamma is not None and spec.gamma >= horizon:
+        return _ToTheHorizon(spec)  # type: ignore[return-value]
+    return spec

@@ -25,7 +25,7 @@ from specbound.algorithms import BatchSpeculative, Speculative
 from specbound.chain.model import MarkovChain, check_pair
 from specbound.chain.recursion import ChainTheory, analyse
 from specbound.chain.sequences import sequence_law, sequence_tv
-from specbound.chain.spec import DecodingAlgorithm
+from specbound.chain.spec import DecodingAlgorithm, at_horizon
 from specbound.core import kernels
 from specbound.core.rules import output_distribution
 from specbound.errors import InvalidAlgorithmError
@@ -126,6 +126,7 @@ def check_theorem2(
 ) -> Theorem2Check:
     """Compare ``algorithm``'s exact rejections with Theorem 1's sum (Theorem 2)."""
     rejections = expected_rejections(draft, target, algorithm)
+    algorithm = at_horizon(algorithm, draft.horizon)
     bound = theorem1_sum(draft, target)
     gap = rejections - bound
     in_family = (
@@ -181,6 +182,7 @@ def output_chain(
     not a first-order chain: use :func:`sequence_law` or :func:`expected_bias` then.
     """
     check_pair(draft, target)
+    algorithm = at_horizon(algorithm, draft.horizon)
     if algorithm.unbiased:
         return target
     rule = algorithm.step_rule
@@ -243,6 +245,7 @@ def summarise(
     per-position probabilities.
     """
     theory = analyse(draft, target, algorithm)
+    algorithm = at_horizon(algorithm, draft.horizon)
     payload: dict[str, Any] = {
         **theory.to_dict(per_position=False),
         "theorem1_sum": theorem1_sum(draft, target),

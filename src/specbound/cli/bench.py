@@ -12,7 +12,12 @@ from typing import Annotated, Any
 import typer
 
 from specbound.cli.app import app
-from specbound.cli.common import check_model_options, echo_json, parse_count_list
+from specbound.cli.common import (
+    MAX_LIST_DRAFTS,
+    check_model_options,
+    echo_json,
+    parse_count_list,
+)
 from specbound.cli.options import AUTO_THREADS_HELP
 from specbound.validate import check_int
 
@@ -31,17 +36,18 @@ def bench_sim(
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the JSON.")] = (
         DEFAULT_SIM_OUT
     ),
-    quick: bool = typer.Option(False, "--quick", help="Tiny sizes (a smoke test)."),
+    quick: bool = typer.Option(False, "--quick", metavar="", help="Tiny sizes (a smoke test)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
-    as_json: bool = typer.Option(False, "--json", help="Also print the JSON record."),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="Also print the JSON record."),
 ) -> None:
     """Chain simulator throughput vs a per-run Python loop, and exact-calculator timings."""
     from specbound.bench.sim import SimBenchConfig, run_sim_benchmark
-    from specbound.io import write_json_atomic
+    from specbound.io import check_output_file, write_json_atomic
 
+    check_output_file(out, "--out", parents=out == DEFAULT_SIM_OUT)  # before any work
     config = SimBenchConfig.quick_config(seed) if quick else SimBenchConfig.full(seed)
     record = run_sim_benchmark(config)
-    write_json_atomic(out, record)
+    write_json_atomic(out, record, "--out")
     if as_json:
         echo_json(record)
         return
@@ -91,7 +97,9 @@ def bench_lm(
     gamma: int = typer.Option(
         0, "--gamma", help="Drafted tokens per round (0: the best predicted by profile)."
     ),
-    num_drafts: str = typer.Option("2,4", "--num-drafts", help="Batch SD draft counts M."),
+    num_drafts: str = typer.Option(
+        "2,4", "--num-drafts", "-M", help=f"Batch SD draft counts M (each <= {MAX_LIST_DRAFTS})."
+    ),
     eps: float = typer.Option(0.2, "--eps", help="Over-acceptance threshold (Decoding-OPT)."),
     temperature: float = typer.Option(1.0, "--temperature", help="0 = greedy."),
     top_k: int = typer.Option(0, "--top-k", help="Keep the k most likely tokens (0: off)."),
@@ -99,26 +107,30 @@ def bench_lm(
     dtype: str = typer.Option("float32", "--dtype", help="float32 | bfloat16 | float16."),
     threads: int = typer.Option(0, "--threads", help=AUTO_THREADS_HELP),
     seed: int = typer.Option(0, "--seed", help="Seed (the same for every contender)."),
-    hf: bool = typer.Option(True, "--hf/--no-hf", help="Include the Hugging Face contenders."),
+    hf: bool = typer.Option(
+        True, "--hf/--no-hf", metavar="", help="Include the Hugging Face contenders."
+    ),
     quick: bool = typer.Option(
-        False, "--quick", help="A cheap profile (2 paths per prompt, 1 timing repeat)."
+        False, "--quick", metavar="", help="A cheap profile (2 paths per prompt, 1 timing repeat)."
     ),
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the JSON.")] = (
         DEFAULT_LM_OUT
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the JSON record on stdout."),
+    as_json: bool = typer.Option(
+        False, "--json", metavar="", help="Print the JSON record on stdout."
+    ),
 ) -> None:
     """specbound AR / SD / batch SD / over-acceptance beside HF generate and HF assisted
     generation on one pair: tokens/s, target calls per token, and the ratios."""
-    from specbound.errors import InvalidInputError
 
     check_model_options(target, draft)
     check_int(num_prompts, "--num-prompts", low=1)
     check_int(threads, "--threads", low=0)
     check_int(gamma, "--gamma (0: the best from profile)", low=0)
-    if out.exists() and out.is_dir():
-        raise InvalidInputError(f"--out {str(out)!r} is a directory; give a file path")
-    drafts = tuple(parse_count_list(num_drafts, "--num-drafts", low=2))
+    from specbound.io import check_output_file
+
+    check_output_file(out, "--out", parents=out == DEFAULT_LM_OUT)  # before any work
+    drafts = tuple(parse_count_list(num_drafts, "--num-drafts", low=2, high=MAX_LIST_DRAFTS))
 
     from specbound.bench.lm import LMBenchConfig
     from specbound.lm.prompts import load_prompts
@@ -206,7 +218,7 @@ def _run_lm(
 def _write(out: Path, record: dict[str, Any]) -> Path:
     from specbound.io import write_json_atomic
 
-    return write_json_atomic(out, record)
+    return write_json_atomic(out, record, "--out")
 
 
 def format_lm_table(record: dict[str, Any]) -> str:

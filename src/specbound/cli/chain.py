@@ -60,6 +60,7 @@ def _table(title: str, rows: Sequence[Sequence[str]], columns: tuple[str, ...]) 
 
 @app.command()
 def theory(
+    ctx: typer.Context,
     chain_file: ChainFile,
     algorithm: AlgorithmOption = "sd",
     num_drafts: NumDraftsOption = 2,
@@ -70,7 +71,7 @@ def theory(
 ) -> None:
     """Exact expected rejections, target/draft calls and bias on a chain pair."""
     spec = build_algorithm(
-        algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier
+        algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier, context=ctx
     )
     payload = _theory_payload(chain_file, spec)
     if as_json:
@@ -103,6 +104,7 @@ def theory(
 
 @app.command()
 def simulate(
+    ctx: typer.Context,
     chain_file: ChainFile,
     algorithm: AlgorithmOption = "sd",
     num_drafts: NumDraftsOption = 2,
@@ -120,7 +122,7 @@ def simulate(
     from specbound.chain.simulator import simulate as run_simulation
 
     spec = build_algorithm(
-        algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier
+        algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier, context=ctx
     )
     draft, target = load_pair(chain_file)
     exact = analyse(draft, target, spec)
@@ -174,15 +176,19 @@ def chain_random(
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     concentration: float = typer.Option(1.0, "--concentration", help="Dirichlet parameter."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="Print a JSON summary."),
 ) -> None:
     """Write a random draft/target pair (target rows Dirichlet; draft rows mixed)."""
-    from specbound.chain.files import save_pair
+    from specbound.chain.files import check_save_size, save_pair
     from specbound.chain.generators import random_pair
     from specbound.chain.theory import theorem1_sum
+    from specbound.io import check_output_file
+    from specbound.validate import check_int
 
+    check_output_file(out, "--out")  # before any work
+    check_save_size(check_int(horizon, "--T", low=1), check_int(states, "--S", low=1))
     draft, target = random_pair(horizon, states, mix, seed, concentration=concentration)
-    save_pair(out, draft, target)
+    save_pair(out, draft, target, name="--out")
     summary = {
         "path": str(out),
         "T": horizon,

@@ -43,6 +43,12 @@ def run_app(app: typer.Typer, argv: list[str] | None) -> int:
     except SpecboundError as exc:
         fail(str(exc))
         return EXIT_USER_ERROR
+    except MemoryError:  # NOTE: sizes are estimated up front; this is the last resort
+        fail("out of memory: the sizes asked for need more memory than this machine has")
+        return EXIT_USER_ERROR
+    except RecursionError:
+        fail("input nested too deeply to process")
+        return EXIT_USER_ERROR
     return 0
 
 
@@ -62,35 +68,57 @@ def parse_probs(text: str, name: str) -> np.ndarray:
         ) from exc
     if not isinstance(value, list) or not value:
         raise InvalidInputError(f"{name}: expected a non-empty JSON list, got {text!r}")
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
+        raise InvalidInputError(
+            f"{name}: expected a flat JSON list of numbers (not booleans, strings or lists), "
+            f"got {text!r}"
+        )
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"{name}: expected numbers, got {text!r}") from exc
 
 
+#: At most this many distinct values in one list option (each is a separate run).
+MAX_LIST_VALUES = 64
+#: The largest M a list of draft counts may hold (profile, bench lm: M model copies).
+MAX_LIST_DRAFTS = 256
+#: The largest gamma a list of draft lengths may hold (beyond it: 'none', the horizon).
+MAX_LIST_GAMMA = 4096
+
+
 def parse_count_list(text: str, name: str, *, low: int = 1, high: int | None = None) -> list[int]:
-    """``"1,2,4"`` or a range ``"1-8"`` (also ``"1..8"``) -> sorted distinct integers."""
+    """``"1,2,4"`` or a range ``"1-8"`` (also ``"1..8"``) -> sorted distinct integers.
+
+    Every value must lie in ``[low, high]`` and there may be at most
+    :data:`MAX_LIST_VALUES` of them; both are checked before a range is expanded.
+    """
+    bound = f">= {low}" if high is None else f"in {low}..{high}"
     values: set[int] = set()
     for part in text.replace("..", "-").split(","):
         part = part.strip()
         if not part:
             continue
         try:
-            if "-" in part[1:]:
-                first, last = part.split("-", 1)
-                values.update(range(int(first), int(last) + 1))
+            if "-" in part[1:]:  # a range; part[0] may be a minus sign
+                head, tail = part[1:].split("-", 1)
+                first, last = int(part[0] + head), int(tail)
             else:
-                values.add(int(part))
+                first = last = int(part)
         except ValueError as exc:
             raise InvalidInputError(
                 f"{name}: expected integers such as '1,2,4' or a range '1-8', got {text!r}"
             ) from exc
+        for value in (first, last):
+            if value < low or (high is not None and value > high):
+                raise InvalidInputError(f"{name}: every value must be {bound}, got {value}")
+        if last - first + 1 + len(values) > MAX_LIST_VALUES:
+            raise InvalidInputError(
+                f"{name}: at most {MAX_LIST_VALUES} values (each is a separate run), got {text!r}"
+            )
+        values.update(range(first, last + 1))
     if not values:
         raise InvalidInputError(f"{name}: expected at least one integer, got {text!r}")
-    bad = [v for v in values if v < low or (high is not None and v > high)]
-    if bad:
-        bound = f">= {low}" if high is None else f"in {low}..{high}"
-        raise InvalidInputError(f"{name}: every value must be {bound}, got {min(bad)}")
     return sorted(values)
 
 

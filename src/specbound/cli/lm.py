@@ -78,6 +78,7 @@ class _Streamer:
 
 @app.command()
 def generate(
+    ctx: typer.Context,
     prompt: str = typer.Argument(..., help="The text to continue."),
     target: str | None = typer.Option(
         None, "--target", help="Target model: a local path or hub id (default: embedded pair)."
@@ -98,15 +99,18 @@ def generate(
     seed: SeedOption = 0,
     dtype: str = typer.Option("float32", "--dtype", help="float32 | bfloat16 | float16."),
     threads: int = typer.Option(0, "--threads", help=AUTO_THREADS_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object, no streaming."),
+    as_json: bool = typer.Option(
+        False, "--json", metavar="", help="Print one JSON object, no streaming."
+    ),
 ) -> None:
     """Continue PROMPT with a (target, draft) pair; print the text, then its statistics."""
     spec = build_algorithm(
-        algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier
+        algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier, context=ctx
     )
     check_model_options(target, draft)
     check_int(threads, "--threads", low=0)
     from specbound import lm
+    from specbound.lm.limits import check_context, check_decode_memory
     from specbound.lm.threads import auto_threads, torch_threads
     from specbound.lm.warping import SamplingConfig
 
@@ -116,7 +120,10 @@ def generate(
     check_int(max_new_tokens, "--max-new-tokens", low=1)
     pair = lm.load_pair(target=target, draft=draft, tokenizer=tokenizer, dtype=dtype)
     chosen = threads or auto_threads(pair.target_parameters)
-    streamer = None if as_json else _Streamer(pair.tokenizer, lm.encode_prompt(pair, prompt))
+    prompt_ids = lm.encode_prompt(pair, prompt)
+    check_context(pair, len(prompt_ids), max_new_tokens)  # before the prompt is echoed
+    check_decode_memory(pair, spec, len(prompt_ids), max_new_tokens)
+    streamer = None if as_json else _Streamer(pair.tokenizer, prompt_ids)
     if streamer is not None:
         sys.stdout.write(prompt)
         sys.stdout.flush()

@@ -24,6 +24,7 @@ __all__ = [
     "SeedOption",
     "VerifierOption",
     "build_algorithm",
+    "check_options_apply",
     "parse_gamma",
 ]
 
@@ -56,7 +57,9 @@ GammaOption = Annotated[
 ]
 EpsOption = Annotated[float, typer.Option("--eps", help="opt/uno: over-acceptance threshold.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed (reproducible).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", metavar="", help="Print JSON instead of a table.")
+]
 
 
 def parse_gamma(text: str) -> int | None:
@@ -77,10 +80,55 @@ def parse_gamma(text: str) -> int | None:
     return gamma
 
 
+#: The options each algorithm reads (parameter name -> option as typed).
+_OPTION_NAMES = {
+    "gamma": "--gamma",
+    "num_drafts": "--num-drafts/-M",
+    "eps": "--eps",
+    "verifier": "--verifier",
+}
+APPLIES_TO = {
+    "ar": (),
+    "sd": ("gamma",),
+    "block": ("gamma",),
+    "batch": ("gamma", "num_drafts", "verifier"),
+    "opt": ("gamma", "eps"),
+    "uno": ("gamma", "eps"),
+}
+
+
+def check_options_apply(context: typer.Context | None, name: str) -> None:
+    """Refuse an algorithm option given on the command line that ``name`` does not read
+    (``--eps`` with ``-a sd``, ``--gamma`` with ``-a ar``): it would be silently ignored."""
+    if context is None or name not in APPLIES_TO:
+        return
+    for parameter, option in _OPTION_NAMES.items():
+        if parameter not in context.params or parameter in APPLIES_TO[name]:
+            continue
+        source = context.get_parameter_source(parameter)
+        if source is not None and source.name == "COMMANDLINE":
+            users = [a for a, params in APPLIES_TO.items() if parameter in params]
+            raise InvalidAlgorithmError(
+                f"{option} does not apply to --algorithm {name} "
+                f"(it is read by {', '.join(users)}); remove it"
+            )
+
+
 def build_algorithm(
-    name: str, *, gamma: str, num_drafts: int, eps: float, verifier: str
+    name: str,
+    *,
+    gamma: str,
+    num_drafts: int,
+    eps: float,
+    verifier: str,
+    context: typer.Context | None = None,
 ) -> Algorithm:
-    """The spec the shared options describe (``--gamma`` as typed on the command line)."""
+    """The spec the shared options describe (``--gamma`` as typed on the command line).
+
+    With the command's ``context``, an option given on the command line that the
+    algorithm does not read is an error.
+    """
+    check_options_apply(context, name)
     return algorithm_from_options(
         name, gamma=parse_gamma(gamma), num_drafts=num_drafts, eps=eps, verifier=verifier
     )

@@ -12,7 +12,14 @@ from typing import Any
 import typer
 
 from specbound.cli.app import app
-from specbound.cli.common import check_model_options, echo_json, parse_count_list, parse_float_list
+from specbound.cli.common import (
+    MAX_LIST_DRAFTS,
+    MAX_LIST_GAMMA,
+    check_model_options,
+    echo_json,
+    parse_count_list,
+    parse_float_list,
+)
 from specbound.cli.options import AUTO_THREADS_HELP
 from specbound.validate import check_int, check_seed
 
@@ -154,7 +161,10 @@ def profile(
         "1,2,4,8", "--gamma", help="Draft lengths to profile (gamma=none is always included)."
     ),
     num_drafts: str = typer.Option(
-        "2,4", "--num-drafts", help="Batch SD draft counts M, e.g. '2,4' or '2-8'."
+        "2,4",
+        "--num-drafts",
+        "-M",
+        help=f"Batch SD draft counts M, e.g. '2,4' or '2-8' (each <= {MAX_LIST_DRAFTS}).",
     ),
     eps: str = typer.Option(
         "0.1,0.4", "--eps", help="Over-acceptance thresholds (OPT and UNO); 'none' for none."
@@ -163,15 +173,15 @@ def profile(
     top_k: int = typer.Option(0, "--top-k", help="Keep the k most likely tokens (0: off)."),
     top_p: float = typer.Option(1.0, "--top-p", help="Nucleus mass to keep (1: off)."),
     measure: bool = typer.Option(
-        True, "--measure/--no-measure", help="Also run every algorithm and measure it."
+        True, "--measure/--no-measure", metavar="", help="Also run every algorithm and measure it."
     ),
     blocks: bool = typer.Option(
-        True, "--blocks/--no-blocks", help="Also block verification (Sun et al. 2024)."
+        True, "--blocks/--no-blocks", metavar="", help="Also block verification (Sun et al. 2024)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed (reproducible counts)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | bfloat16 | float16."),
     threads: int = typer.Option(0, "--threads", help=AUTO_THREADS_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="Print one JSON object."),
 ) -> None:
     """Predict a model pair's rejections, target calls and speed-up, then measure them.
 
@@ -180,8 +190,8 @@ def profile(
     gamma and M with the best predicted speed-up.
     """
     finite = [part for part in gamma.split(",") if part.strip().lower() not in ("", "none")]
-    gammas = parse_count_list(",".join(finite), "--gamma") if finite else []
-    drafts = parse_count_list(num_drafts, "--num-drafts")
+    gammas = parse_count_list(",".join(finite), "--gamma", high=MAX_LIST_GAMMA) if finite else []
+    drafts = parse_count_list(num_drafts, "--num-drafts", high=MAX_LIST_DRAFTS)
     thresholds = parse_float_list(eps, "--eps")
     check_model_options(target, draft)
     for value, name in (

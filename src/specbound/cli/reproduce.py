@@ -25,7 +25,7 @@ from rich.progress import (
 )
 
 from specbound.cli.app import app
-from specbound.errors import InvalidInputError
+from specbound.io import check_output_folder
 from specbound.validate import check_seed
 
 if TYPE_CHECKING:
@@ -86,13 +86,19 @@ def reproduce(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of every chain drawn and every simulation."),
     quick: bool = typer.Option(
-        False, "--quick", help="Small run counts: the whole report in well under a minute."
+        False,
+        "--quick",
+        metavar="",
+        help="Small run counts: the whole report in well under a minute.",
     ),
     only: str | None = typer.Option(
         None, "--only", help="Comma-separated experiments to run, e.g. 'fig2,fig4'."
     ),
     force: bool = typer.Option(
-        False, "--force", help="Recompute even when a data file with the same config exists."
+        False,
+        "--force",
+        metavar="",
+        help="Recompute even when a data file with the same config exists.",
     ),
 ) -> None:
     """Regenerate the paper's figures and Table 1, every claim checked, into REPORT.md.
@@ -104,8 +110,7 @@ def reproduce(
 
     check_seed(seed, "--seed")
     select(only)  # a user mistake fails before any work
-    if Path(out).exists() and not Path(out).is_dir():
-        raise InvalidInputError(f"--out: {out!r} exists and is not a folder")
+    check_output_folder(out, "--out")  # before any work
     console = Console(stderr=True)
     with _RichReporter(console) as reporter:
         result = run_experiments(

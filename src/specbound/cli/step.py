@@ -27,7 +27,9 @@ def step(
     resample: str = typer.Option(
         "opt", "--resample", help="After a rejection: opt (P*) or uno (target)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    as_json: bool = typer.Option(
+        False, "--json", metavar="", help="Print JSON instead of a table."
+    ),
 ) -> None:
     """One step: TV, rejection probability, residual / P*, min bias, and the Pareto line."""
     if resample not in ("opt", "uno"):

@@ -35,9 +35,37 @@ Array = NDArray[np.float64]
 
 def _residual_stack(draft: Array, target: Array, num_drafts: int) -> Array:
     residuals = [target]
-    for _ in range(num_drafts):
-        residuals.append(kernels.residual(draft, residuals[-1]))
+    for m in range(num_drafts):
+        following = kernels.residual(draft, residuals[-1])
+        if np.array_equal(following, residuals[-1]):  # a fixed point: the rest repeat it
+            rest = num_drafts - m
+            shape = (*following.shape[:-1], rest, following.shape[-1])
+            repeated = np.broadcast_to(following[..., None, :], shape)
+            return np.concatenate([np.stack(residuals, axis=-2), repeated], axis=-2)
+        residuals.append(following)
     return np.stack(residuals, axis=-2)  # (..., M+1, V)
+
+
+def _round_start_tail(draft: Array, target: Array, num_drafts: int) -> tuple[Array, Array]:
+    """``(prod_{m<=M} TV(p, r_m), r_{M+1})`` without building the whole stack.
+
+    The residuals reach a fixed point within a few steps (the mass left on the tokens the
+    draft under-proposes most, or on ``{p = 0}``): once ``r_{m+1} == r_m`` exactly in every
+    row, every later factor is ``TV(p, r_m)`` and the product is finished with a power, so
+    a huge M costs as little as a small one. Once every row's product is 0 it stays 0.
+    """
+    residual = target
+    reject = np.ones(draft.shape[:-1])  # (...,)
+    for m in range(num_drafts):
+        tv = kernels.tv(draft, residual)  # (...,)
+        reject = reject * tv
+        following = kernels.residual(draft, residual)
+        if np.array_equal(following, residual):
+            return reject * tv ** (num_drafts - m - 1), residual
+        if not reject.any():
+            return reject, following
+        residual = following
+    return reject, residual
 
 
 @dataclass(frozen=True)
@@ -55,8 +83,7 @@ class RecursiveRejectionRule:
 
     def all_rejected_probability(self, draft: Array, target: Array) -> Array:
         """``prod_m TV(p, r_m)``: the chance the round start is a rejection. (...,)"""
-        residuals = self.residuals(draft, target)  # (..., M+1, V)
-        return np.prod(kernels.tv(draft[..., None, :], residuals[..., :-1, :]), axis=-1)
+        return _round_start_tail(draft, target, self.num_drafts)[0]
 
     def output_distribution(self, draft: Array, target: Array) -> Array:
         """The law of the token the round start outputs (equals ``target``): (..., V)."""
@@ -75,8 +102,7 @@ class RecursiveRejectionRule:
         rule outputs exactly the target (Theorem 3; tested against enumeration), so the
         accepted part is ``q - reject * r_{M+1}``.
         """
-        reject = self.all_rejected_probability(draft, target)  # (...,)
-        recovered = self.residuals(draft, target)[..., -1, :]  # (..., V)  r_{M+1}
+        reject, recovered = _round_start_tail(draft, target, self.num_drafts)  # r_{M+1}
         rejected = reject[..., None] * recovered  # (..., V)
         # NOTE: q - rejected is >= 0 in exact arithmetic; clip rounding residue (~1e-17).
         return SplitLaw(reject, np.clip(target - rejected, 0.0, None), rejected)

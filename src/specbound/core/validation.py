@@ -34,8 +34,15 @@ def as_distribution(
     row/index and the value.
     """
     try:
-        arr = np.asarray(probs, dtype=np.float64)
+        raw = np.asarray(probs)
+        if raw.dtype.kind == "b":
+            raise InvalidDistributionError(
+                f"{name}: got booleans {probs!r}; probabilities must be numbers"
+            )
+        arr = raw.astype(np.float64, copy=False)
     except (TypeError, ValueError) as exc:
+        if isinstance(exc, InvalidDistributionError):
+            raise
         raise InvalidDistributionError(
             f"{name}: expected an array of probabilities, got {probs!r}"
         ) from exc

@@ -33,7 +33,9 @@ from specbound.errors import InvalidInputError
 from specbound.lm.arrays import as_ids, kernel_array, uniforms_on
 from specbound.lm.cache import CachedLM
 from specbound.lm.drafting import Drafter
-from specbound.lm.loading import ModelPair
+from specbound.lm.limits import check_context, check_decode_memory
+from specbound.lm.loading import ModelPair, check_model_pair
+from specbound.lm.prompts import check_prompt
 from specbound.lm.stats import GenerationOutput, GenerationStats
 from specbound.lm.verification import verify_round
 from specbound.lm.warping import SamplingConfig, warp_probs
@@ -70,6 +72,8 @@ class _Counts:
 
 def encode_prompt(pair: ModelPair, prompt: str | Sequence[int]) -> list[int]:
     """Token ids of ``prompt`` (text, or ids used as given), with the pair's prefix."""
+    check_model_pair(pair)
+    check_prompt(prompt)
     if isinstance(prompt, str):
         if not prompt.strip():
             raise InvalidInputError("prompt is empty; give some text to continue")
@@ -254,8 +258,11 @@ def generate(
     sampling = SamplingConfig() if sampling is None else sampling
     if not isinstance(sampling, SamplingConfig):
         raise InvalidInputError(f"sampling must be a SamplingConfig, got {sampling!r}")
+    check_model_pair(pair)
     algorithm.check_vocabulary(pair.vocab_size)
     prompt_ids = encode_prompt(pair, prompt)
+    check_context(pair, len(prompt_ids), max_new_tokens)
+    check_decode_memory(pair, algorithm, len(prompt_ids), max_new_tokens)
     eos = pair.eos_token_id if stop_at_eos else None
     draft_rng, verify_rng = np.random.default_rng(seed).spawn(2)
 

@@ -21,7 +21,14 @@ import torch
 
 from specbound.errors import IncompatibleModelsError, InvalidInputError, ModelNotFoundError
 
-__all__ = ["ModelPair", "embedded_pair_path", "load_pair", "parse_dtype"]
+__all__ = [
+    "ModelPair",
+    "check_device",
+    "check_model_pair",
+    "embedded_pair_path",
+    "load_pair",
+    "parse_dtype",
+]
 
 _DTYPES = {
     "float32": torch.float32,
@@ -31,6 +38,9 @@ _DTYPES = {
     "float16": torch.float16,
     "fp16": torch.float16,
 }
+#: A tokenizer must cover at least 1/this of a model's output rows (padding is common:
+#: Pythia 50277 tokens, 50304 rows; a tokenizer of 2 tokens for 4096 rows is not).
+MIN_TOKENIZER_COVERAGE = 2
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")
 
 
@@ -61,9 +71,31 @@ class ModelPair:
         return self.target.dtype
 
     @property
+    def context_window(self) -> int | None:
+        """Positions both models can attend to (``max_position_embeddings``), or None."""
+        windows = []
+        for model in (self.target, self.draft):
+            config = getattr(model, "config", None)
+            for key in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+                value = getattr(config, key, None)
+                if isinstance(value, int) and value > 0:
+                    windows.append(value)
+                    break
+        return min(windows) if windows else None
+
+    @property
     def target_parameters(self) -> int:
         """Number of parameters of the target model."""
         return sum(int(p.numel()) for p in self.target.parameters())
+
+
+def check_model_pair(pair: object, name: str = "pair") -> ModelPair:
+    """``pair`` if it is a :class:`ModelPair`; else :class:`InvalidInputError` naming it."""
+    if not isinstance(pair, ModelPair):
+        raise InvalidInputError(
+            f"{name} must be a ModelPair from specbound.lm.load_pair(), got {pair!r}"
+        )
+    return pair
 
 
 def embedded_pair_path() -> Path:
@@ -133,10 +165,16 @@ def _load_model(source: str, role: str, dtype: torch.dtype, local_files_only: bo
         model = AutoModelForCausalLM.from_pretrained(
             source, dtype=dtype, local_files_only=local_files_only
         )
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise ModelNotFoundError(
             f"{role} model {source!r} could not be loaded as a causal LM "
-            f"(offline machines need a local path): {str(exc).splitlines()[0]}"
+            f"(offline machines need a local path): {first}"
+        ) from exc
+    except RuntimeError as exc:  # transformers: weights that do not fit the config
+        raise ModelNotFoundError(
+            f"{role} model {source!r}: its weights do not match its config.json (an edited "
+            "vocab_size or hidden size?); restore the config or re-save the model"
         ) from exc
     return model.eval()
 
@@ -151,9 +189,14 @@ def _has_tokenizer(source: str) -> bool:
 def _load_tokenizer(source: str, role: str, local_files_only: bool) -> Any:
     from transformers import AutoTokenizer
 
+    if not _has_tokenizer(source):
+        raise ModelNotFoundError(
+            f"the {role} folder {source!r} has no tokenizer (none of "
+            f"{', '.join(_TOKENIZER_FILES)}); give one with tokenizer= (CLI: --tokenizer)"
+        )
     try:
         return AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ModelNotFoundError(
             f"tokenizer of the {role} {source!r} could not be loaded: {str(exc).splitlines()[0]}"
         ) from exc
@@ -192,10 +235,38 @@ def _check_vocabularies(
         raise IncompatibleModelsError(
             f"a model has fewer output rows than the tokenizer has tokens: {describe()}"
         )
+    if size * MIN_TOKENIZER_COVERAGE < max(target_rows, draft_rows):
+        raise IncompatibleModelsError(
+            f"the tokenizer covers too little of the models' vocabulary (a tokenizer "
+            f"that does not belong to them?): {describe()}; give the models' tokenizer "
+            "with tokenizer= (CLI: --tokenizer)"
+        )
     # NOTE: without a draft tokenizer the only evidence is the output size; a padded
     # matrix on one side is common (Pythia), so differing row counts pass when both cover
     # the tokenizer.
     return size
+
+
+def check_device(device: object) -> torch.device:
+    """``device`` as a torch device that exists on this machine; else a named error."""
+    try:
+        torch_device = torch.device(device)  # type: ignore[arg-type]
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise InvalidInputError(f"device: not a torch device: {device!r}") from exc
+    if torch_device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (torch_device.index or 0) >= count:
+            raise InvalidInputError(
+                f"device {device!r}: this machine has {count} CUDA device(s)"
+                + ("" if count else " (or torch was built without CUDA)")
+                + "; use 'cpu'"
+                + (f" or 'cuda:0'..'cuda:{count - 1}'" if count else "")
+            )
+    elif torch_device.type == "mps" and not torch.backends.mps.is_available():
+        raise InvalidInputError(f"device {device!r}: MPS is not available here; use 'cpu'")
+    elif torch_device.type not in ("cpu", "cuda", "mps"):
+        raise InvalidInputError(f"device {device!r}: use 'cpu', 'cuda[:N]' or 'mps'")
+    return torch_device
 
 
 def load_pair(
@@ -215,10 +286,7 @@ def load_pair(
     cannot be loaded, :class:`IncompatibleModelsError` for vocabularies that differ.
     """
     torch_dtype = parse_dtype(dtype)
-    try:
-        torch_device = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise InvalidInputError(f"device: not a torch device: {device!r}") from exc
+    torch_device = check_device(device)
     embedded = target is None and draft is None
     if embedded:
         root = embedded_pair_path()

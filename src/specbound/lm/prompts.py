@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
 from specbound.errors import InvalidInputError
+from specbound.validate import check_memory, format_bytes
 
-__all__ = ["DEFAULT_PROMPTS_NAME", "load_prompts"]
+__all__ = ["DEFAULT_PROMPTS_NAME", "check_prompt", "load_prompts"]
+
+#: Memory per byte of a prompts file while it is read and split into lines.
+READ_BYTES_PER_BYTE = 4
 
 #: The ~50 short prompts shipped with specbound (package data ``specbound/data``).
 DEFAULT_PROMPTS_NAME = "prompts.txt"
@@ -25,6 +31,26 @@ def _parse(text: str, source: str) -> list[str]:
     return prompts
 
 
+def check_prompt(prompt: object, name: str = "prompt") -> str | Sequence[int]:
+    """``prompt`` if it is text or a sequence of token ids (integers, not booleans)."""
+    if isinstance(prompt, str):
+        return prompt
+    if isinstance(prompt, (bytes, dict, set)) or not isinstance(prompt, Sequence):
+        if not (hasattr(prompt, "tolist") and hasattr(prompt, "__len__")):  # arrays, tensors
+            raise InvalidInputError(
+                f"{name} must be text or a sequence of token ids, got {prompt!r}"
+            )
+        prompt = prompt.tolist()  # type: ignore[attr-defined]
+        if not isinstance(prompt, list):
+            raise InvalidInputError(f"{name} must be text or a 1-D sequence of token ids")
+    bad = [t for t in prompt if isinstance(t, bool) or not isinstance(t, numbers.Integral)]
+    if bad:
+        raise InvalidInputError(
+            f"{name}: token ids must be integers, got {bad[0]!r} ({type(bad[0]).__name__})"
+        )
+    return prompt
+
+
 def load_prompts(path: str | Path | None = None, limit: int | None = None) -> list[str]:
     """Read prompts, one per line (blank lines and ``#`` comments skipped).
 
@@ -39,6 +65,10 @@ def load_prompts(path: str | Path | None = None, limit: int | None = None) -> li
         file = Path(path)
         if not file.is_file():
             raise InvalidInputError(f"prompts file {str(path)!r} does not exist or is not a file")
+        size = file.stat().st_size
+        check_memory(
+            READ_BYTES_PER_BYTE * size, f"prompts file {str(path)!r} ({format_bytes(size)})"
+        )
         try:
             text = file.read_text("utf-8")
         except UnicodeDecodeError as exc:

@@ -11,8 +11,6 @@ deficiency); the figures are 150 dpi with fonts readable at 100% on a laptop scr
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -143,18 +141,13 @@ def log2_axis(ax: Axes, ticks: Sequence[float], labels: Sequence[str] | None = N
 
 
 def save(fig: Figure, path: str | Path) -> Path:
-    """Save ``fig`` as a PNG atomically (temporary file, then rename) and close it."""
+    """Save ``fig`` as a PNG atomically (:func:`specbound.io.atomic_output`) and close it."""
+    from specbound.io import atomic_output
+
     plt = _pyplot()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=DPI, format="png", metadata={"Software": None})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_output(path, "figure", parents=True) as tmp:
+            fig.savefig(tmp, dpi=DPI, format="png", metadata={"Software": None})
     finally:
         plt.close(fig)
-    return path
+    return Path(path)

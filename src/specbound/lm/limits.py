@@ -1,0 +1,73 @@
+"""What a generation needs, checked before it starts: room in the context window, memory.
+
+A prompt plus the tokens asked for must fit in the models' context window (positions
+beyond it were never trained, and some models fail on them): :func:`check_context`
+refuses it, naming both numbers. Batch SD keeps ``M`` copies of both models' caches and
+``M x (gamma + 1)`` logit rows per round: :func:`check_decode_memory` refuses an ``M``
+whose estimate exceeds the memory available, before any allocation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from specbound.errors import InvalidInputError
+from specbound.validate import check_memory
+
+__all__ = ["check_context", "check_decode_memory", "decode_memory_estimate"]
+
+#: float64 copies of a round's (M, gamma + 1, V) logits alive at once (warp, softmax, rules).
+LOGIT_COPIES = 6
+
+
+def check_context(pair: Any, prompt_tokens: int, max_new_tokens: int) -> None:
+    """Refuse ``prompt_tokens + max_new_tokens`` beyond the pair's context window."""
+    window = pair.context_window
+    if window is None:
+        return
+    # NOTE: a round may draft (and score) up to max_new_tokens positions past the prompt.
+    needed = prompt_tokens + max_new_tokens
+    if needed > window:
+        room = window - prompt_tokens
+        advice = (
+            f"ask for at most {room} new tokens, or shorten the prompt"
+            if room > 0
+            else "the prompt alone fills it: shorten the prompt"
+        )
+        raise InvalidInputError(
+            f"prompt ({prompt_tokens} tokens) + max_new_tokens ({max_new_tokens}) = {needed} "
+            f"positions, beyond the models' context window of {window}; {advice}"
+        )
+
+
+def _cache_bytes(model: Any, sequences: int, positions: int) -> float:
+    config = getattr(model, "config", None)
+    layers = int(getattr(config, "num_hidden_layers", 0) or 0)
+    hidden = int(getattr(config, "hidden_size", 0) or 0)
+    itemsize = int(getattr(getattr(model, "dtype", None), "itemsize", 4) or 4)
+    return 2.0 * layers * sequences * positions * hidden * itemsize  # keys and values
+
+
+def decode_memory_estimate(
+    pair: Any, num_drafts: int, gamma: int | None, prompt_tokens: int, max_new_tokens: int
+) -> float:
+    """Bytes a run needs beyond the models: caches of M sequences, a round's logits."""
+    drafted = max_new_tokens if gamma is None else min(gamma, max_new_tokens)
+    positions = prompt_tokens + max_new_tokens
+    logits = 8.0 * LOGIT_COPIES * num_drafts * (drafted + 1) * pair.vocab_size
+    caches = _cache_bytes(pair.target, num_drafts, positions)
+    return logits + caches + _cache_bytes(pair.draft, num_drafts, positions)
+
+
+def check_decode_memory(pair: Any, algorithm: Any, prompt_tokens: int, max_new_tokens: int) -> None:
+    """Refuse, before any work, a run whose :func:`decode_memory_estimate` exceeds memory."""
+    if not algorithm.drafts:
+        return
+    estimate = decode_memory_estimate(
+        pair, algorithm.num_drafts, algorithm.gamma, prompt_tokens, max_new_tokens
+    )
+    check_memory(
+        estimate,
+        f"decoding with num_drafts={algorithm.num_drafts}, gamma={algorithm.gamma}, "
+        f"{max_new_tokens} new tokens",
+    )
