@@ -50,9 +50,9 @@ def tv(p: np.ndarray, q: np.ndarray) -> float:
 class HotDrafter(Drafter):
     """The bug: the draft is warped at MUTANT_TEMPERATURE, the target with SAMPLING."""
 
-    def draft_law(self, logits: torch.Tensor) -> np.ndarray:
+    def draft_law(self, logits: torch.Tensor) -> torch.Tensor:
         config = SamplingConfig(temperature=MUTANT_TEMPERATURE, top_k=self.sampling.top_k)
-        return warp_probs(logits, config).cpu().numpy()
+        return warp_probs(logits, config)
 
 
 def refusal_rate(pair, n: int, drafter: type[Drafter] = Drafter) -> float:  # type: ignore[no-untyped-def]
