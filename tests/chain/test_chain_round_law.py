@@ -11,7 +11,8 @@ each rejected with power >= 0.99 (``round_harness.joint_sample_size``):
 * **a whole decode of T = 2, gamma = None**: cells (rejections, x_1, x_2) of
   :func:`~specbound.chain.simulate` and of the per-run reference
   :func:`~specbound.chain.simulate_reference` (the drafted tokens summed over in the law).
-  N = 2.6k-19k runs (one position: 32k-300k, vectorised). The same tests reject the deliberately wrong rules of
+  N = 2.6k-19k runs (one position: 32k-300k, vectorised). The same tests reject the
+  deliberately wrong rules of
   :mod:`round_mutants` (negative controls).
 
 The pair is built so that the second drafted token depends strongly on the first (peaked,
