@@ -169,8 +169,10 @@ def chain_law(
     num_drafts: int = 1,
     accept_scale: float = 1.0,
     residual_draft_scale: float = 1.0,
+    gamma: int | None = None,
 ) -> np.ndarray:
-    """P(rejections = j, x_1 = a, x_2 = b) of a chain decoder over T = 2, gamma = None.
+    """P(rejections = j, x_1 = a, x_2 = b) of a chain decoder over T = 2, gamma None or 1
+    (``gamma=1``: after an accepted x_1 the target draws x_2 as the bonus token).
 
     ``P``/``Q`` (2, S, S): draft and target transitions. A round drafts to the horizon;
     each drafted token is drawn from the draft row at the previous token (so the drafted
@@ -208,6 +210,12 @@ def chain_law(
     for a in range(S):
         # accepted x_1 = a: position 2 is drafted in the same round with SD's rule
         p, q = P[1, a], Q[1, a]
+        if gamma == 1:
+            law[0, a] += acc0[a] * q
+            acc1, rej1 = start_split(1, a)
+            law[1, a] += rej0[a] * acc1
+            law[2, a] += rej0[a] * rej1
+            continue
         b = accept_formula(p, q, kind, accept_scale)
         res = resample_formula(p, q, kind, b, residual_draft_scale)
         for y in range(S):

@@ -11,7 +11,8 @@ each rejected with power >= 0.99 (``round_harness.joint_sample_size``):
 * **a whole decode of T = 2, gamma = None**: cells (rejections, x_1, x_2) of
   :func:`~specbound.chain.simulate` and of the per-run reference
   :func:`~specbound.chain.simulate_reference` (the drafted tokens summed over in the law).
-  N = 2.6k-16k runs. The same tests reject the deliberately wrong rules of
+  N = 2.6k-19k runs (one position: 32k-300k, vectorised). The same tests reject the
+  deliberately wrong rules of
   :mod:`round_mutants` (negative controls).
 
 The pair is built so that the second drafted token depends strongly on the first (peaked,
@@ -188,6 +189,26 @@ def test_simulator_decode_law(algorithm, kind: Kind, m: int) -> None:  # type: i
     for wrong in _wrong_specs(algorithm, kind, m):
         cells = decode_cells(simulate(draft, target, wrong, n_runs=n, seed=5))  # type: ignore[arg-type]
         assert chi_square_pvalue(cells, law.ravel()) < ALPHA
+
+
+def test_simulator_bonus_token_law() -> None:
+    """SD with gamma = 1 over T = 2: after an accepted x_1 the target draws x_2 (the bonus
+    token, never refused); N sized like the tests above."""
+    law = chain_law(P, Q, 0, ("sd", 0.0), gamma=1)
+    assert law.sum() == pytest.approx(1.0, abs=1e-12)
+    n = powered_n(
+        law,
+        chain_law(P, Q, 0, ("sd", 0.0), accept_scale=0.98, gamma=1),
+        chain_law(P, Q, 0, ("sd", 0.0), residual_draft_scale=0.9, gamma=1),
+    )
+    draft, target = pair()
+    algorithm = sb.Speculative(gamma=1)
+
+    def draw(size: int, rng: np.random.Generator) -> np.ndarray:
+        seed = int(rng.integers(2**31))
+        return decode_cells(simulate(draft, target, algorithm, n_runs=size, seed=seed))
+
+    assert_law(draw, law, n, seed=8)
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ not by the library's warp. The exact law of (row, accepted count, next token) co
 Sizing: ``N`` is computed in each test (``round_harness.sample_size``) from the noncentral
 chi-square so that the test rejects, with power >= 0.99 at alpha = 1e-3, both the law with
 every acceptance probability scaled by 0.98 and the law with the residual built from
-0.9 x the draft. With the tokens below N is 1.1k-8.1k rounds (at most ~1 s per test);
+0.9 x the draft. With the tokens below N is 0.4k-8.1k rounds (at most ~1 s per test);
 the same test, run on :mod:`round_mutants`' deliberately wrong verifiers, rejects them.
 """
 

@@ -79,7 +79,7 @@ def run_one(mutant: Mutant | None, tests: list[str], timeout: float) -> dict[str
             return {"status": "timeout", "killed_by": None, "seconds": timeout}
         seconds = round(time.perf_counter() - started, 1)
     output = done.stdout + done.stderr
-    failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", output, flags=re.M)
+    failed = re.findall(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", output, flags=re.M)
     if done.returncode == 0:
         return {"status": "survived", "killed_by": None, "seconds": seconds}
     if done.returncode == 1 and failed:
@@ -93,6 +93,24 @@ def run_one(mutant: Mutant | None, tests: list[str], timeout: float) -> dict[str
     }
 
 
+def markdown_table(results: list[dict[str, object]]) -> str:
+    """The docs/testing.md table of a results file."""
+    lines = ["| mutant | file | what it breaks | result | killed by |", "|---|---|---|---|---|"]
+    for r in results:
+        status = "equivalent" if r["equivalent"] else r["status"]
+        by = str(r["killed_by"] or "").replace("tests/", "").replace("|", "/")
+        lines.append(f"| `{r['id']}` | {r['file']} | {r['description']} | {status} | `{by}` |")
+    counted = [r for r in results if not r["equivalent"]]
+    killed = sum(r["status"] in ("killed", "timeout") for r in counted)
+    lines.append("")
+    lines.append(
+        f"Killed {killed} of {len(counted)} non-equivalent mutants "
+        f"({100 * killed / max(len(counted), 1):.0f}%); "
+        f"{len(results) - len(counted)} equivalent."
+    )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/mutate", description=__doc__.split("\n")[0])
     parser.add_argument("--only", nargs="+", metavar="ID", help="run only these mutants")
@@ -104,7 +122,16 @@ def main(argv: list[str] | None = None) -> int:
         help="first check that every test subset passes unmutated",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "mutation-results.json")
+    parser.add_argument(
+        "--table",
+        type=Path,
+        metavar="JSON",
+        help="print a results file as a markdown table and exit",
+    )
     args = parser.parse_args(argv)
+    if args.table:
+        print(markdown_table(json.loads(args.table.read_text())))
+        return 0
     chosen = [m for m in MUTANTS if not args.only or m.id in args.only]
     if args.list:
         for m in chosen:
