@@ -103,3 +103,18 @@ def test_batch_row_stops_at_its_end_of_sequence_token() -> None:
     # without the end-of-sequence id the same round refuses token 0 at position 1
     out = verify_round(algorithm, draft, target, tokens, rng())
     assert (out.row, out.accepted, out.next_token, out.rejected) == (2, 1, 3, True)
+
+
+def test_sd_round_ends_with_its_accepted_end_of_sequence_token() -> None:
+    """SD drafts end-of-sequence token 2 first; q puts all its mass there, so it is
+    accepted and the round ends with it (1 accepted, no bonus); the token drafted after it
+    is impossible under q but is never verified."""
+    first = np.array([0.3, 0.3, 0.4, 0.0])
+    draft = np.stack([np.stack([first, UNIFORM])])  # (1, k, V)
+    target = np.stack([np.stack([one_hot(2), one_hot(3), one_hot(3)])])  # (1, k+1, V)
+    tokens = np.array([[2, 0]])
+    out = verify_round(sb.Speculative(gamma=2), draft, target, tokens, rng(), eos_token_id=2)
+    assert (out.accepted, out.next_token, out.rejected, out.emitted) == (1, None, False, (2,))
+    # without the end-of-sequence id token 0 at position 1 is verified, and refused
+    out = verify_round(sb.Speculative(gamma=2), draft, target, tokens, rng())
+    assert (out.accepted, out.next_token, out.rejected, out.emitted) == (1, 3, True, (2, 3))
