@@ -140,10 +140,17 @@ GOOD = [[[0.5, 0.5], [0.1, 0.9]]]
     ],
 )
 def test_bad_files_raise_named_errors(tmp_path, payload, error, fragment) -> None:
+    if isinstance(payload, dict) and "draft" in payload and "target" in payload:
+        payload = {"start": 0, **payload}  # a missing start is its own error (next test)
     path = _write(tmp_path, payload)
     with pytest.raises(error, match=fragment) as info:
         load_pair(path)
     assert "bad.json" in str(info.value)
+
+
+def test_a_missing_start_is_named(tmp_path) -> None:
+    with pytest.raises(ChainFileError, match="missing key 'start'"):
+        load_pair(_write(tmp_path, {"draft": GOOD, "target": GOOD}))
 
 
 def test_missing_file(tmp_path) -> None:

@@ -52,9 +52,8 @@ def test_greedy_sd_prints_the_greedy_ar_text(
 ) -> None:
     texts = []
     for algorithm in ("ar", "sd", "batch"):
-        code, out, err = cli(
-            capsys, "b c", *pair_args, "-a", algorithm, "--temperature", "0", "-n", "24"
-        )
+        args = ("-a", algorithm, "--temperature", "0", "-n", "32")  # the window is 64
+        code, out, err = cli(capsys, "b c", *pair_args, *args)
         assert code == 0, err
         texts.append(out.split("\n")[0])
     assert texts[0] == texts[1] == texts[2]

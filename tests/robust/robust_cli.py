@@ -15,16 +15,16 @@ from specbound.cli.common import run_app
 HANG_SECONDS = 20
 
 
-class Hang(Exception):
+class HangError(Exception):
     """A command ran past :data:`HANG_SECONDS`."""
 
 
 @contextlib.contextmanager
 def no_hang(seconds: int = HANG_SECONDS) -> Iterator[None]:
-    """Raise :class:`Hang` if the block runs longer than ``seconds``."""
+    """Raise :class:`HangError` if the block runs longer than ``seconds``."""
 
     def alarm(signum: int, frame: Any) -> None:
-        raise Hang(f"still running after {seconds} s")
+        raise HangError(f"still running after {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, alarm)
     signal.alarm(seconds)

@@ -14,6 +14,8 @@ import pytest
 from robust_cli import assert_user_error, run
 
 E = "{embedded}"
+TOKENIZER = ["--tokenizer", f"{E}/tokenizer"]
+NO_TOKENIZER = ["--tokenizer", "{no_tokenizer}"]
 CHAIN_CASES = [
     # algorithm options
     (["theory", "{good}", "--algorithm", "beam"], "beam"),
@@ -117,18 +119,15 @@ LM_LOADED_CASES = [  # the embedded pair is loaded, then the input is refused
     (["generate", "hi", "-n", "600"], "context window"),
     (["generate", "hi " * 600, "-n", "2"], "context window"),
     (
-        ["generate", "hi", "--target", f"{E}/target", "--draft", "{draft_vocab}"]
-        + ["--tokenizer", f"{E}/tokenizer"],
+        ["generate", "hi", "--target", f"{E}/target", "--draft", "{draft_vocab}", *TOKENIZER],
         "config.json",
     ),
     (
-        ["generate", "hi", "--target", f"{E}/target", "--draft", "{draft_corrupt}"]
-        + ["--tokenizer", f"{E}/tokenizer"],
+        ["generate", "hi", "--target", f"{E}/target", "--draft", "{draft_corrupt}", *TOKENIZER],
         "could not be loaded",
     ),
     (
-        ["generate", "hi", "--target", f"{E}/target", "--draft", f"{E}/draft"]
-        + ["--tokenizer", "{no_tokenizer}"],
+        ["generate", "hi", "--target", f"{E}/target", "--draft", f"{E}/draft", *NO_TOKENIZER],
         "tokenizer",
     ),
 ]

@@ -32,12 +32,15 @@ NUMBERS = st.one_of(
     st.none(),
     st.text(max_size=3),
 )
+SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, max_side=4)
 PROBS = st.one_of(
     hnp.arrays(
-        st.sampled_from([np.float64, np.float32, np.int64, np.bool_]),
-        hnp.array_shapes(min_dims=0, max_dims=3, max_side=4),
+        st.sampled_from([np.float64, np.float32]),
+        SHAPES,
         elements=st.floats(-1, 2, width=32) | st.just(0.0) | st.just(1.0),
     ),
+    hnp.arrays(np.int64, SHAPES, elements=st.integers(-1, 2)),
+    hnp.arrays(np.bool_, SHAPES),
     st.lists(st.one_of(st.floats(allow_nan=True), st.booleans(), st.text(max_size=2)), max_size=4),
     NUMBERS,
 )

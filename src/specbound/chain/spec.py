@@ -148,5 +148,5 @@ def at_horizon(algorithm: object, horizon: int, name: str = "algorithm") -> Deco
     """
     spec = check_decoding_algorithm(algorithm, name)
     if spec.gamma is not None and spec.gamma >= horizon:
-        return _ToTheHorizon(spec)  # type: ignore[return-value]
+        return _ToTheHorizon(spec)
     return spec

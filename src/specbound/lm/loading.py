@@ -250,7 +250,7 @@ def _check_vocabularies(
 def check_device(device: object) -> torch.device:
     """``device`` as a torch device that exists on this machine; else a named error."""
     try:
-        torch_device = torch.device(device)  # type: ignore[arg-type]
+        torch_device = torch.device(device)  # type: ignore[call-overload]
     except (RuntimeError, TypeError, ValueError) as exc:
         raise InvalidInputError(f"device: not a torch device: {device!r}") from exc
     if torch_device.type == "cuda":

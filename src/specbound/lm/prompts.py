@@ -40,7 +40,7 @@ def check_prompt(prompt: object, name: str = "prompt") -> str | Sequence[int]:
             raise InvalidInputError(
                 f"{name} must be text or a sequence of token ids, got {prompt!r}"
             )
-        prompt = prompt.tolist()  # type: ignore[attr-defined]
+        prompt = prompt.tolist()
         if not isinstance(prompt, list):
             raise InvalidInputError(f"{name} must be text or a 1-D sequence of token ids")
     bad = [t for t in prompt if isinstance(t, bool) or not isinstance(t, numbers.Integral)]
