@@ -100,7 +100,7 @@ def test_bench_lm_tiny_pair_table(
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("a b c\nd e\n")
     out = tmp_path / "nested" / "bench.json"
-    out.parent.mkdir()
+    out.parent.mkdir()  # a missing parent folder is refused (a typo, not a request)
     code, stdout, _ = _run(
         [
             "bench",

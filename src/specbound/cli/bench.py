@@ -44,7 +44,7 @@ def bench_sim(
     from specbound.bench.sim import SimBenchConfig, run_sim_benchmark
     from specbound.io import check_output_file, write_json_atomic
 
-    check_output_file(out, "--out", parents=True)  # before any work
+    check_output_file(out, "--out", parents=out == DEFAULT_SIM_OUT)  # before any work
     config = SimBenchConfig.quick_config(seed) if quick else SimBenchConfig.full(seed)
     record = run_sim_benchmark(config)
     write_json_atomic(out, record, "--out")
@@ -129,7 +129,7 @@ def bench_lm(
     check_int(gamma, "--gamma (0: the best from profile)", low=0)
     from specbound.io import check_output_file
 
-    check_output_file(out, "--out", parents=True)  # before any work
+    check_output_file(out, "--out", parents=out == DEFAULT_LM_OUT)  # before any work
     drafts = tuple(parse_count_list(num_drafts, "--num-drafts", low=2, high=MAX_LIST_DRAFTS))
 
     from specbound.bench.lm import LMBenchConfig
