@@ -74,13 +74,13 @@ def test_packed_path_equals_transformers(
 ) -> None:
     """A model above PACK_MIN_BYTES runs oneDNN-packed weights (the tiny one is below it):
     the same logits for a prefill, a multi-token step and a single token."""
-    import specbound.lm.neox as neox
+    import specbound.lm.neox_weights as neox_weights
 
     assert not StaticNeoX(model, VOCAB).packed  # tiny: linear
-    monkeypatch.setattr(neox, "PACK_MIN_BYTES", 0)
-    monkeypatch.setattr(neox, "_WEIGHTS", neox.weakref.WeakKeyDictionary())
-    static = StaticNeoX(model, VOCAB)
-    assert static.packed == neox._can_pack(model, torch.float32, torch.device("cpu"))
+    monkeypatch.setattr(neox_weights, "PACK_MIN_BYTES", 0)
+    neox_weights.clear_weights_cache()
+    static = StaticNeoX(model, VOCAB, pack="always")
+    assert static.packed == neox_weights.can_pack(model, torch.float32, torch.device("cpu"))
     ids = [3, 1, 4, 1, 5, 9, 2]
     out = static.forward(torch.tensor([ids[:3]]), keep=3)
     torch.testing.assert_close(out[0], fresh_logits(model, ids[:3]), **TOL)
@@ -88,3 +88,45 @@ def test_packed_path_equals_transformers(
     torch.testing.assert_close(out[0], fresh_logits(model, ids[:6])[3:], **TOL)
     out = static.forward(torch.tensor([ids[6:]]))
     torch.testing.assert_close(out[0, -1], fresh_logits(model, ids)[-1], **TOL)
+
+
+def test_kernel_choice_follows_the_timings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Packed kernels are kept for a row class only where they beat linear by the margin."""
+    import specbound.lm.neox_weights as neox_weights
+
+    linear = neox_weights.Linear(torch.randn(8, 4), None)
+    # packed: 0.5 s for one row (wins), 0.9 s for more rows (inside the 0.85 margin: loses)
+    fake = {(1, True): 0.5, (1, False): 1.0, (4, True): 0.9, (4, False): 1.0}
+    monkeypatch.setattr(
+        neox_weights,
+        "_pass_seconds",
+        lambda linears, inputs, packed: fake[(inputs[0].shape[0], packed)],
+    )
+    choice = neox_weights.choose_kernels([linear])
+    assert choice == neox_weights.KernelChoice(one_row=True, rows=False)
+    fake[(4, True)] = 0.5
+    assert neox_weights.choose_kernels([linear]).rows
+
+
+def test_linear_dispatches_by_row_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A one-row input takes the one-row kernel, anything more the rows kernel."""
+    import specbound.lm.neox_weights as neox_weights
+
+    weight = torch.randn(8, 4)
+    calls: list[tuple[int, ...]] = []
+    choice = neox_weights.KernelChoice(one_row=True, rows=False)
+    linear = neox_weights.Linear(weight, None, packed=weight, choice=choice)
+    monkeypatch.setattr(
+        neox_weights.Linear,
+        "run_packed",
+        lambda self, x: calls.append(tuple(x.shape)) or torch.zeros(*x.shape[:-1], 8),
+    )
+    assert torch.equal(linear(torch.ones(1, 1, 4)), torch.zeros(1, 1, 8))  # packed (fake)
+    many = torch.ones(1, 3, 4)
+    torch.testing.assert_close(linear(many), many @ weight.T)  # linear
+    assert calls == [(1, 1, 4)]
+
+
+def test_pack_argument_is_checked(model: torch.nn.Module) -> None:
+    with pytest.raises(ValueError, match="pack must be"):
+        StaticNeoX(model, VOCAB, pack="sometimes")
