@@ -15,7 +15,6 @@ import pytest
 from specbound.core.rounds import expected_counts_given_path
 from specbound.estimates import Estimate, agreement_z, inverse_ratio, quotient
 from specbound.profiling import round_starts_given_path
-from specbound.profiling.costs import CostModel
 
 mean_estimate = Estimate.from_samples
 ratio_estimate = Estimate.ratio
@@ -103,25 +102,3 @@ def test_estimates_and_intervals() -> None:
         mean_estimate([])
     with pytest.raises(ValueError):
         ratio_estimate([1.0], [0.0])
-
-
-def test_cost_model_prices_a_round_as_the_decoder_runs_it() -> None:
-    costs = CostModel(
-        context=10,
-        target={1: {1: 1.0, 3: 2.0, 8: 4.0}, 4: {1: 2.0, 3: 3.0, 8: 6.0}},
-        draft={1: 0.1, 4: 0.2},
-        round_overhead={1: 0.01, 4: 0.05},
-        token_overhead=0.5,
-    )
-    assert costs.autoregressive_per_token() == pytest.approx(1.5)
-    # gamma 2, 10 tokens left: 2 drafts (1 + 1 forwards), the target scores 3 positions
-    assert costs.round_seconds(1, 2, np.array([10]))[0] == pytest.approx(2.0 + 0.2 + 0.01)
-    # at the horizon (2 left): no bonus position, 2 scored
-    assert costs.round_seconds(1, 2, np.array([2]))[0] == pytest.approx(1.5 + 0.2 + 0.01)
-    # batch M=4: the first draft position has one row, the next ones four
-    assert costs.round_seconds(4, 2, np.array([10]))[0] == pytest.approx(3.0 + 0.3 + 0.05)
-    # gamma None drafts every remaining token and scores them all
-    assert costs.round_seconds(1, None, np.array([8]))[0] == pytest.approx(4.0 + 0.8 + 0.01)
-    # M between timed row counts: linear interpolation
-    assert costs.overhead_seconds(2) == pytest.approx(0.01 + 0.04 / 3)
-    assert set(costs.to_dict()) >= {"target_seconds", "draft_seconds", "context"}

@@ -63,14 +63,16 @@ def predicted(reports: Sequence[ProfileReport], algorithm: Algorithm) -> dict[st
 def sd_ceiling(calls_per_token: float, costs: CostModel, gamma: int) -> float:
     """The overhead-free ceiling of SD's speed-up over autoregressive decoding.
 
-    Expected tokens per target call times one one-token target call, over what a round
-    must cost at least: its scoring call (gamma + 1 positions) and gamma draft forwards —
-    no sampling, verification or bookkeeping. ``sd_vs_ceiling`` is the measured speed-up
-    over this.
+    Expected tokens per target call times one autoregressive step, over what a round
+    must cost at least: its scoring call (gamma + 1 positions) and its gamma draft
+    positions — no verification, bookkeeping or per-generation cost. All from the cost
+    model fitted to the decoder's rounds, at its median context. ``sd_vs_ceiling`` is the
+    measured speed-up over this.
     """
-    one_token = float(costs.target_seconds(1, 1.0)[0])
+    one_token = costs.autoregressive_per_token()
     scoring = float(costs.target_seconds(1, float(gamma + 1))[0])
-    return (1.0 / calls_per_token) * one_token / (scoring + gamma * costs.draft_seconds(1))
+    drafting = float(costs.seconds(costs.basis.draft_features(gamma, 1, costs.context))[0])
+    return (1.0 / calls_per_token) * one_token / (scoring + drafting)
 
 
 def ceiling(reports: Sequence[ProfileReport], gamma: int) -> float | None:

@@ -63,10 +63,14 @@ def format_report(report: Any) -> str:
     if report.costs is not None:
         costs = report.costs
         target_one = float(costs.target_seconds(1, 1.0)[0]) * 1e3
+        fit = costs.fit
+        held_out = "n/a" if fit.held_out_error is None else f"{100 * fit.held_out_error:.1f}%"
         lines.append(
-            f"costs: target call {target_one:.2f} ms (1 token), draft position "
-            f"{costs.draft_seconds(1) * 1e3:.2f} ms, round overhead "
-            f"{costs.overhead_seconds(1) * 1e3:.2f} ms; autoregressive "
+            f"costs (fitted to {fit.rounds} rounds of {fit.generations} generations; "
+            f"round residual {100 * fit.residual_spread:.1f}%, held-out generations "
+            f"{held_out}): target call {target_one:.2f} ms (1 token), draft position "
+            f"{costs.draft_seconds(1) * 1e3:.2f} ms, SD round overhead "
+            f"{costs.overhead_seconds('sequence', 1, 1) * 1e3:.2f} ms; autoregressive "
             f"{costs.autoregressive_per_token() * 1e3:.2f} ms/token predicted"
             + (
                 ""

@@ -180,7 +180,8 @@ class Experiment:
     """One figure (or table) of the report; see the module docstring for the contract.
 
     ``revision`` is bumped whenever ``compute`` changes what it produces, so data files
-    written by older code are recomputed rather than trusted.
+    written by older code are recomputed rather than trusted. ``timed``: the data record
+    wall-clock seconds, so the same seed need not give the same bytes.
     """
 
     name: str
@@ -191,3 +192,4 @@ class Experiment:
     claims: Callable[[Any, dict[str, Any]], list[Claim]]
     plot: Callable[[dict[str, Any], Path], list[Path]]
     describe: Callable[[Record], str]
+    timed: bool = False

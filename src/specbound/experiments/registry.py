@@ -32,6 +32,7 @@ REGISTRY: dict[str, str] = {
     "gamma": "specbound.experiments.gamma_study",
     "beyond": "specbound.experiments.beyond",
     "lm_theory": "specbound.experiments.lm_theory",
+    "lm_clock": "specbound.experiments.lm_clock",
     "table1": "specbound.experiments.table1",
 }
 

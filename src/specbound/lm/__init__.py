@@ -11,7 +11,7 @@ drafting, verification, decode, statistics, prompts); predicting and measuring a
 
 from specbound.lm.decode import DEFAULT_GAMMA, encode_prompt, generate
 from specbound.lm.loading import ModelPair, embedded_pair_path, load_pair
-from specbound.lm.stats import GenerationOutput, GenerationStats
+from specbound.lm.stats import GenerationOutput, GenerationStats, RoundTiming
 from specbound.lm.warping import SamplingConfig, warp_probs
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "GenerationOutput",
     "GenerationStats",
     "ModelPair",
+    "RoundTiming",
     "SamplingConfig",
     "embedded_pair_path",
     "encode_prompt",

@@ -36,7 +36,7 @@ from specbound.lm.drafting import Drafter
 from specbound.lm.limits import check_context, check_decode_memory
 from specbound.lm.loading import ModelPair, check_model_pair
 from specbound.lm.prompts import check_prompt
-from specbound.lm.stats import GenerationOutput, GenerationStats
+from specbound.lm.stats import GenerationOutput, GenerationStats, RoundTiming
 from specbound.lm.verification import verify_round
 from specbound.lm.warping import SamplingConfig, warp_probs
 from specbound.validate import check_int, check_seed
@@ -48,6 +48,7 @@ __all__ = ["DEFAULT_GAMMA", "encode_prompt", "generate"]
 DEFAULT_GAMMA = 4
 
 TokenCallback = Callable[[list[int]], None]
+RoundCallback = Callable[[RoundTiming], None]
 DrafterFactory = Callable[[CachedLM, SamplingConfig, int | None], Drafter]
 
 
@@ -122,6 +123,7 @@ def _autoregressive(
     rng: np.random.Generator,
     eos: int | None,
     on_tokens: TokenCallback | None,
+    on_round: RoundCallback | None,
     clock: _Clock,
     counts: _Counts,
 ) -> None:
@@ -137,9 +139,12 @@ def _autoregressive(
         target_probs = kernel_array(warp_probs(logits, sampling))  # (1, V)
         u = uniforms_on(rng, (1,), target.device)  # (1,)
         token = int(kernels.inverse_cdf(target_probs, u)[0])  # the step's one host read
-        clock.target += time.perf_counter() - t0
+        t1 = time.perf_counter()
+        clock.target += t1 - t0
         counts.target_calls += 1
         tokens.append(token)
+        if on_round is not None:
+            on_round(RoundTiming(0, 1, 1, len(tokens) - 1, 0.0, t1 - t0, time.perf_counter() - t1))
         _emit(on_tokens, [token], clock)
         if eos is not None and token == eos:
             break
@@ -176,6 +181,7 @@ def _speculative(
     rngs: tuple[np.random.Generator, np.random.Generator],
     eos: int | None,
     on_tokens: TokenCallback | None,
+    on_round: RoundCallback | None,
     clock: _Clock,
     counts: _Counts,
     make_drafter: DrafterFactory,
@@ -224,6 +230,10 @@ def _speculative(
         emitted, stop = _cut_at_eos(emitted, eos)
         tokens.extend(emitted)
         done += len(emitted)
+        if on_round is not None:
+            scored = k if ends else k + 1
+            other = time.perf_counter() - t2
+            on_round(RoundTiming(k, scored, num_drafts, base, t1 - t0, t2 - t1, other))
         _emit(on_tokens, emitted, clock)
         if stop:
             break
@@ -241,6 +251,7 @@ def generate(
     stop_at_eos: bool = True,
     on_tokens: TokenCallback | None = None,
     drafter: DrafterFactory = Drafter,
+    on_round: RoundCallback | None = None,
 ) -> GenerationOutput:
     """Continue ``prompt`` with ``algorithm`` (default: ``Speculative(gamma=4)``).
 
@@ -249,7 +260,10 @@ def generate(
     end-of-sequence token (kept in ``token_ids``). ``seed`` makes the run reproducible;
     ``on_tokens`` receives the new token ids as each round completes. ``drafter`` builds
     the proposer (a hook for tests and custom drafters; the default samples exactly from
-    the warped draft law).
+    the warped draft law). ``on_round`` receives a
+    :class:`~specbound.lm.stats.RoundTiming` after every round (every token of
+    autoregressive decoding): what the round did and what each of its phases cost, the
+    data ``profile``'s cost model is fitted to.
     """
     algorithm = Speculative(gamma=DEFAULT_GAMMA) if algorithm is None else algorithm
     check_algorithm(algorithm)
@@ -272,7 +286,16 @@ def generate(
     with torch.inference_mode():
         if not algorithm.drafts:
             _autoregressive(
-                pair, tokens, max_new_tokens, sampling, verify_rng, eos, on_tokens, clock, counts
+                pair,
+                tokens,
+                max_new_tokens,
+                sampling,
+                verify_rng,
+                eos,
+                on_tokens,
+                on_round,
+                clock,
+                counts,
             )
         else:
             draft_calls = _speculative(
@@ -284,6 +307,7 @@ def generate(
                 (draft_rng, verify_rng),
                 eos,
                 on_tokens,
+                on_round,
                 clock,
                 counts,
                 drafter,

@@ -23,7 +23,33 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["GenerationOutput", "GenerationStats"]
+__all__ = ["GenerationOutput", "GenerationStats", "RoundTiming"]
+
+
+@dataclass(frozen=True)
+class RoundTiming:
+    """What one round of the decoding loop did and cost (``generate``'s ``on_round``).
+
+    ``drafted``: tokens drafted per sequence (k; 0 for an autoregressive step);
+    ``scored``: tokens per row of the round's target call (the pending token and the
+    drafts, k + 1, or k when the round ends at the horizon; 1 for an autoregressive step);
+    ``rows``: draft sequences (M; 1 unless batch SD); ``context``: tokens of the sequence
+    when the round started (prompt included). Seconds: ``draft`` (drafting: forwards,
+    warping, sampling), ``target`` (the scoring call and the warping of its logits),
+    ``other`` (verification, cache crops, bookkeeping).
+    """
+
+    drafted: int
+    scored: int
+    rows: int
+    context: int
+    draft: float
+    target: float
+    other: float
+
+    @property
+    def seconds(self) -> float:
+        return self.draft + self.target + self.other
 
 
 @dataclass(frozen=True)

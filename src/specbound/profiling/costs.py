@@ -1,254 +1,284 @@
-"""What a call costs on this machine: the clock half of :func:`specbound.profile`.
+"""What a decoding round costs on this machine: the clock half of :func:`specbound.profile`.
 
-The paper's cost model counts target calls. To turn expected calls into a wall-clock
-speed-up, :func:`measure_costs` times, with the same code the decoder runs:
+The paper's cost model counts target calls. Turning expected calls into seconds needs what
+each part of a round costs, and that is measured on the decoder itself: the model below is
+linear in its coefficients and fitted by least squares (:mod:`specbound.profiling.fit`) to
+the instrumented rounds of real generations (:mod:`specbound.profiling.calibrate`), each
+round reporting what it did and the seconds of its three phases
+(:class:`~specbound.lm.stats.RoundTiming`). For a round of *kind* K (``sequence``: SD,
+Decoding-OPT/UNO; ``batch``: batch SD; ``block``: block verification) that drafts k
+tokens in M rows and scores s tokens per row at context L (tokens before the round, in
+thousands in the features):
 
-* a **target call** that scores ``k`` new tokens in ``rows`` sequences (``rows`` = M for
-  batch SD) on top of a KV cache at a typical context, including the cache fan-out and
-  the warping of its logits — for the ``k`` a round can need;
-* a **draft position**: one draft forward of ``rows`` sequences, warping, sampling;
-* the **per-round overhead** of the decoder (verification, cache crops, bookkeeping),
-  read off short :func:`~specbound.lm.generate` runs as ``overhead_time / rounds``, and
-  the per-token overhead of autoregressive decoding (``overhead_time / tokens``).
+* target call: ``T(n) + c_attn n L + c_fan (M - 1) L`` with ``n = s M`` the token rows of
+  the call and ``T`` piecewise linear in n through knots at the row counts calibrated
+  (matrix-product kernels change algorithm with the row count: on one CPU three rows cost
+  what one does and four cost half as much again, which no straight line follows);
+* drafting: ``d_first + d_M (k - 1) + c_draft k L`` (the first position is one row with the
+  pending tokens, the next k - 1 are forwards of M rows);
+* the rest of the round (verification, cache crops, bookkeeping): ``v_K + w_K k M``;
+* once per generation, prefill excluded: ``f_K`` (cache allocation, set-up);
+* autoregressive decoding: ``a_0 + a_1 L`` per token and ``f_autoregressive`` once.
 
-Each timing is the median of several repeats after a warm-up (these machines are noisy
-and the first timed configuration of a process runs slow). Costs for token counts or
-row counts that were not timed are interpolated linearly.
+A generation's predicted seconds are the sum over its rounds plus its fixed cost; where
+it stops at the end-of-sequence token, the round that emits it is a full round (the
+decoder drafts and scores ``min(gamma, tokens left)`` tokens without looking at them), so
+the prediction charges full rounds up to the path's end, as the decoder meets them.
+The coefficients come with bootstrap replicates (refits on resampled generations), which
+carry the timing uncertainty into the predicted speed-up's interval.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 from numpy.typing import ArrayLike, NDArray
 
-from specbound.algorithms import Algorithm, Autoregressive, BatchSpeculative, Speculative
-from specbound.core.sampling import sample_categorical
-from specbound.lm.cache import CachedLM
-from specbound.lm.decode import encode_prompt, generate
-from specbound.lm.loading import ModelPair
-from specbound.lm.warping import SamplingConfig, warp_probs
+from specbound.algorithms import Algorithm
+from specbound.errors import InvalidInputError
 
-__all__ = ["CostModel", "measure_costs"]
+__all__ = ["KINDS", "CostBasis", "CostFit", "CostModel", "round_kind"]
+
+Array = NDArray[np.float64]
+
+#: Round kinds with their own verification cost, and autoregressive decoding.
+KINDS = ("sequence", "batch", "block", "autoregressive")
+
+#: Context lengths enter the features in thousands of tokens (well-scaled columns).
+CONTEXT_UNIT = 1000.0
 
 
-def _interp(points: dict[int, float], x: ArrayLike) -> NDArray[np.float64]:
-    keys = sorted(points)
-    at = np.asarray(x, dtype=np.float64)
-    return np.asarray(np.interp(at, keys, [points[k] for k in keys]), dtype=np.float64)
+def round_kind(algorithm: Algorithm) -> str:
+    """The cost model's kind of ``algorithm``'s rounds (see the module docstring)."""
+    if not algorithm.drafts:
+        return "autoregressive"
+    if algorithm.block_rule is not None:
+        return "block"
+    if algorithm.round_start_rule is not None:
+        return "batch"
+    return "sequence"
+
+
+def hat_weights(values: ArrayLike, knots: tuple[int, ...]) -> Array:
+    """Piecewise-linear interpolation weights of ``values`` (n,) on ``knots``: (n, K).
+
+    ``weights @ y`` interpolates the knot values ``y`` linearly; below the first knot it is
+    the first value, above the last it extends the last segment's line.
+    """
+    x = np.atleast_1d(np.asarray(values, dtype=np.float64))  # (n,)
+    grid = np.asarray(knots, dtype=np.float64)  # (K,)
+    eye = np.eye(grid.size)
+    weights = np.stack([np.interp(x, grid, eye[j]) for j in range(grid.size)], axis=-1)
+    if grid.size > 1:
+        above = x > grid[-1]
+        step = (x[above] - grid[-1]) / (grid[-1] - grid[-2])  # (a,)
+        weights[above] = 0.0
+        weights[above, -1] = 1.0 + step
+        weights[above, -2] = -step
+    return weights
+
+
+@dataclass(frozen=True)
+class CostBasis:
+    """The model's columns: knots of the target call's row counts, the draft row counts
+    and the round kinds calibrated."""
+
+    knots: tuple[int, ...]
+    rows: tuple[int, ...]
+    kinds: tuple[str, ...]
+
+    @property
+    def columns(self) -> list[str]:
+        return [
+            *(f"target@{n}" for n in self.knots),
+            "target_context",
+            "target_fanout",
+            "draft_first",
+            *(f"draft_rows@{m}" for m in self.rows),
+            "draft_context",
+            *(f"other@{k}" for k in self.kinds),
+            *(f"other_tokens@{k}" for k in self.kinds),
+            *(f"fixed@{k}" for k in (*self.kinds, "autoregressive")),
+            "autoregressive_token",
+            "autoregressive_context",
+        ]
+
+    def index(self, column: str) -> int:
+        return self.columns.index(column)
+
+    def group(self, prefixes: tuple[str, ...]) -> list[int]:
+        """Indices of the columns whose names start with one of ``prefixes``."""
+        return [i for i, c in enumerate(self.columns) if c.startswith(prefixes)]
+
+    def _empty(self, n: int) -> Array:
+        return np.zeros((n, len(self.columns)))
+
+    def _check_kind(self, kind: str) -> None:
+        if kind not in self.kinds:
+            raise InvalidInputError(
+                f"the cost model was not calibrated for {kind!r} rounds "
+                f"(calibrated: {', '.join(self.kinds) or 'none'})"
+            )
+
+    def target_features(self, scored: ArrayLike, rows: int, context: ArrayLike) -> Array:
+        """One target call scoring ``scored`` (n,) tokens per row in ``rows`` rows: (n, P)."""
+        tokens = np.atleast_1d(np.asarray(scored, dtype=np.float64)) * rows  # (n,)
+        at = np.broadcast_to(np.asarray(context, dtype=np.float64) / CONTEXT_UNIT, tokens.shape)
+        out = self._empty(tokens.size)
+        first = self.index(f"target@{self.knots[0]}")
+        out[:, first : first + len(self.knots)] = hat_weights(tokens, self.knots)
+        out[:, self.index("target_context")] = tokens * at
+        out[:, self.index("target_fanout")] = (rows - 1) * at
+        return out
+
+    def draft_features(self, drafted: ArrayLike, rows: int, context: ArrayLike) -> Array:
+        """Drafting ``drafted`` (n,) tokens in ``rows`` rows: (n, P)."""
+        if rows not in self.rows:
+            raise InvalidInputError(
+                f"the cost model was not calibrated for {rows} draft rows "
+                f"(calibrated: {', '.join(map(str, self.rows))})"
+            )
+        k = np.atleast_1d(np.asarray(drafted, dtype=np.float64))  # (n,)
+        at = np.broadcast_to(np.asarray(context, dtype=np.float64) / CONTEXT_UNIT, k.shape)
+        out = self._empty(k.size)
+        out[:, self.index("draft_first")] = k > 0
+        out[:, self.index(f"draft_rows@{rows}")] = np.maximum(k - 1, 0)
+        out[:, self.index("draft_context")] = k * at
+        return out
+
+    def other_features(self, kind: str, drafted: ArrayLike, rows: int) -> Array:
+        """Verification and bookkeeping of a round of ``kind``: (n, P)."""
+        self._check_kind(kind)
+        k = np.atleast_1d(np.asarray(drafted, dtype=np.float64))  # (n,)
+        out = self._empty(k.size)
+        out[:, self.index(f"other@{kind}")] = 1.0
+        out[:, self.index(f"other_tokens@{kind}")] = k * rows
+        return out
+
+    def fixed_features(self, kind: str) -> Array:
+        """The once-per-generation cost of ``kind``: (P,)."""
+        if kind != "autoregressive":
+            self._check_kind(kind)
+        out = self._empty(1)[0]
+        out[self.index(f"fixed@{kind}")] = 1.0
+        return out
+
+    def autoregressive_features(self, context: ArrayLike) -> Array:
+        """Autoregressive steps at ``context`` (n,): (n, P)."""
+        at = np.atleast_1d(np.asarray(context, dtype=np.float64)) / CONTEXT_UNIT  # (n,)
+        out = self._empty(at.size)
+        out[:, self.index("autoregressive_token")] = 1.0
+        out[:, self.index("autoregressive_context")] = at
+        return out
+
+    def round_features(
+        self,
+        kind: str,
+        num_drafts: int,
+        gamma: int | None,
+        remaining: ArrayLike,
+        context: ArrayLike,
+    ) -> Array:
+        """A round that starts with ``remaining`` (n,) tokens left at ``context`` (n,).
+
+        The decoder drafts ``k = min(gamma, remaining)`` tokens (all of them when gamma is
+        None) and scores ``min(gamma + 1, remaining)`` positions per row: (n, P).
+        """
+        left = np.atleast_1d(np.asarray(remaining, dtype=np.int64))  # (n,)
+        drafted = left if gamma is None else np.minimum(gamma, left)
+        scored = left if gamma is None else np.minimum(gamma + 1, left)
+        return (
+            self.target_features(scored, num_drafts, context)
+            + self.draft_features(drafted, num_drafts, context)
+            + self.other_features(kind, drafted, num_drafts)
+        )
+
+
+@dataclass(frozen=True)
+class CostFit:
+    """How well the cost model describes the rounds it was fitted to.
+
+    ``residual_spread``: relative root-mean-square error of the fitted round seconds
+    (all phases) over the calibration rounds; ``held_out_error``: median |predicted /
+    measured - 1| of whole generations' seconds (prefill excluded) for the timing repeats
+    left out of a fit on the others; ``outliers``: observations dropped as timing spikes;
+    ``drift``: per round kind, the relative spread over timing repeats of its cost against
+    autoregressive decoding's (:mod:`specbound.profiling.fit`), which a prediction for a
+    later run must allow for.
+    """
+
+    rounds: int
+    generations: int
+    residual_spread: float
+    held_out_error: float | None
+    outliers: int
+    drift: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rounds": self.rounds,
+            "generations": self.generations,
+            "residual_spread": self.residual_spread,
+            "held_out_error": self.held_out_error,
+            "outliers": self.outliers,
+            "drift": self.drift,
+        }
 
 
 @dataclass(frozen=True)
 class CostModel:
-    """Seconds per call, measured on this machine by :func:`measure_costs`.
+    """Seconds of rounds and generations on this machine: ``coefficients`` (P,) over
+    ``basis.columns``, ``bootstrap`` (B, P) refits on resampled generations, the ``fit``'s
+    quality and the median calibrated ``context``."""
 
-    ``target[rows][k]``: one target call scoring k new tokens in ``rows`` sequences;
-    ``draft[rows]``: one draft position; ``round_overhead[rows]``: the decoder's
-    bookkeeping per round; ``token_overhead``: autoregressive decoding's per token.
-    """
-
+    basis: CostBasis
+    coefficients: Array
+    bootstrap: Array
+    fit: CostFit
     context: int
-    target: dict[int, dict[int, float]]
-    draft: dict[int, float]
-    round_overhead: dict[int, float]
-    token_overhead: float
 
-    def target_seconds(self, rows: int, tokens: ArrayLike) -> NDArray[np.float64]:
-        """One target call over ``tokens`` (n,) new tokens in ``rows`` sequences: (n,)."""
-        counts = np.atleast_1d(np.asarray(tokens, dtype=np.float64))  # (n,)
-        keys = sorted(self.target)
-        per_rows = np.stack([_interp(self.target[r], counts) for r in keys])  # (R, n)
-        return np.array([np.interp(rows, keys, column) for column in per_rows.T])  # (n,)
+    def seconds(self, features: ArrayLike) -> Array:
+        """``features`` (..., P) in seconds (...)."""
+        return np.asarray(np.asarray(features, dtype=np.float64) @ self.coefficients)
 
-    def draft_seconds(self, rows: int) -> float:
-        return float(_interp(self.draft, rows))
+    def bootstrap_seconds(self, features: ArrayLike) -> Array:
+        """``features`` (..., P) in seconds under each bootstrap refit: (..., B)."""
+        return np.asarray(np.asarray(features, dtype=np.float64) @ self.bootstrap.T)
 
-    def overhead_seconds(self, rows: int) -> float:
-        return float(_interp(self.round_overhead, rows))
+    def target_seconds(self, rows: int, tokens: ArrayLike, context: int | None = None) -> Array:
+        """One target call over ``tokens`` (n,) new tokens per row in ``rows`` rows: (n,)."""
+        at = self.context if context is None else context
+        return self.seconds(self.basis.target_features(tokens, rows, at))
 
-    def autoregressive_per_token(self) -> float:
-        """Predicted seconds per token of autoregressive decoding (one call per token)."""
-        return float(self.target_seconds(1, 1.0)[0]) + self.token_overhead
+    def draft_seconds(self, rows: int, context: int | None = None) -> float:
+        """One draft position of ``rows`` rows after the first (the marginal cost)."""
+        at = self.context if context is None else context
+        two, one = self.basis.draft_features(np.array([2, 1]), rows, at)
+        return float(self.seconds(two - one))
 
-    def round_seconds(
-        self, num_drafts: int, gamma: int | None, remaining: NDArray[np.int64]
-    ) -> NDArray[np.float64]:
-        """Predicted seconds of a round that starts with ``remaining`` tokens left.
+    def overhead_seconds(self, kind: str, drafted: int, rows: int) -> float:
+        """Verification and bookkeeping of one round."""
+        return float(self.seconds(self.basis.other_features(kind, drafted, rows))[0])
 
-        The decoder drafts ``k = min(gamma, remaining)`` tokens (all of them when gamma is
-        None); the target call scores the pending token and the drafts, plus one bonus
-        position unless the round reaches the horizon: ``min(gamma + 1, remaining)``
-        positions. Drafting: one forward of one row, then ``k - 1`` forwards of M rows.
-        (A draft that stops early at its own end-of-sequence token is not modelled.)
-        """
-        remaining = np.asarray(remaining, dtype=np.int64)  # (n,)
-        if gamma is None:
-            drafted, scored = remaining, remaining
-        else:
-            drafted = np.minimum(gamma, remaining)
-            scored = np.minimum(gamma + 1, remaining)
-        target = self.target_seconds(num_drafts, scored.astype(np.float64))  # (n,)
-        draft = self.draft_seconds(1) + (drafted - 1) * self.draft_seconds(num_drafts)
-        return np.asarray(target + draft + self.overhead_seconds(num_drafts), dtype=np.float64)
+    def autoregressive_per_token(self, context: int | None = None) -> float:
+        """Seconds per token of autoregressive decoding at ``context`` (fixed cost aside)."""
+        at = self.context if context is None else context
+        return float(self.seconds(self.basis.autoregressive_features(at))[0])
 
     def to_dict(self) -> dict[str, Any]:
+        spread = self.bootstrap.std(axis=0, ddof=1) if len(self.bootstrap) > 1 else None
         return {
+            "model": "least squares on the decoder's instrumented rounds",
             "context": self.context,
-            "target_seconds": {
-                str(r): {str(k): v for k, v in table.items()} for r, table in self.target.items()
-            },
-            "draft_seconds": {str(r): v for r, v in self.draft.items()},
-            "round_overhead_seconds": {str(r): v for r, v in self.round_overhead.items()},
-            "token_overhead_seconds": self.token_overhead,
+            "coefficients_seconds": dict(
+                zip(self.basis.columns, self.coefficients.tolist(), strict=True)
+            ),
+            "bootstrap_se_seconds": None
+            if spread is None
+            else dict(zip(self.basis.columns, spread.tolist(), strict=True)),
+            "bootstrap_replicates": len(self.bootstrap),
+            "fit": self.fit.to_dict(),
             "autoregressive_seconds_per_token": self.autoregressive_per_token(),
         }
-
-
-def _median_seconds(run: Any, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
-def _context_ids(prompt_ids: Sequence[int], length: int) -> torch.Tensor:
-    cycled = [prompt_ids[i % len(prompt_ids)] for i in range(length)]
-    return torch.tensor([cycled], dtype=torch.long)  # (1, length)
-
-
-def _time_target(
-    lm: CachedLM, context: int, rows: int, tokens: int, sampling: SamplingConfig, repeats: int
-) -> float:
-    ids = torch.zeros((rows, tokens), dtype=torch.long, device=lm.device)  # (M, k)
-
-    def call() -> None:
-        lm.repeat(rows)
-        warp_probs(lm.extend(ids, keep=tokens), sampling).cpu().numpy()  # (M, k, V)
-        lm.select(0)
-        lm.crop(context)
-
-    call()  # warm-up
-    return _median_seconds(call, repeats)
-
-
-def _time_draft(
-    lm: CachedLM,
-    context: int,
-    rows: int,
-    sampling: SamplingConfig,
-    repeats: int,
-    rng: np.random.Generator,
-) -> float:
-    ids = torch.zeros((rows, 1), dtype=torch.long, device=lm.device)  # (M, 1)
-    lm.repeat(rows)
-
-    def call() -> None:
-        law = warp_probs(lm.extend(ids)[:, -1], sampling).cpu().numpy()  # (M, V)
-        sample_categorical(law, rng)
-        lm.crop(context)
-
-    call()
-    seconds = _median_seconds(call, repeats)
-    lm.select(0)
-    return seconds
-
-
-def _overhead(
-    pair: ModelPair,
-    prompt: str,
-    algorithm: Algorithm,
-    max_new_tokens: int,
-    sampling: SamplingConfig,
-    repeats: int,
-) -> float:
-    """Median over runs of overhead seconds per round (per token for autoregressive)."""
-    values = []
-    for seed in range(repeats):
-        stats = generate(
-            pair,
-            prompt,
-            algorithm,
-            max_new_tokens=max_new_tokens,
-            seed=seed,
-            sampling=sampling,
-        ).stats
-        units = stats.rounds if algorithm.drafts else stats.new_tokens
-        values.append(stats.overhead_time / max(units, 1))
-    return float(np.median(values))
-
-
-def measure_costs(
-    pair: ModelPair,
-    prompt: str,
-    *,
-    max_new_tokens: int,
-    gammas: Sequence[int],
-    num_drafts: Sequence[int],
-    sampling: SamplingConfig,
-    repeats: int = 5,
-) -> CostModel:
-    """Time target calls, draft positions and decoder overheads on this machine.
-
-    The context is the encoded ``prompt`` plus ``max_new_tokens // 2`` tokens (a typical
-    mid-generation cache). Target calls are timed for every k a round of these gammas can
-    score (1 to max(gamma) + 1, and ``max_new_tokens`` for drafting to the horizon) with
-    one row, and for the k = gamma + 1 of each gamma with M rows for each M in
-    ``num_drafts``.
-    """
-    prompt_ids = encode_prompt(pair, prompt)
-    context = len(prompt_ids) + max_new_tokens // 2
-    ids = _context_ids(prompt_ids, context)  # (1, c)
-    top = max([*gammas, 1]) + 1
-    single = sorted({*range(1, top + 1), max_new_tokens})
-    several = sorted({1, *(g + 1 for g in gammas), max_new_tokens})
-    rng = np.random.default_rng(0)
-    with torch.inference_mode():
-        target_lm = CachedLM(pair.target, pair.vocab_size)
-        target_lm.extend(ids.to(target_lm.device))
-        draft_lm = CachedLM(pair.draft, pair.vocab_size)
-        draft_lm.extend(ids.to(draft_lm.device))
-        for _ in range(3):  # warm-up: the first timed configuration of a process runs slow
-            _time_target(target_lm, context, 1, 1, sampling, 1)
-        target: dict[int, dict[int, float]] = {
-            1: {k: _time_target(target_lm, context, 1, k, sampling, repeats) for k in single}
-        }
-        rows_list = sorted({m for m in num_drafts if m > 1})
-        for rows in rows_list:
-            target[rows] = {
-                k: _time_target(target_lm, context, rows, k, sampling, repeats) for k in several
-            }
-        draft = {
-            rows: _time_draft(draft_lm, context, rows, sampling, repeats, rng)
-            for rows in (1, *rows_list)
-        }
-    gamma = max(gammas) if gammas else 4
-    calibration = max(2, repeats // 2)
-    overhead = {
-        1: _overhead(pair, prompt, Speculative(gamma=gamma), max_new_tokens, sampling, calibration)
-    }
-    if rows_list:
-        overhead[rows_list[-1]] = _overhead(
-            pair,
-            prompt,
-            BatchSpeculative(num_drafts=rows_list[-1], gamma=gamma),
-            max_new_tokens,
-            sampling,
-            calibration,
-        )
-    token_overhead = _overhead(
-        pair, prompt, Autoregressive(), max_new_tokens, sampling, calibration
-    )
-    return CostModel(
-        context=context,
-        target=target,
-        draft=draft,
-        round_overhead=overhead,
-        token_overhead=token_overhead,
-    )

@@ -42,13 +42,14 @@ from specbound.core.rounds import (
     round_start_acceptance_given_output,
 )
 from specbound.core.rules import SpeculativeRule, output_distribution, step_rejection_probability
-from specbound.estimates import Estimate, inverse_ratio
+from specbound.estimates import Estimate
 from specbound.lm.loading import ModelPair
 from specbound.lm.warping import SamplingConfig
 from specbound.profiling.blocks import block_rounds, kept_laws
-from specbound.profiling.costs import CostModel
+from specbound.profiling.costs import CostModel, round_kind
 from specbound.profiling.paths import SampledPaths
 from specbound.profiling.report import Headroom, Prediction
+from specbound.profiling.seconds import autoregressive_features, path_features, predicted_speedup
 
 __all__ = [
     "HeadroomSamples",
@@ -104,7 +105,7 @@ class PathSamples:
     calls: list[float] = field(default_factory=list)
     tokens: list[float] = field(default_factory=list)
     bias: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
+    features: list[Array] = field(default_factory=list)  # per path: (P,) cost features
 
     def add(
         self,
@@ -112,14 +113,16 @@ class PathSamples:
         calls: Array,
         tokens: int,
         bias: Array,
-        seconds: Array | None,
+        features: Array | None,
     ) -> None:
+        """Add R paths of ``tokens`` tokens; ``features`` (R, P): each path's expected cost
+        features (its seconds are ``features @ coefficients``)."""
         self.rejections.extend(np.asarray(rejections, dtype=np.float64).tolist())
         self.calls.extend(np.asarray(calls, dtype=np.float64).tolist())
         self.tokens.extend([float(tokens)] * int(np.size(rejections)))
         self.bias.extend(np.asarray(bias, dtype=np.float64).tolist())
-        if seconds is not None:
-            self.seconds.extend(np.asarray(seconds, dtype=np.float64).tolist())
+        if features is not None:
+            self.features.extend(np.asarray(features, dtype=np.float64))
 
 
 def _add_rounds(
@@ -130,15 +133,16 @@ def _add_rounds(
     rounds: tuple[Array, Array, Array],
     costs: CostModel | None,
     max_new_tokens: int,
+    prompt_length: int,
 ) -> None:
     """Add R paths of length L: E[rejections], E[calls] (R,) and round starts (R, L)."""
     rejections, calls, starts = rounds
-    seconds = None
+    features = None
     if costs is not None:
-        remaining = max_new_tokens - np.arange(length)  # (L,) tokens left at each position
-        per_round = costs.round_seconds(algorithm.num_drafts, algorithm.gamma, remaining)  # (L,)
-        seconds = starts[:, :length] @ per_round  # (R,)
-    samples.add(rejections, calls, length, np.zeros(rows.size), seconds)
+        features = path_features(
+            costs, algorithm, starts[:, :length], max_new_tokens, prompt_length
+        )
+    samples.add(rejections, calls, length, np.zeros(rows.size), features)
 
 
 def _add_counts(
@@ -150,23 +154,22 @@ def _add_counts(
     bias: Array,
     costs: CostModel | None,
     max_new_tokens: int,
+    prompt_length: int,
 ) -> None:
     """Add one length group (R paths of length L) of one algorithm to ``samples``."""
     length = accept.shape[-1]
     expected_rejections, calls, starts = round_starts_given_path(
         accept, algorithm.gamma, start_accept
     )
-    seconds = None
+    features = None
     if costs is not None:
-        remaining = max_new_tokens - np.arange(length)  # (L,) tokens left at each position
-        per_round = costs.round_seconds(algorithm.num_drafts, algorithm.gamma, remaining)  # (L,)
-        seconds = starts @ per_round  # (R,)
+        features = path_features(costs, algorithm, starts, max_new_tokens, prompt_length)
     samples.add(
         expected_rejections if rejections is None else rejections,
         calls,
         length,
         bias,
-        seconds,
+        features,
     )
 
 
@@ -203,7 +206,16 @@ def add_block_paths(
         rounds = block_rounds(paths, algorithm.gamma, laws[algorithm.gamma], max_new_tokens)
         for length, rows in paths.by_length():
             parts = (rounds.rejections[rows], rounds.calls[rows], rounds.starts[rows])
-            _add_rounds(samples[algorithm], algorithm, rows, length, parts, costs, max_new_tokens)
+            _add_rounds(
+                samples[algorithm],
+                algorithm,
+                rows,
+                length,
+                parts,
+                costs,
+                max_new_tokens,
+                len(prompt_ids),
+            )
 
 
 @dataclass
@@ -240,11 +252,17 @@ def add_lossless_paths(
     paths: SampledPaths,
     algorithms: Sequence[Algorithm],
     samples: dict[Algorithm, PathSamples],
-    tv_samples: PathSamples,
+    target_paths: PathSamples,
     costs: CostModel | None,
     max_new_tokens: int,
+    prompt_length: int,
 ) -> None:
-    """SD and batch SD along target paths (their output law, Theorems 1 and 3)."""
+    """SD and batch SD along target paths (their output law, Theorems 1 and 3).
+
+    ``target_paths`` gets, per path, Theorem 1's TV sum (as rejections and calls) and the
+    cost features of autoregressive decoding, whose output law is the target's too (the
+    speed-up's baseline).
+    """
     draft, target, tokens = paths.draft_probs, paths.target_probs, paths.tokens
     tv = kernels.tv(draft, target)  # (N, T)
     accept = kernels.gather(acceptance_given_output(SpeculativeRule(), draft, target), tokens)
@@ -261,7 +279,11 @@ def add_lossless_paths(
         )  # (N, T)
     for length, rows in paths.by_length():
         tv_sum = tv[rows, :length].sum(axis=-1)  # (R,) Theorem 1 along each path
-        tv_samples.add(tv_sum, tv_sum, length, np.zeros(rows.size), None)
+        baseline = None
+        if costs is not None:
+            one = autoregressive_features(costs, length, prompt_length)  # (P,)
+            baseline = np.repeat(one[None, :], rows.size, axis=0)  # (R, P)
+        target_paths.add(tv_sum, tv_sum, length, np.zeros(rows.size), baseline)
         for algorithm in algorithms:
             batch = algorithm.round_start_rule is not None
             start = start_accept[algorithm.num_drafts][rows, :length] if batch else None
@@ -277,6 +299,7 @@ def add_lossless_paths(
                 np.zeros(rows.size),
                 costs,
                 max_new_tokens,
+                prompt_length,
             )
 
 
@@ -286,6 +309,7 @@ def add_overaccept_paths(
     samples: PathSamples,
     costs: CostModel | None,
     max_new_tokens: int,
+    prompt_length: int,
 ) -> None:
     """Over-acceptance (gamma None) along paths drawn from its own output law ``A_n``."""
     rule = algorithm.step_rule
@@ -303,15 +327,22 @@ def add_overaccept_paths(
             bias[rows, :length].sum(axis=-1),
             costs,
             max_new_tokens,
+            prompt_length,
         )
 
 
-def prediction(algorithm: Algorithm, samples: PathSamples, costs: CostModel | None) -> Prediction:
-    """The :class:`~specbound.profiling.report.Prediction` of one algorithm's samples."""
+def prediction(
+    algorithm: Algorithm,
+    samples: PathSamples,
+    costs: CostModel | None,
+    baseline: PathSamples | None = None,
+) -> Prediction:
+    """The :class:`~specbound.profiling.report.Prediction` of one algorithm's samples
+    (``baseline``: autoregressive decoding's cost along the target's paths)."""
     seconds_per_token = speedup = None
-    if costs is not None:
-        seconds_per_token = Estimate.ratio(samples.seconds, samples.tokens)
-        speedup = inverse_ratio(costs.autoregressive_per_token(), seconds_per_token)
+    if costs is not None and baseline is not None:
+        kind = round_kind(algorithm)
+        seconds_per_token, speedup = predicted_speedup(costs, samples, baseline, kind)
     return Prediction(
         algorithm=algorithm,
         expected_rejections=Estimate.from_samples(samples.rejections),

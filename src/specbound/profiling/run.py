@@ -28,7 +28,7 @@ from specbound.estimates import Estimate, derive_seed
 from specbound.lm.decode import encode_prompt
 from specbound.lm.loading import ModelPair
 from specbound.lm.warping import SamplingConfig
-from specbound.profiling.costs import measure_costs
+from specbound.profiling.calibrate import measure_costs
 from specbound.profiling.measure import measure_algorithms
 from specbound.profiling.paths import sample_paths
 from specbound.profiling.predict import (
@@ -130,17 +130,18 @@ def profile(
     if timing:
         costs = measure_costs(
             pair,
-            prompts[0],
+            prompts,
+            [*lossless, *lossy],
             max_new_tokens=max_new_tokens,
-            gammas=list(gammas),
-            num_drafts=list(num_drafts),
             sampling=sampling,
             repeats=timing_repeats,
+            seed=derive_seed(seed, 5),
+            progress=lambda fraction: report(0.25 * fraction * predict_share),
         )
-    report(0.1 * predict_share)
+    report(0.25 * predict_share)
 
     samples = {a: PathSamples() for a in [*lossless, *lossy]}
-    tv_samples = PathSamples()
+    target_paths = PathSamples()  # Theorem 1's TV sums; autoregressive decoding's cost
     headroom = {m: HeadroomSamples() for m in sorted(set(num_drafts))}
     for i, prompt_ids in enumerate(encoded):
         paths = sample_paths(
@@ -152,7 +153,9 @@ def profile(
             np.random.default_rng(derive_seed(seed, 0, i, 0)),
             stop_at_eos=stop_at_eos,
         )
-        add_lossless_paths(paths, token_specs, samples, tv_samples, costs, max_new_tokens)
+        add_lossless_paths(
+            paths, token_specs, samples, target_paths, costs, max_new_tokens, len(prompt_ids)
+        )
         add_headroom(paths, headroom)
         add_block_paths(
             pair,
@@ -179,9 +182,11 @@ def profile(
                 output_law=law,
                 stop_at_eos=stop_at_eos,
             )
-            add_overaccept_paths(paths, algorithm, samples[algorithm], costs, max_new_tokens)
-        report((0.1 + 0.9 * (i + 1) / len(encoded)) * predict_share)
-    predictions = [prediction(a, samples[a], costs) for a in [*lossless, *lossy]]
+            add_overaccept_paths(
+                paths, algorithm, samples[algorithm], costs, max_new_tokens, len(prompt_ids)
+            )
+        report((0.25 + 0.75 * (i + 1) / len(encoded)) * predict_share)
+    predictions = [prediction(a, samples[a], costs, target_paths) for a in [*lossless, *lossy]]
 
     measured: dict[Algorithm, Measurement] = {}
     autoregressive = None
@@ -213,7 +218,7 @@ def profile(
         seed=seed,
         sampling=sampling,
         stop_at_eos=stop_at_eos,
-        mean_tv=Estimate.ratio(tv_samples.rejections, tv_samples.tokens),
+        mean_tv=Estimate.ratio(target_paths.rejections, target_paths.tokens),
         costs=costs,
         autoregressive=autoregressive,
         rows=rows,

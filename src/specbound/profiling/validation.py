@@ -1,8 +1,11 @@
 """How well the predicted wall-clock speed-ups match the measured ones, in two numbers.
 
 * ``speedup_median_abs_error``: the median over rows of ``|measured / predicted - 1|``;
-* ``speedup_coverage``: the share of rows whose measured speed-up lies inside the
-  predicted 95% interval (an interval that means what it says covers ~95% of them).
+* ``speedup_coverage``: the share of rows whose measured speed-up lies inside the 95%
+  interval predicted *for that measurement* (an interval that means what it says covers
+  ~95% of them). A measurement is itself an average of finitely many timed runs, so the
+  interval a measured value is checked against is the prediction's widened by the
+  measurement's own error: ``predicted +- 1.96 sqrt(se_p^2 + se_m^2)``.
 
 Both are taken over the lossless rows (the settings a user would deploy); pure
 arithmetic, so the profile report and ``bench lm`` compute them the same way.
@@ -10,21 +13,25 @@ arithmetic, so the profile report and ``bench lm`` compute them the same way.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
-from specbound.estimates import Estimate
+from specbound.estimates import Z95, Estimate
 
 __all__ = ["covered", "speedup_coverage", "speedup_median_abs_error"]
 
 
 def covered(predicted: Estimate | None, measured: Estimate | None) -> bool | None:
-    """Whether ``measured``'s mean lies in ``predicted``'s 95% interval (None: undefined)."""
-    if predicted is None or measured is None or predicted.ci95 is None:
+    """Whether ``measured``'s mean lies in the 95% interval predicted for it:
+    ``predicted.mean +- 1.96 sqrt(se_p^2 + se_m^2)`` (None: a spread is undefined)."""
+    if predicted is None or measured is None:
         return None
-    low, high = predicted.ci95
-    return bool(low <= measured.mean <= high)
+    spread = math.hypot(predicted.se, measured.se)
+    if not math.isfinite(spread):
+        return None
+    return bool(abs(measured.mean - predicted.mean) <= Z95 * spread)
 
 
 def speedup_median_abs_error(ratios: Sequence[float | None]) -> float | None:

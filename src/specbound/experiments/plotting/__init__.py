@@ -10,13 +10,15 @@ a data file's contents alone:
 * :mod:`~specbound.experiments.plotting.calls` — target calls against gamma;
 * :mod:`~specbound.experiments.plotting.beyond` — block verification and the multi-draft
   optimum (beyond Theorem 2);
-* :mod:`~specbound.experiments.plotting.lm` — the language-model sections.
+* :mod:`~specbound.experiments.plotting.lm` — the language-model sections;
+* :mod:`~specbound.experiments.plotting.clock` — predicted vs measured wall-clock speed-up.
 
 matplotlib itself is imported on first use, so importing this package is cheap.
 """
 
 from specbound.experiments.plotting.beyond import beyond_figure
 from specbound.experiments.plotting.calls import gamma_figure
+from specbound.experiments.plotting.clock import lm_clock_figure
 from specbound.experiments.plotting.lm import lm_theory_figure, table1_figure
 from specbound.experiments.plotting.pareto import fig4_figure
 from specbound.experiments.plotting.rejections import fig2_figure, fig3_figure
@@ -40,6 +42,7 @@ __all__ = [
     "fig4_figure",
     "gamma_figure",
     "hollow_points",
+    "lm_clock_figure",
     "lm_theory_figure",
     "log2_axis",
     "save",
