@@ -103,7 +103,7 @@ class LMBenchConfig:
     hf: bool = True
     profile_gammas: tuple[int, ...] = (1, 2, 3, 4, 6, 8)
     profile_samples: int = 16
-    profile_timing_repeats: int = 25
+    profile_timing_repeats: int = 3
 
     def __post_init__(self) -> None:
         if isinstance(self.prompts, str) or not self.prompts:
@@ -286,6 +286,7 @@ def run_lm_benchmark(
             timing=True,
             timing_repeats=config.profile_timing_repeats,
             stop_at_eos=False,
+            horizon=False,  # no contender drafts to the horizon
         )
 
     done, total = (

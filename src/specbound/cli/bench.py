@@ -148,7 +148,7 @@ def bench_lm(
         eps=eps,
         hf=hf,
         profile_samples=2 if quick else 16,
-        profile_timing_repeats=1 if quick else 25,
+        profile_timing_repeats=1 if quick else 3,
     )
     record = _run_lm(config, target, draft, tokenizer, dtype, threads)
     record["command"] = _lm_command(

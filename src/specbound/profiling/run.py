@@ -50,12 +50,16 @@ Progress = Callable[[float], None]
 
 
 def profiled_algorithms(
-    gammas: Sequence[int], num_drafts: Sequence[int], eps: Sequence[float], blocks: bool = True
+    gammas: Sequence[int],
+    num_drafts: Sequence[int],
+    eps: Sequence[float],
+    blocks: bool = True,
+    horizon: bool = True,
 ) -> tuple[list[Algorithm], list[OverAcceptance]]:
-    """The lossless settings (SD, block verification with ``blocks``, batch SD, at gamma
-    None and every gamma) and the lossy ones (OPT and UNO at every eps, gamma None) that
-    :func:`profile` covers."""
-    all_gammas: list[int | None] = [None, *sorted(set(gammas))]
+    """The lossless settings (SD, block verification with ``blocks``, batch SD, at every
+    gamma and, with ``horizon``, at gamma None) and the lossy ones (OPT and UNO at every
+    eps, gamma None) that :func:`profile` covers."""
+    all_gammas: list[int | None] = [*([None] if horizon else []), *sorted(set(gammas))]
     lossless: list[Algorithm] = [Speculative(gamma=g) for g in all_gammas]
     if blocks:
         lossless += [BlockSpeculative(gamma=g) for g in all_gammas]
@@ -82,6 +86,7 @@ def profile(
     stop_at_eos: bool = True,
     common_seeds: bool = True,
     blocks: bool = True,
+    horizon: bool = True,
     block_continuations: int = 1,
     progress: Progress | None = None,
 ) -> ProfileReport:
@@ -102,7 +107,8 @@ def profile(
     temperature 1). Every estimate carries a 95% interval over the runs (prompts x
     samples). ``common_seeds``: every algorithm runs with the same seeds (common random
     numbers: sharper speed-up comparisons, but correlated rows); False gives each
-    algorithm its own seeds, so the rows are independent tests. ``blocks``: also block
+    algorithm its own seeds, so the rows are independent tests. ``horizon``: also every lossless setting at gamma None (drafting to the horizon: one
+    round of ``max_new_tokens`` drafts, dear to calibrate for long generations). ``blocks``: also block
     verification at every gamma (:mod:`specbound.profiling.blocks`; each path position
     drafts ``block_continuations`` blocks), beyond the paper. The report's
     ``headroom`` sets, for every M, the recursive rejection's round-start acceptance
@@ -118,7 +124,7 @@ def profile(
     seed = check_seed(seed)
     sampling = SamplingConfig() if sampling is None else sampling
     block_continuations = check_int(block_continuations, "block_continuations", low=1)
-    lossless, lossy = profiled_algorithms(gammas, num_drafts, eps, blocks)
+    lossless, lossy = profiled_algorithms(gammas, num_drafts, eps, blocks, horizon)
     block_specs = [a for a in lossless if a.block_rule is not None]
     token_specs = [a for a in lossless if a.block_rule is None]
     encoded = [encode_prompt(pair, prompt) for prompt in prompts]
