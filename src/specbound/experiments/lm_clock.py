@@ -68,7 +68,9 @@ def _family(algorithm: dict[str, Any]) -> str:
     name = algorithm["name"]
     if name == "batch":
         return f"batch SD, M = {algorithm['num_drafts']}"
-    return {"sd": "SD", "block": "block verification"}.get(name, f"{name.upper()} (lossy)")
+    if name == "overaccept":
+        return f"Decoding-{str(algorithm.get('resample', '')).upper()} (lossy)"
+    return {"sd": "SD", "block": "block verification"}.get(name, name)
 
 
 def compute(config: LMClockConfig, progress: Progress) -> dict[str, Any]:

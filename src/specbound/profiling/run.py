@@ -107,8 +107,9 @@ def profile(
     temperature 1). Every estimate carries a 95% interval over the runs (prompts x
     samples). ``common_seeds``: every algorithm runs with the same seeds (common random
     numbers: sharper speed-up comparisons, but correlated rows); False gives each
-    algorithm its own seeds, so the rows are independent tests. ``horizon``: also every lossless setting at gamma None (drafting to the horizon: one
-    round of ``max_new_tokens`` drafts, dear to calibrate for long generations). ``blocks``: also block
+    algorithm its own seeds, so the rows are independent tests. ``horizon``: also every
+    lossless setting at gamma None (drafting to the horizon: one round of
+    ``max_new_tokens`` drafts, dear to calibrate for long generations). ``blocks``: also block
     verification at every gamma (:mod:`specbound.profiling.blocks`; each path position
     drafts ``block_continuations`` blocks), beyond the paper. The report's
     ``headroom`` sets, for every M, the recursive rejection's round-start acceptance
