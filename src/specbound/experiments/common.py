@@ -4,15 +4,17 @@ language-model pair an LM section runs on, and the two resampling rules of Secti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from specbound.chain import MarkovChain, random_pair
 from specbound.experiments.prose import render
 
 if TYPE_CHECKING:
+    from specbound.experiments.base import Progress
     from specbound.lm import ModelPair
+    from specbound.profiling import ProfileReport
 
-__all__ = ["DECODERS", "LM_THREADS", "ChainSpec", "PairSpec", "truncate"]
+__all__ = ["DECODERS", "LM_THREADS", "ChainSpec", "PairSpec", "profile_section", "truncate"]
 
 #: The resampling rules after an over-acceptance rejection (paper Section 4): Decoding-OPT
 #: samples Theorem 4's ``P* = [q - p b]_+`` normalised, Decoding-UNO samples the target q.
@@ -98,3 +100,27 @@ def truncate(
         MarkovChain(draft.transitions[:horizon], draft.start, name=draft.name),
         MarkovChain(target.transitions[:horizon], target.start, name=target.name),
     )
+
+
+def profile_section(config: Any, progress: Progress, **options: Any) -> ProfileReport:
+    """:func:`specbound.profile` as an LM section runs it: on ``config.pair``, the first
+    ``config.num_prompts`` shipped prompts, on :data:`LM_THREADS` threads, with the
+    config's ``max_new_tokens``, ``samples_per_prompt``, ``runs_per_prompt``, ``seed``,
+    ``gammas`` and ``num_drafts``; ``options`` are the section's other arguments."""
+    from specbound.lm.prompts import load_prompts
+    from specbound.lm.threads import torch_threads
+    from specbound.profiling import profile
+
+    with torch_threads(LM_THREADS):
+        return profile(
+            config.pair.load(),
+            load_prompts(limit=config.num_prompts),
+            max_new_tokens=config.max_new_tokens,
+            samples_per_prompt=config.samples_per_prompt,
+            runs_per_prompt=config.runs_per_prompt,
+            seed=config.seed,
+            gammas=config.gammas,
+            num_drafts=config.num_drafts,
+            progress=progress,
+            **options,
+        )

@@ -23,7 +23,7 @@ from scipy import stats
 
 from specbound.experiments import plotting
 from specbound.experiments.base import Claim, Experiment, Progress, Record
-from specbound.experiments.common import LM_THREADS, PairSpec
+from specbound.experiments.common import PairSpec, profile_section
 from specbound.experiments.prose import render
 
 __all__ = ["EXPERIMENT", "LMClockConfig", "coverage_claim"]
@@ -74,24 +74,7 @@ def _family(algorithm: dict[str, Any]) -> str:
 
 
 def compute(config: LMClockConfig, progress: Progress) -> dict[str, Any]:
-    from specbound.lm.prompts import load_prompts
-    from specbound.lm.threads import torch_threads
-    from specbound.profiling import profile
-
-    with torch_threads(LM_THREADS):
-        report = profile(
-            config.pair.load(),
-            load_prompts(limit=config.num_prompts),
-            max_new_tokens=config.max_new_tokens,
-            samples_per_prompt=config.samples_per_prompt,
-            runs_per_prompt=config.runs_per_prompt,
-            seed=config.seed,
-            gammas=config.gammas,
-            num_drafts=config.num_drafts,
-            eps=config.eps,
-            timing_repeats=config.timing_repeats,
-            progress=progress,
-        )
+    report = profile_section(config, progress, eps=config.eps, timing_repeats=config.timing_repeats)
     rows = []
     for row in report.rows:
         predicted, measurement = row.prediction.predicted_speedup, row.measurement

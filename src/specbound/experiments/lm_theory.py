@@ -24,7 +24,7 @@ from specbound.estimates import Estimate
 from specbound.experiments import plotting
 from specbound.experiments.base import Claim, Experiment, Progress, Record
 from specbound.experiments.checks import joint_claim
-from specbound.experiments.common import LM_THREADS, PairSpec
+from specbound.experiments.common import PairSpec, profile_section
 from specbound.experiments.prose import plus_minus, render
 
 __all__ = ["EXPERIMENT", "LMTheoryConfig"]
@@ -66,30 +66,19 @@ def _estimate(raw: dict[str, Any]) -> dict[str, float]:
 
 
 def compute(config: LMTheoryConfig, progress: Progress) -> dict[str, Any]:
-    from specbound.lm.prompts import load_prompts
-    from specbound.lm.threads import torch_threads
     from specbound.lm.warping import SamplingConfig
-    from specbound.profiling import profile
 
-    with torch_threads(LM_THREADS):
-        report = profile(
-            config.pair.load(),
-            load_prompts(limit=config.num_prompts),
-            max_new_tokens=config.max_new_tokens,
-            samples_per_prompt=config.samples_per_prompt,
-            runs_per_prompt=config.runs_per_prompt,
-            seed=config.seed,
-            gammas=config.gammas,
-            num_drafts=config.num_drafts,
-            eps=(),
-            sampling=SamplingConfig(temperature=config.temperature),
-            measure=True,
-            timing=False,
-            stop_at_eos=False,
-            common_seeds=False,
-            blocks=False,
-            progress=progress,
-        )
+    report = profile_section(
+        config,
+        progress,
+        eps=(),
+        sampling=SamplingConfig(temperature=config.temperature),
+        measure=True,
+        timing=False,
+        stop_at_eos=False,
+        common_seeds=False,
+        blocks=False,
+    )
     rows = []
     for row in report.rows:
         p, m = row.prediction, row.measurement
