@@ -69,18 +69,24 @@ def test_cached_lm_backends_agree_through_a_batch_round(model: torch.nn.Module) 
     torch.testing.assert_close(results[0][1][0, -1], fresh_logits(model, [1, 2, 3, 6, 7, 1])[-1])
 
 
-def test_packed_path_equals_transformers(
-    model: torch.nn.Module, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("kernel", ["linear", "transposed", "packed"])
+def test_every_kernel_gives_transformers_logits(
+    model: torch.nn.Module, monkeypatch: pytest.MonkeyPatch, kernel: str
 ) -> None:
-    """A model above PACK_MIN_BYTES runs oneDNN-packed weights (the tiny one is below it):
-    the same logits for a prefill, a multi-token step and a single token."""
+    """The same logits, for a prefill, a multi-token step and a single token, whichever
+    matrix-product kernel runs (the tiny model is below PACK_MIN_BYTES: lowered to 0)."""
     import specbound.lm.neox_weights as neox_weights
 
-    assert not StaticNeoX(model, VOCAB).packed  # tiny: linear
     monkeypatch.setattr(neox_weights, "PACK_MIN_BYTES", 0)
+    if kernel == "packed" and not neox_weights.can_pack(model, torch.float32, torch.device("cpu")):
+        pytest.skip("no oneDNN packing on this build")
+    monkeypatch.setattr(
+        neox_weights, "choose_kernels", lambda linears: neox_weights.KernelChoice((kernel,))
+    )
     neox_weights.clear_weights_cache()
-    static = StaticNeoX(model, VOCAB, pack="always")
-    assert static.packed == neox_weights.can_pack(model, torch.float32, torch.device("cpu"))
+    static = StaticNeoX(model, VOCAB)
+    assert static.kernels.by_rows == (kernel,)
+    assert static.packed == (kernel == "packed")
     ids = [3, 1, 4, 1, 5, 9, 2]
     out = static.forward(torch.tensor([ids[:3]]), keep=3)
     torch.testing.assert_close(out[0], fresh_logits(model, ids[:3]), **TOL)
@@ -88,43 +94,70 @@ def test_packed_path_equals_transformers(
     torch.testing.assert_close(out[0], fresh_logits(model, ids[:6])[3:], **TOL)
     out = static.forward(torch.tensor([ids[6:]]))
     torch.testing.assert_close(out[0, -1], fresh_logits(model, ids)[-1], **TOL)
+    neox_weights.clear_weights_cache()
+
+
+def test_packed_weights_only_above_the_size_floor(model: torch.nn.Module) -> None:
+    import specbound.lm.neox_weights as neox_weights
+
+    neox_weights.clear_weights_cache()
+    assert not StaticNeoX(model, VOCAB).packed  # tiny: below PACK_MIN_BYTES
+    assert not StaticNeoX(model, VOCAB, pack="always").packed
 
 
 def test_kernel_choice_follows_the_timings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Packed kernels are kept for a row class only where they beat linear by the margin."""
-    import specbound.lm.neox_weights as neox_weights
-
-    linear = neox_weights.Linear(torch.randn(8, 4), None)
-    # packed: 0.5 s for one row (wins), 0.9 s for more rows (inside the 0.85 margin: loses)
-    fake = {(1, True): 0.5, (1, False): 1.0, (4, True): 0.9, (4, False): 1.0}
-    monkeypatch.setattr(
-        neox_weights,
-        "_pass_seconds",
-        lambda linears, inputs, packed: fake[(inputs[0].shape[0], packed)],
-    )
-    choice = neox_weights.choose_kernels([linear])
-    assert choice == neox_weights.KernelChoice(one_row=True, rows=False)
-    fake[(4, True)] = 0.5
-    assert neox_weights.choose_kernels([linear]).rows
-
-
-def test_linear_dispatches_by_row_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A one-row input takes the one-row kernel, anything more the rows kernel."""
+    """Per row count: the fastest kernel, but ``linear`` unless the winner takes less than
+    0.9 of linear's time; rows beyond the timed ones use the last choice."""
     import specbound.lm.neox_weights as neox_weights
 
     weight = torch.randn(8, 4)
-    calls: list[tuple[int, ...]] = []
-    choice = neox_weights.KernelChoice(one_row=True, rows=False)
-    linear = neox_weights.Linear(weight, None, packed=weight, choice=choice)
-    monkeypatch.setattr(
-        neox_weights.Linear,
-        "run_packed",
-        lambda self, x: calls.append(tuple(x.shape)) or torch.zeros(*x.shape[:-1], 8),
+    linear = neox_weights.Linear(weight, None, packed=weight, transposed=weight.T.contiguous())
+    timed = neox_weights.TIMED_ROWS
+    # seconds per (rows, kernel): row 1 transposed wins clearly, row 2 packed wins by too
+    # little (0.95 of linear), rows 3.. packed wins clearly
+    fake = {(r, "linear"): 1.0 for r in range(1, timed + 1)}
+    fake.update({(r, "transposed"): 0.5 if r == 1 else 1.2 for r in range(1, timed + 1)})
+    fake.update(
+        {(r, "packed"): 0.95 if r == 2 else (0.6 if r > 2 else 0.8) for r in range(1, timed + 1)}
     )
-    assert torch.equal(linear(torch.ones(1, 1, 4)), torch.zeros(1, 1, 8))  # packed (fake)
-    many = torch.ones(1, 3, 4)
-    torch.testing.assert_close(linear(many), many @ weight.T)  # linear
-    assert calls == [(1, 1, 4)]
+    monkeypatch.setattr(
+        neox_weights,
+        "_pass_seconds",
+        lambda linears, inputs, kernel: fake[(inputs[0].shape[0], kernel)],
+    )
+    choice = neox_weights.choose_kernels([linear])
+    assert choice.by_rows == ("transposed", "linear", *["packed"] * (timed - 2))
+    assert choice.for_rows(1) == "transposed"
+    assert choice.for_rows(2) == "linear"
+    assert choice.for_rows(timed + 50) == "packed"
+    # a linear without copies is only ever timed (and run) as linear
+    plain = neox_weights.Linear(weight, None)
+    assert neox_weights.choose_kernels([plain]).by_rows == ("linear",) * timed
+
+
+def test_linear_dispatches_by_row_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each input row count runs the kernel the choice names for it; dropped copies fall
+    back to linear."""
+    import specbound.lm.neox_weights as neox_weights
+
+    weight = torch.randn(8, 4)
+    calls: list[tuple[str, int]] = []
+    real_run = neox_weights.Linear.run
+
+    def spy(self: neox_weights.Linear, kernel: str, x: torch.Tensor) -> torch.Tensor:
+        calls.append((kernel, int(x.shape[0])))
+        return real_run(self, kernel, x)
+
+    monkeypatch.setattr(neox_weights.Linear, "run", spy)
+    choice = neox_weights.KernelChoice(("transposed", "linear", "packed"))
+    full = neox_weights.Linear.of(weight, None, pack=False).keeping(choice)
+    assert full.transposed is not None and full.packed is None
+    for rows in (1, 2, 3, 7):
+        x = torch.randn(rows, 4)
+        torch.testing.assert_close(full(x), x @ weight.T)
+    assert calls == [("transposed", 1), ("linear", 2), ("packed", 3), ("packed", 7)]
+    with pytest.raises(ValueError, match="kernels must be"):
+        neox_weights.KernelChoice(("fast",))
 
 
 def test_pack_argument_is_checked(model: torch.nn.Module) -> None:

@@ -19,6 +19,7 @@ import pytest
 import specbound as sb
 from round_laws import accept_formula, resample_formula
 from specbound import core
+from specbound.core import kernels
 from specbound.core.batch import RecursiveRejectionRule
 from specbound.core.block import BlockVerificationRule
 from specbound.core.rules import OverAcceptanceRule, SpeculativeRule, accept_drafted
@@ -194,3 +195,59 @@ def test_b_zero_refuses_even_a_zero_uniform() -> None:
     assert not ok.any() and (recovered == 1).all()
     winner, token = RecursiveRejectionRule(2).verify(draft, target, np.zeros((3, 2), np.int64), rng)  # type: ignore[arg-type]
     assert (winner == -1).all() and (token == 1).all()
+
+
+def _first_index_above(probs: np.ndarray, u: float) -> int:
+    """The inverse-CDF rule, written here: the first x with cdf(x) > min(u * total,
+    the largest float below total), by a plain loop."""
+    running, cdf = 0.0, []
+    for mass in probs:
+        running += float(mass)
+        cdf.append(running)
+    level = min(u * cdf[-1], float(np.nextafter(cdf[-1], 0.0)))
+    return next(x for x, c in enumerate(cdf) if c > level)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_inverse_cdf_one_row_and_many_rows_follow_the_rule(backend: str) -> None:
+    """One row (binary search) and many rows (counting) both return the first index with
+    cdf > level, on sparse laws with zero-mass runs and on u at the top of [0, 1) where
+    u * total rounds onto total; the index always has mass."""
+    rng = np.random.default_rng(5)
+    top = float(np.nextafter(1.0, 0.0))
+    for trial in range(600):
+        size = int(rng.integers(1, 40))
+        probs = rng.random(size) * (rng.random(size) < 0.5)
+        probs[int(rng.integers(size))] += 0.1  # some mass
+        u = top if trial % 4 == 0 else float(rng.random())
+        want = _first_index_above(probs, u)
+        assert probs[want] > 0
+        rows, us = np.stack([probs, probs[::-1]]), np.array([u, u])
+        wants = [want, _first_index_above(probs[::-1], u)]
+        if backend == "torch":
+            import torch
+
+            got_one = kernels.inverse_cdf(
+                torch.from_numpy(probs), torch.tensor(u, dtype=torch.float64)
+            )
+            got_row = kernels.inverse_cdf(
+                torch.from_numpy(probs)[None], torch.tensor([u], dtype=torch.float64)
+            )
+            got_rows = kernels.inverse_cdf(torch.from_numpy(rows), torch.from_numpy(us))
+        else:
+            got_one = kernels.inverse_cdf(probs, np.asarray(u))
+            got_row = kernels.inverse_cdf(probs[None], np.array([u]))
+            got_rows = kernels.inverse_cdf(rows, us)
+        assert tuple(got_one.shape) == () and tuple(got_row.shape) == (1,)
+        assert int(got_one) == int(got_row[0]) == want, trial
+        assert [int(t) for t in got_rows] == wants, trial
+
+
+def test_inverse_cdf_negative_control_off_by_one_is_caught() -> None:
+    """A sampler counting ``cdf < level`` (not ``<=``) differs from the rule above on the
+    exact boundary cdf(0) = u: the check of the test above would reject it."""
+    u = 0.75
+    probs = np.array([0.75, 0.25])
+    cdf = np.cumsum(probs)
+    wrong = int((cdf < u * cdf[-1]).sum())
+    assert wrong != _first_index_above(probs, u) == int(kernels.inverse_cdf(probs, np.asarray(u)))

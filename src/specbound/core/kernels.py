@@ -18,6 +18,7 @@ Paper notation: p = draft, q = target, b = acceptance probabilities.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -143,6 +144,11 @@ def inverse_cdf(probs: Array, u: Array) -> Array:
     and quantise the law); the index returned is the first ``x`` with
     ``cdf(x) > u * cdf(V-1)``, so ``probs`` need not be exactly normalised, and an index
     of zero probability is never returned.
+
+    That index is the number of CDF entries ``<= u * cdf(V-1)``. For one row of
+    probabilities (a decoder's draw) it is found by binary search (``searchsorted``,
+    right side): the CDF of non-negative masses never decreases, so the count is the same,
+    without a pass over the vocabulary; for many rows by counting.
     """
     xp = namespace(probs, u)
     cdf = xp.cumulative_sum(probs, axis=-1)  # (..., V)
@@ -150,4 +156,8 @@ def inverse_cdf(probs: Array, u: Array) -> Array:
     # NOTE: rounding can push u*total onto total; the largest float below it keeps the
     # index on a token with mass (cdf(x) > level implies probs(x) > 0 for the first such x).
     level = xp.minimum(u * total, xp.nextafter(total, xp.zeros_like(total)))  # (...,)
+    if math.prod(probs.shape[:-1]) == 1:  # one row (one or more levels)
+        row = xp.reshape(cdf, (probs.shape[-1],))  # (V,)
+        found = xp.searchsorted(row, xp.reshape(level, (-1,)), side="right")  # (n,)
+        return xp.reshape(xp.astype(found, xp.int64), level.shape)
     return xp.sum(xp.astype(cdf <= level[..., None], xp.int64), axis=-1)  # (...,)

@@ -54,8 +54,14 @@ def supports(model: Any) -> bool:
     )
 
 
-def _layer_norm(x: torch.Tensor, norm: torch.nn.LayerNorm) -> torch.Tensor:
-    return nnf.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
+def _rotary_tables(cos: torch.Tensor, sin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The half tables (C, R/2) shaped to broadcast against the rotated channels of a
+    (B, L, heads, 2, 2, R/2) view (query/key, first/second half): cos (C, 1, 1, 1, R/2)
+    and the signed sin (C, 1, 1, 2, R/2) holding ``-sin`` for the first half, ``sin``
+    for the second (see :func:`_rotate_in_place`)."""
+    positions, half = cos.shape
+    signed = torch.stack([-sin, sin], dim=1)  # (C, 2, R/2)
+    return cos.reshape(positions, 1, 1, 1, half), signed.reshape(positions, 1, 1, 2, half)
 
 
 def _rotate_in_place(
@@ -63,19 +69,16 @@ def _rotate_in_place(
 ) -> None:
     """GPT-NeoX's partial rotary embedding of the queries and keys, written into ``qkv``.
 
-    ``qkv`` (B, h, L, 3d) holds query, key, value side by side; the first ``dims`` channels
-    of the query and of the key turn: with ``x1, x2`` their halves, transformers computes
-    ``x * cat(c, c) + cat(-x2, x1) * cat(s, s)``, i.e. ``(x1 c - x2 s, x2 c + x1 s)`` —
-    the same operations, here for queries and keys at once. ``cos``/``sin``: (L, R/2).
+    ``qkv`` (B, L, h, 3d) holds query, key, value side by side; the first ``dims``
+    channels of the query and of the key turn: with ``x1, x2`` their halves, transformers
+    computes ``x * cat(c, c) + cat(-x2, x1) * cat(s, s)``, i.e.
+    ``(x1 c + (-x2) s, x2 c + x1 s)``. Here the halves are one axis of a view, so
+    swapping them is a ``flip`` and the signs live in the sin table: the same products
+    and sums, for queries and keys at once. ``cos`` (L, 1, 1, 1, R/2), ``sin``
+    (L, 1, 1, 2, R/2) from :func:`_rotary_tables`.
     """
-    half = dims // 2
-    turned = qkv.unflatten(-1, (3, head_dim))[..., :2, :dims]  # (B, h, L, 2, R) view
-    first, second = turned[..., :half], turned[..., half:]  # (B, h, L, 2, R/2) views
-    cos, sin = cos[:, None, :], sin[:, None, :]  # (L, 1, R/2)
-    new_first = first * cos - second * sin
-    new_second = second * cos + first * sin
-    first.copy_(new_first)
-    second.copy_(new_second)
+    turned = qkv.unflatten(-1, (3, head_dim))[..., :2, :dims].unflatten(-1, (2, dims // 2))
+    turned.copy_(turned * cos + turned.flip(-2) * sin)  # (B, L, h, 2, 2, R/2)
 
 
 class StaticNeoX:
@@ -84,9 +87,10 @@ class StaticNeoX:
     ``length`` tokens are cached per row (all rows have the same length). :meth:`forward`
     feeds (rows, L) new tokens and returns the logits of the last ``keep`` positions, cut
     to ``vocab_size`` (the padded rows of the LM head are never computed). ``pack``:
-    ``"auto"`` prepacks the weights for oneDNN where possible and uses them for the row
-    classes where they are measured faster, ``"always"`` uses them wherever possible,
-    ``"never"`` keeps ``linear`` (see the module docstring).
+    ``"auto"`` times every matrix-product kernel per row count and keeps the fastest,
+    ``"never"`` the same without oneDNN packing, ``"always"`` packs wherever possible,
+    ``"linear"`` keeps ``torch.nn.functional.linear`` (see
+    :func:`~specbound.lm.neox_weights.weights_for`).
     """
 
     def __init__(self, model: Any, vocab_size: int, *, pack: str = "auto") -> None:
@@ -109,7 +113,8 @@ class StaticNeoX:
 
     @property
     def kernels(self) -> KernelChoice:
-        """The kernel used for one input row and for more (see :func:`choose_kernels`)."""
+        """The kernel used for each input row count (see
+        :func:`~specbound.lm.neox_weights.choose_kernels`)."""
         return self.weights.kernels
 
     # ------------------------------------------------------------------ cache buffers
@@ -133,7 +138,7 @@ class StaticNeoX:
                 kept = min(rows, self._keys[0].shape[0])
                 for new, old in zip([*keys, *values], [*self._keys, *self._values], strict=True):
                     new[:kept, :, : self.length] = old[:kept, :, : self.length]
-        self._cos, self._sin = weights.rotary_table(capacity, self.dtype)  # (C', R/2) each
+        self._cos, self._sin = _rotary_tables(*weights.rotary_table(capacity, self.dtype))
         self._keys, self._values = keys, values
 
     def _reserve(self, rows: int, length: int) -> None:
@@ -174,8 +179,8 @@ class StaticNeoX:
         self._reserve(rows, end)
         weights = self.weights
         with torch.inference_mode():
-            x = nnf.embedding(input_ids, weights.embedding)  # (B, L, H)
-            cos, sin = self._cos[start:end], self._sin[start:end]  # (L, R/2)
+            x = weights.embedding.index_select(0, input_ids.reshape(-1))  # (B*L, H)
+            cos, sin = self._cos[start:end], self._sin[start:end]  # (L, 1, 1, ., R/2)
             # NOTE: a causal mask shifted by the cached prefix; with no prefix SDPA's own
             # causal flag (what transformers uses then); one query attends to everything.
             mask = None
@@ -183,50 +188,51 @@ class StaticNeoX:
                 mask = torch.ones(new, end, dtype=torch.bool, device=self.device).tril(start)
             causal = new > 1 and start == 0
             for index, layer in enumerate(weights.layers):
-                attn = self._attention(index, layer, x, cos, sin, start, end, mask, causal)
-                if weights.parallel_residual:
-                    mlp = self._mlp(layer, _layer_norm(x, layer.ln_mlp))
-                    x = mlp + attn + x
+                attn = self._attention(index, layer, x, rows, cos, sin, start, mask, causal)
+                if weights.parallel_residual:  # mlp + attn + x, in transformers' order
+                    x = self._mlp(layer, layer.ln_mlp(x)).add_(attn).add_(x)
                 else:
-                    attn = attn + x
-                    x = self._mlp(layer, _layer_norm(attn, layer.ln_mlp)) + attn
-            x = _layer_norm(x[:, -keep:], weights.final_norm)  # (B, keep, H)
-            logits = weights.head(x)  # (B, keep, V)
+                    attn = attn.add_(x)
+                    x = self._mlp(layer, layer.ln_mlp(attn)).add_(attn)
+            if keep < new:
+                x = x.view(rows, new, -1)[:, -keep:].reshape(rows * keep, -1)  # (B*keep, H)
+            logits = weights.head(weights.final_norm(x))  # (B*keep, V)
         self.length = end
         self.rows = rows
-        return logits
+        return logits.view(rows, keep, -1)
 
     def _attention(
         self,
         index: int,
         layer: Layer,
         x: torch.Tensor,
+        rows: int,
         cos: torch.Tensor,
         sin: torch.Tensor,
         start: int,
-        end: int,
         mask: torch.Tensor | None,
         causal: bool,
     ) -> torch.Tensor:
-        rows, new, hidden = x.shape
-        qkv = layer.qkv(_layer_norm(x, layer.ln_attn))  # (B, L, 3H)
-        heads, head_dim = self.weights.heads, self.weights.head_dim
-        qkv = qkv.view(rows, new, heads, 3 * head_dim).transpose(1, 2)  # (B, h, L, 3d)
-        _rotate_in_place(qkv, head_dim, self.weights.rotary_dims, cos, sin)
-        query, key, value = qkv.chunk(3, dim=-1)  # (B, h, L, d) each
+        """Self-attention of the new tokens ``x`` (B*L, H) over the cache: (B*L, H)."""
+        weights = self.weights
+        heads, head_dim = weights.heads, weights.head_dim
+        new = x.shape[0] // rows
+        end = start + new
+        qkv = layer.qkv(layer.ln_attn(x)).view(rows, new, heads, 3 * head_dim)  # (B, L, h, 3d)
+        _rotate_in_place(qkv, head_dim, weights.rotary_dims, cos, sin)
+        split = qkv.view(rows, new, heads, 3, head_dim).permute(3, 0, 2, 1, 4)  # (3, B, h, L, d)
         keys, values = self._keys[index], self._values[index]
-        keys[:rows, :, start:end] = key
-        values[:rows, :, start:end] = value
+        keys[:rows, :, start:end] = split[1]
+        values[:rows, :, start:end] = split[2]
         out = nnf.scaled_dot_product_attention(
-            query,
+            split[0],
             keys[:rows, :, :end],
             values[:rows, :, :end],
             attn_mask=mask,
             is_causal=causal,
             scale=self.scale,
         )  # (B, h, L, d)
-        out = out.transpose(1, 2).reshape(rows, new, hidden)  # (B, L, H)
-        return layer.dense(out)
+        return layer.dense(out.transpose(1, 2).reshape(rows * new, heads * head_dim))
 
     @staticmethod
     def _mlp(layer: Layer, x: torch.Tensor) -> torch.Tensor:

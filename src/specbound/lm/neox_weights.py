@@ -1,19 +1,22 @@
 """The weights of the lean GPT-NeoX forward, and which matrix-product kernel it uses.
 
-Built once per model (packing is not free) and reused until a parameter is replaced or
-modified in place. The matrix products of a model of at least :data:`PACK_MIN_BYTES`
-can run on weights **prepacked for oneDNN** (``torch.ops.mkldnn``, the kernels torch's
-own compiler uses for frozen CPU models) or on ``torch.nn.functional.linear`` (MKL).
-Which is faster depends on the CPU and on the row count: on the AMD Zen 4 machines
-first measured, oneDNN's blocked layout streamed the weights faster at every row count
-and, above all, MKL's GEMM for the 2-16 rows of a scoring call cost much more than its
-one-row GEMV; on an Intel Xeon MKL won at every row count. So :func:`choose_kernels`
-times both, once per model per process, for one row and for a scoring call's rows, and
-keeps the packed kernels only where they win by a margin. A smaller model (the embedded
-draft, cache-resident) keeps ``linear``, whose per-call overhead is lower. Packing is
-skipped, with the same results up to float rounding, where oneDNN is missing, off CPU,
-above :data:`PACK_LIMIT_BYTES`, or when a self-check against ``linear`` fails. The
-figures are in ``docs/performance.md``.
+Built once per model (packing and transposing are not free) and reused until a parameter
+is replaced or modified in place. Every linear layer can run on one of three kernels:
+
+* ``"linear"`` — ``torch.nn.functional.linear`` on the model's own (out, in) weight;
+* ``"transposed"`` — ``addmm``/``mm`` on a contiguous (in, out) copy of the weight;
+* ``"packed"`` — the weight **prepacked for oneDNN** (``torch.ops.mkldnn``, the kernels
+  torch's own compiler uses for frozen CPU models), for models of at least
+  :data:`PACK_MIN_BYTES` on a CPU with oneDNN.
+
+Which is fastest depends on the CPU and on the number of input rows, and not smoothly:
+on an AMD Zen 4 host the target's linears took 0.72 ms transposed, 0.87 ms packed and
+1.19 ms as ``linear`` for one row, but 1.09 ms packed against 1.66 ms transposed for the
+four rows of a scoring call; on an Intel Xeon host ``linear`` won everywhere. So
+:func:`choose_kernels` times the available kernels once per model per process, for every
+row count up to :data:`TIMED_ROWS`, and keeps for each the fastest, ``linear`` unless
+another beats it by a margin. The kernels differ by float rounding only. Copies that no
+row count uses are dropped. The figures are in ``docs/performance.md``.
 """
 
 from __future__ import annotations
@@ -29,11 +32,14 @@ import torch
 import torch.nn.functional as nnf
 
 __all__ = [
+    "KERNELS",
     "PACK_LIMIT_BYTES",
     "PACK_MIN_BYTES",
+    "TIMED_ROWS",
     "KernelChoice",
     "Layer",
     "Linear",
+    "Norm",
     "Weights",
     "can_pack",
     "choose_kernels",
@@ -46,11 +52,17 @@ __all__ = [
 #: every weight doubles their memory).
 PACK_LIMIT_BYTES = 1 << 30
 
-#: Models with fewer parameter bytes keep ``linear`` (see the module docstring).
+#: Models with fewer parameter bytes are not packed (oneDNN's per-call overhead is higher
+#: than MKL's; the embedded draft runs faster unpacked).
 PACK_MIN_BYTES = 8 << 20
 
-#: The row count oneDNN chooses its packed layout for, and the kernel choice times (a
-#: round's scoring call: gamma + 1).
+#: The kernels a linear layer can run on (see the module docstring).
+KERNELS = ("linear", "transposed", "packed")
+
+#: Row counts 1..TIMED_ROWS are timed; more rows use the choice for TIMED_ROWS.
+TIMED_ROWS = 8
+
+#: The row count oneDNN chooses its packed layout for (a typical scoring call).
 _PACK_ROWS_HINT = 4
 
 
@@ -59,6 +71,7 @@ def _model_bytes(model: Any) -> int:
 
 
 def can_pack(model: Any, dtype: torch.dtype, device: torch.device) -> bool:
+    """Whether ``model``'s weights can be prepacked for oneDNN here (see the docstring)."""
     ops = getattr(torch.ops, "mkldnn", None)
     size = _model_bytes(model)
     return (
@@ -73,67 +86,114 @@ def can_pack(model: Any, dtype: torch.dtype, device: torch.device) -> bool:
 
 @dataclass(frozen=True)
 class KernelChoice:
-    """Which matrix-product kernel a model's linears use, for one input row and for more.
+    """The kernel a model's linears use for 1, 2, ... input rows (``by_rows[n - 1]``);
+    inputs with more rows than the tuple is long use its last entry."""
 
-    ``True``: the oneDNN-packed weights; ``False``: ``torch.nn.functional.linear``.
-    """
+    by_rows: tuple[str, ...] = ("linear",)
 
-    one_row: bool
-    rows: bool
+    def __post_init__(self) -> None:
+        unknown = [k for k in self.by_rows if k not in KERNELS]
+        if not self.by_rows or unknown:
+            raise ValueError(f"kernels must be some of {KERNELS}, got {self.by_rows!r}")
+
+    def for_rows(self, rows: int) -> str:
+        """The kernel for an input of ``rows`` rows."""
+        return self.by_rows[min(rows, len(self.by_rows)) - 1]
+
+    def uses(self, kernel: str) -> bool:
+        return kernel in self.by_rows
 
     @property
     def any_packed(self) -> bool:
-        return self.one_row or self.rows
+        return self.uses("packed")
 
 
-_LINEAR_ONLY = KernelChoice(one_row=False, rows=False)
+_LINEAR_ONLY = KernelChoice()
 
 
 @dataclass(frozen=True)
 class Linear:
-    """``x @ weight.T + bias``, through the oneDNN-packed ``packed`` where ``choice`` says."""
+    """``x @ weight.T + bias`` for a 2-D ``x`` (rows, in), on the kernel ``choice`` names
+    for its row count. ``transposed`` (in, out) and ``packed`` are the other kernels'
+    copies of ``weight`` (None where no row count uses them)."""
 
     weight: torch.Tensor  # (out, in)
     bias: torch.Tensor | None
     packed: torch.Tensor | None = None
+    transposed: torch.Tensor | None = None
     choice: KernelChoice = _LINEAR_ONLY
 
     @classmethod
     def of(cls, weight: torch.Tensor, bias: torch.Tensor | None, pack: bool) -> Linear:
+        """All copies (the transposed one, and the packed one when ``pack``)."""
         weight = weight.detach()
         bias = None if bias is None else bias.detach()
-        if not pack:
-            return cls(weight, bias)
-        packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), _PACK_ROWS_HINT)
-        return cls(weight, bias, packed)
+        transposed = weight.t().contiguous()  # (in, out)
+        packed = None
+        if pack:
+            packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), _PACK_ROWS_HINT)
+        return cls(weight, bias, packed, transposed)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        one_row = x.numel() == x.shape[-1]
-        if self.packed is not None and (self.choice.one_row if one_row else self.choice.rows):
-            return self.run_packed(x)
+        return self.run(self.choice.for_rows(x.shape[0]), x)
+
+    def run(self, kernel: str, x: torch.Tensor) -> torch.Tensor:
+        """``x`` (rows, in) through ``kernel``: (rows, out)."""
+        if kernel == "transposed" and self.transposed is not None:
+            if self.bias is None:
+                return torch.mm(x, self.transposed)
+            return torch.addmm(self.bias, x, self.transposed)
+        if kernel == "packed" and self.packed is not None:
+            return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
         return nnf.linear(x, self.weight, self.bias)
 
-    def run_packed(self, x: torch.Tensor) -> torch.Tensor:
-        assert self.packed is not None
-        return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
-
     def agrees(self) -> bool:
-        """The packed path gives ``linear``'s result on a random input (up to rounding)."""
-        if self.packed is None:
-            return True
+        """Every copy gives ``linear``'s result on a random input (up to rounding)."""
         x = torch.randn(3, self.weight.shape[1], dtype=self.weight.dtype)  # (3, in)
         want = nnf.linear(x, self.weight, self.bias).float()
         tolerance = 1e-2 if self.weight.dtype == torch.bfloat16 else 1e-4
-        got = self.run_packed(x).float()
-        return bool(torch.allclose(got, want, rtol=tolerance, atol=tolerance))
+        copies = {"packed": self.packed, "transposed": self.transposed}
+        return all(
+            torch.allclose(self.run(kernel, x).float(), want, rtol=tolerance, atol=tolerance)
+            for kernel, copy in copies.items()
+            if copy is not None
+        )
+
+    def keeping(self, choice: KernelChoice) -> Linear:
+        """This linear using ``choice``, without the copies it never uses."""
+        return Linear(
+            self.weight,
+            self.bias,
+            self.packed if choice.uses("packed") else None,
+            self.transposed if choice.uses("transposed") else None,
+            choice,
+        )
+
+
+@dataclass(frozen=True)
+class Norm:
+    """A layer norm's parameters, read once (``nn.Module`` attribute look-ups cost
+    microseconds each, and a forward makes dozens)."""
+
+    shape: tuple[int, ...]
+    weight: torch.Tensor
+    bias: torch.Tensor
+    eps: float
+
+    @classmethod
+    def of(cls, module: torch.nn.LayerNorm) -> Norm:
+        return cls(tuple(module.normalized_shape), module.weight, module.bias, float(module.eps))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.layer_norm(x, self.shape, self.weight, self.bias, self.eps)
 
 
 @dataclass(frozen=True)
 class Layer:
     """The parameters of one GPT-NeoX layer (views of the model's tensors)."""
 
-    ln_attn: torch.nn.LayerNorm
-    ln_mlp: torch.nn.LayerNorm
+    ln_attn: Norm
+    ln_mlp: Norm
     qkv: Linear
     dense: Linear
     up: Linear
@@ -161,7 +221,7 @@ class Weights:
     inv_freq: torch.Tensor  # (R/2,) float32
     rotary_scale: float
     embedding: torch.Tensor  # (V', H)
-    final_norm: torch.nn.LayerNorm
+    final_norm: Norm
     head: Linear  # cut to the pair's vocabulary
     layers: tuple[Layer, ...]
     kernels: KernelChoice
@@ -188,52 +248,49 @@ class Weights:
         return self._rotary["cos"], self._rotary["sin"]
 
 
-#: A row class keeps the packed kernels only when they take less than this share of
-#: ``linear``'s time (a margin, so that the choice is stable where the two are close).
-_PACK_MARGIN = 0.85
+#: A kernel other than ``linear`` is chosen for a row count only when it takes less than
+#: this share of ``linear``'s time (a margin, so that the choice is stable where they are
+#: close).
+_MARGIN = 0.9
 
 
-def _pass_seconds(linears: Sequence[Linear], inputs: Sequence[torch.Tensor], packed: bool) -> float:
+def _pass_seconds(linears: Sequence[Linear], inputs: Sequence[torch.Tensor], kernel: str) -> float:
     start = time.perf_counter()
     for linear, x in zip(linears, inputs, strict=True):
-        if packed:
-            linear.run_packed(x)
-        else:
-            nnf.linear(x, linear.weight, linear.bias)
+        linear.run(kernel, x)
     return time.perf_counter() - start
 
 
 def choose_kernels(linears: Sequence[Linear]) -> KernelChoice:
-    """Time the model's matrix products both ways, for one row and for a scoring call's
-    rows (interleaved passes, median of 5 after a warm-up), and keep the packed kernels
-    for a row class where they beat ``linear`` by the margin. Once per model per process
-    (tens of milliseconds for the embedded target).
+    """Time the model's matrix products on every kernel it has copies for, for each row
+    count 1..:data:`TIMED_ROWS`, and keep per row count the fastest: ``linear`` unless
+    another takes less than :data:`_MARGIN` of its time. Each kernel is timed warm (the
+    second of two passes in a row, as a decoder calls one kernel over and over; each
+    kernel reads its own copy of the weights): the faster of two passes after a first
+    one, the kernels interleaved, the median of 5. Once per model per process (about half
+    a second for the embedded target).
 
     Which kernel wins depends on the CPU (see the module docstring). The choice changes
     results only by float rounding; a seeded run can differ between two processes only
     if they chose differently, which the margin makes rare.
     """
-    weight = linears[0].weight
+    first = linears[0]
+    kernels = [k for k in KERNELS if k == "linear" or getattr(first, k) is not None]
     chosen = []
-    for rows in (1, _PACK_ROWS_HINT):
+    for rows in range(1, TIMED_ROWS + 1):
         inputs = [
-            torch.randn(rows, linear.weight.shape[1], dtype=weight.dtype) for linear in linears
+            torch.randn(rows, item.weight.shape[1], dtype=first.weight.dtype) for item in linears
         ]
-        packed, plain = [], []
-        for repeat in range(6):
-            p, q = _pass_seconds(linears, inputs, True), _pass_seconds(linears, inputs, False)
-            if repeat:
-                packed.append(p)
-                plain.append(q)
-        chosen.append(statistics.median(packed) < _PACK_MARGIN * statistics.median(plain))
-    return KernelChoice(one_row=chosen[0], rows=chosen[1])
-
-
-def _with_choice(linear: Linear, choice: KernelChoice) -> Linear:
-    """``linear`` using ``choice`` (its packed copy dropped when no row class uses it)."""
-    if not choice.any_packed:
-        return Linear(linear.weight, linear.bias)
-    return Linear(linear.weight, linear.bias, linear.packed, choice)
+        seconds: dict[str, list[float]] = {k: [] for k in kernels}
+        for _ in range(5):
+            for kernel in kernels:
+                _pass_seconds(linears, inputs, kernel)  # brings this kernel's copy in
+                warm = (_pass_seconds(linears, inputs, kernel) for _ in range(2))
+                seconds[kernel].append(min(warm))
+        median = {k: statistics.median(v) for k, v in seconds.items()}
+        best = min(kernels, key=median.__getitem__)
+        chosen.append(best if median[best] < _MARGIN * median["linear"] else "linear")
+    return KernelChoice(tuple(chosen))
 
 
 def _buildweights_for(
@@ -251,8 +308,8 @@ def _buildweights_for(
         head = linear(model.get_output_embeddings(), vocab_size)
         layers = tuple(
             Layer(
-                ln_attn=layer.input_layernorm,
-                ln_mlp=layer.post_attention_layernorm,
+                ln_attn=Norm.of(layer.input_layernorm),
+                ln_mlp=Norm.of(layer.post_attention_layernorm),
                 qkv=linear(layer.attention.query_key_value),
                 dense=linear(layer.attention.dense),
                 up=linear(layer.mlp.dense_h_to_4h),
@@ -263,23 +320,24 @@ def _buildweights_for(
         )
         agree = all(item.agrees() for item in (head, layers[0].qkv)) if pack else True
     if not agree:  # NOTE: a oneDNN build that disagrees with linear: fall back, same results
-        return _buildweights_for(model, vocab_size, False, None)
-    if pack:
-        linears = [head, *(item for layer in layers for item in linears_of(layer))]
-        choice = choose_kernels(linears) if choice is None else choice
-        head = _with_choice(head, choice)
-        layers = tuple(
-            replace(
-                layer,
-                qkv=_with_choice(layer.qkv, choice),
-                dense=_with_choice(layer.dense, choice),
-                up=_with_choice(layer.up, choice),
-                down=_with_choice(layer.down, choice),
-            )
-            for layer in layers
+        return _buildweights_for(model, vocab_size, False, choice)
+    linears = [head, *(item for layer in layers for item in linears_of(layer))]
+    if choice is None:
+        with torch.inference_mode():
+            choice = choose_kernels(linears) if model.device.type == "cpu" else _LINEAR_ONLY
+    if choice.any_packed and not pack:
+        choice = KernelChoice(tuple("linear" if k == "packed" else k for k in choice.by_rows))
+    head = head.keeping(choice)
+    layers = tuple(
+        replace(
+            layer,
+            qkv=layer.qkv.keeping(choice),
+            dense=layer.dense.keeping(choice),
+            up=layer.up.keeping(choice),
+            down=layer.down.keeping(choice),
         )
-    else:
-        choice = _LINEAR_ONLY
+        for layer in layers
+    )
     return Weights(
         heads=heads,
         head_dim=int(config.hidden_size) // heads,
@@ -287,7 +345,7 @@ def _buildweights_for(
         inv_freq=base.rotary_emb.inv_freq.detach().to(torch.float32),
         rotary_scale=float(base.rotary_emb.attention_scaling),
         embedding=embedding,
-        final_norm=base.final_layer_norm,
+        final_norm=Norm.of(base.final_layer_norm),
         head=head,
         layers=layers,
         kernels=choice,
@@ -335,18 +393,33 @@ def _signature(model: Any) -> tuple[Any, ...]:
     return (fields, *((t.data_ptr(), t._version) for t in _tracked(model)))
 
 
+#: ``pack`` values: what each fixes (None: timed by :func:`choose_kernels`).
+_PACK_CHOICES: dict[str, KernelChoice | None] = {
+    "auto": None,
+    "always": KernelChoice(("packed",)),
+    "never": None,
+    "linear": _LINEAR_ONLY,
+}
+
+
 def weights_for(model: Any, vocab_size: int, pack: str) -> Weights:
-    """The model's :class:`Weights`, reused until a parameter is replaced or modified."""
-    if pack not in ("auto", "always", "never"):
-        raise ValueError(f"pack must be 'auto', 'always' or 'never', got {pack!r}")
-    if pack != "never" and not can_pack(model, model.gpt_neox.embed_in.weight.dtype, model.device):
-        pack = "never"
+    """The model's :class:`Weights`, reused until a parameter is replaced or modified.
+
+    ``pack``: ``"auto"`` times every kernel (:func:`choose_kernels`), ``"never"`` times
+    the kernels but packing, ``"always"`` uses the packed kernel for every row count
+    where packing is possible, ``"linear"`` uses ``linear`` only (no timing, no copies).
+    """
+    if pack not in _PACK_CHOICES:
+        raise ValueError(f"pack must be one of {sorted(_PACK_CHOICES)}, got {pack!r}")
+    packable = can_pack(model, model.gpt_neox.embed_in.weight.dtype, model.device)
     per_model = _WEIGHTS.setdefault(model, {})
     signature = _signature(model)
     cached = per_model.get((vocab_size, pack))
     if cached is None or cached[0] != signature:
-        choice = KernelChoice(one_row=True, rows=True) if pack == "always" else None
-        cached = (signature, _buildweights_for(model, vocab_size, pack != "never", choice))
+        built = _buildweights_for(
+            model, vocab_size, packable and pack in ("auto", "always"), _PACK_CHOICES[pack]
+        )
+        cached = (signature, built)
         per_model[(vocab_size, pack)] = cached
     return cached[1]
 
