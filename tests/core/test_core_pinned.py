@@ -53,6 +53,9 @@ def test_b_and_resampling_law_equal_the_formulas(rule, kind) -> None:  # type: i
         np.testing.assert_allclose(
             rule.resample_probs(p, q, b), resample_formula(p, q, kind, b), atol=TOL
         )
+        np.testing.assert_allclose(
+            rule.resample_law(p, q), resample_formula(p, q, kind, b), atol=TOL
+        )
         split = rule.split(p, q)
         reject = sum(p[x] * (1.0 - b[x]) for x in range(len(p)))
         assert float(split.reject) == pytest.approx(reject, abs=TOL)

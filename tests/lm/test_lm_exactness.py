@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from lm_enumeration import sequence_index, sequence_law
 
 import specbound as sb
@@ -56,9 +57,9 @@ class MisreportingDrafter(Drafter):
     decoder whose draft and target are not warped by one function: SD stays exact for any
     draft law, but only if verification sees the law the draft tokens were drawn from."""
 
-    def sample(self, draft_probs: np.ndarray, u: np.ndarray) -> np.ndarray:
-        flatter = np.sqrt(draft_probs)  # (M, V)
-        return super().sample(flatter / flatter.sum(axis=-1, keepdims=True), u)
+    def sample(self, draft_probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        flatter = draft_probs.sqrt()  # (M, V)
+        return super().sample(flatter / flatter.sum(dim=-1, keepdim=True), u)
 
 
 PLAIN = SamplingConfig()

@@ -81,6 +81,11 @@ class StepRule(ABC):
     def resample_probs(self, draft: Array, target: Array, accept: Array) -> Array:
         """The law sampled after a rejection, given ``b``: (..., V)."""
 
+    def resample_law(self, draft: Array, target: Array) -> Array:
+        """The law sampled after a rejection, ``P`` (..., V), computing ``b`` only where
+        ``P`` depends on it (SD's residual and UNO's target do not)."""
+        return self.resample_probs(draft, target, self.accept_probs(draft, target))
+
     def accept_at(self, draft: Array, target: Array, tokens: NDArray[np.int64]) -> Array:
         """``b(x)`` at the drafted ``tokens`` only: (..., V), (...) -> (...).
 
@@ -143,6 +148,9 @@ class SpeculativeRule(StepRule):
     def resample_probs(self, draft: Array, target: Array, accept: Array) -> Array:
         return kernels.residual(draft, target)
 
+    def resample_law(self, draft: Array, target: Array) -> Array:
+        return kernels.residual(draft, target)
+
 
 @dataclass(frozen=True)
 class OverAcceptanceRule(StepRule):
@@ -169,6 +177,11 @@ class OverAcceptanceRule(StepRule):
     def resample_probs(self, draft: Array, target: Array, accept: Array) -> Array:
         if self.resample == "opt":
             return kernels.optimal_resampling(draft, target, accept)
+        return target
+
+    def resample_law(self, draft: Array, target: Array) -> Array:
+        if self.resample == "opt":
+            return super().resample_law(draft, target)
         return target
 
 

@@ -10,7 +10,7 @@ Everything is decided from uniforms drawn up front (float64: ``k`` acceptance un
 one for the recovered token, one for the bonus), so a decoder can run the whole round on
 its models' device with array operations only and read one small result back: nothing
 here branches on array values in Python. The arithmetic is the rule's own
-(:meth:`~specbound.core.rules.StepRule.accept_at`, ``resample_probs``) and
+(:meth:`~specbound.core.rules.StepRule.accept_at`, ``resample_law``) and
 :func:`~specbound.core.kernels.inverse_cdf`; NumPy arrays and torch tensors both work
 (the Python array API standard through ``array_api_compat``).
 """
@@ -77,7 +77,7 @@ def verify_sequence(
     row = xp.reshape(xp.clip(at, max=k - 1), (1,))  # (1,) the refused position, if any
     draft_row = xp.take(draft, row, axis=0)[0]  # (V,)
     target_row = xp.take(target, row, axis=0)[0]  # (V,)
-    law = rule.resample_probs(draft_row, target_row, rule.accept_probs(draft_row, target_row))
+    law = rule.resample_law(draft_row, target_row)  # (V,)
     if target.shape[0] > k:  # a bonus position was scored: one draw from one of two laws
         law = xp.where(rejected, law, target[k])  # (V,)
         follower = xp.where(xp.logical_or(rejected, xp.logical_not(stopped)), 0, -1)

@@ -30,7 +30,7 @@ import torch
 from specbound.algorithms import Algorithm, Speculative, check_algorithm
 from specbound.core import kernels
 from specbound.errors import InvalidInputError
-from specbound.lm.arrays import as_ids, kernel_array, uniforms_on
+from specbound.lm.arrays import kernel_array, uniforms_on
 from specbound.lm.cache import CachedLM
 from specbound.lm.drafting import Drafter
 from specbound.lm.limits import check_context, check_decode_memory
@@ -151,7 +151,7 @@ def _autoregressive(
 
 
 def _score(
-    target: CachedLM, tokens: list[int], drafted: Any, ends: bool, sampling: SamplingConfig
+    target: CachedLM, tokens: list[int], drafted: torch.Tensor, ends: bool, sampling: SamplingConfig
 ) -> Any:
     """One target forward over the pending tokens and the M drafts (batch dim M).
 
@@ -160,13 +160,8 @@ def _score(
     """
     num_drafts, k = drafted.shape
     scored = drafted[:, : k - 1] if ends else drafted  # (M, k-1 or k)
-    ids = torch.cat(
-        [
-            _ids(tokens[target.length :], target.device).expand(num_drafts, -1),  # (M, L)
-            as_ids(scored, target.device),  # (M, k-1 or k)
-        ],
-        dim=1,
-    )  # (M, L + k-1 or L + k)
+    pending = _ids(tokens[target.length :], target.device).expand(num_drafts, -1)  # (M, L)
+    ids = torch.cat([pending, scored.to(target.device)], dim=1)  # (M, L + k-1 or L + k)
     target.repeat(num_drafts)
     logits = target.extend(ids, keep=k if ends else k + 1)  # (M, k or k+1, V)
     return kernel_array(warp_probs(logits, sampling))  # (M, k or k+1, V) float64
@@ -219,7 +214,12 @@ def _speculative(
         counts.target_calls += 1
 
         outcome = verify_round(
-            algorithm, proposal.draft_probs, target_probs, drafted, verify_rng, eos_token_id=eos
+            algorithm,
+            kernel_array(proposal.draft_probs),
+            target_probs,
+            kernel_array(drafted),
+            verify_rng,
+            eos_token_id=eos,
         )
         counts.rejections += int(outcome.rejected)
         counts.accepted.append(outcome.accepted)

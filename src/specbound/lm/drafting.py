@@ -8,7 +8,8 @@ handed to verification must be the law the token was drawn from, or the output i
 A round's drafting runs without a host round trip: the round's uniforms are drawn up
 front (float64, one transfer), each position's law is warped in float64 into a buffer
 preallocated for the round, the token is drawn by :func:`~specbound.core.kernels.inverse_cdf`
-on the arrays of :mod:`specbound.lm.arrays` and fed straight back to the draft model.
+on the models' own tensors (on CPU too: torch's cumulative sum over a vocabulary is
+about three times NumPy's) and fed straight back to the draft model as a tensor.
 Drafting therefore does not look at the tokens it draws: a drafted end-of-sequence token
 does not stop it (verification cuts the round there; what follows is never output).
 """
@@ -17,13 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 
 from specbound.core import kernels
-from specbound.lm.arrays import as_ids, kernel_array, uniforms_on
+from specbound.core.sampling import uniforms
 from specbound.lm.cache import CachedLM
 from specbound.lm.warping import SamplingConfig, warp_probs
 
@@ -32,14 +32,11 @@ __all__ = ["Drafter", "Proposal"]
 
 @dataclass(frozen=True)
 class Proposal:
-    """M draft sequences of k tokens and the draft laws they were sampled from.
+    """M draft sequences of k tokens and the draft laws they were sampled from: tensors on
+    the draft model's device."""
 
-    Kernel arrays (:mod:`specbound.lm.arrays`): NumPy on CPU, torch tensors on the
-    models' device elsewhere.
-    """
-
-    tokens: Any  # (M, k) int64
-    draft_probs: Any  # (M, k, V) float64
+    tokens: torch.Tensor  # (M, k) int64
+    draft_probs: torch.Tensor  # (M, k, V) float64
 
     @property
     def num_tokens(self) -> int:
@@ -66,7 +63,7 @@ class Drafter:
         float64 (the exact law: verification divides by it)."""
         return warp_probs(logits, self.sampling)
 
-    def sample(self, draft_probs: Any, u: Any) -> Any:
+    def sample(self, draft_probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """Draw one token per row of ``draft_probs`` (M, V) with the uniforms ``u`` (M,)."""
         return kernels.inverse_cdf(draft_probs, u)
 
@@ -83,22 +80,20 @@ class Drafter:
         all drafted tokens but the last.
         """
         lm = self.lm
-        u = uniforms_on(rng, (num_tokens, num_drafts), lm.device)  # (k, M) float64
+        device = lm.device
+        u = torch.from_numpy(uniforms(rng, (num_tokens, num_drafts))).to(device)  # (k, M)
         laws = torch.empty(
-            (num_drafts, num_tokens, lm.vocab_size), dtype=torch.float64, device=lm.device
+            (num_drafts, num_tokens, lm.vocab_size), dtype=torch.float64, device=device
         )  # (M, k, V): this round's laws, written in place
-        view = kernel_array(laws)
-        ids = torch.tensor([list(pending)], dtype=torch.long, device=lm.device)  # (1, L)
-        drafted = []
+        tokens = torch.empty((num_drafts, num_tokens), dtype=torch.long, device=device)
+        ids = torch.tensor([list(pending)], dtype=torch.long, device=device)  # (1, L)
         for position in range(num_tokens):
             logits = lm.extend(ids)[:, -1]  # (1 or M, V)
             self.forward_calls += 1
-            laws[:, position] = self.draft_law(logits)  # (M, V); row-broadcast at position 0
-            token = self.sample(view[:, position], u[position])  # (M,)
-            drafted.append(token)
+            law = laws[:, position]  # (M, V) view
+            law.copy_(self.draft_law(logits))  # row-broadcast at position 0
+            tokens[:, position] = self.sample(law, u[position])  # (M,)
             if position == 0:
                 lm.repeat(num_drafts)
-            if position + 1 < num_tokens:
-                ids = as_ids(token, lm.device)[:, None]  # (M, 1)
-        xp = kernels.namespace(view)
-        return Proposal(tokens=xp.stack(drafted, axis=1), draft_probs=view)  # (M, k), (M, k, V)
+            ids = tokens[:, position : position + 1]  # (M, 1)
+        return Proposal(tokens=tokens, draft_probs=laws)  # (M, k), (M, k, V)
