@@ -80,3 +80,20 @@ def test_off_switches() -> None:
 def test_bad_options_are_named(kwargs: dict, name: str) -> None:
     with pytest.raises(InvalidInputError, match=name):
         SamplingConfig(**kwargs)
+
+
+def test_plain_sampling_is_the_float64_softmax_exactly() -> None:
+    """Temperature 1, no filter (the decoder's one-call path): bit for bit the softmax of
+    the logits cast to float64, i.e. ``exp(x - max) / sum exp(x - max)`` in float64, the
+    law the other paths compute; the shape and dtype survive any leading axes."""
+    generator = torch.Generator().manual_seed(3)
+    for shape in [(4096,), (3, 50), (2, 5, 97)]:
+        logits = torch.randn(shape, generator=generator) * 6
+        got = warp_probs(logits, SamplingConfig())
+        scores = logits.to(torch.float64)
+        shifted = torch.exp(scores - scores.max(dim=-1, keepdim=True).values)
+        assert got.dtype == torch.float64 and got.shape == logits.shape
+        torch.testing.assert_close(
+            got, shifted / shifted.sum(dim=-1, keepdim=True), rtol=0, atol=1e-15
+        )
+        assert torch.equal(got, torch.softmax(scores, dim=-1))

@@ -18,7 +18,7 @@ from specbound.cli.common import (
     echo_json,
     parse_count_list,
 )
-from specbound.cli.options import AUTO_THREADS_HELP
+from specbound.cli.options import AUTO_THREADS_HELP, DeviceOption
 from specbound.validate import check_int
 
 __all__ = ["bench_app", "format_lm_table"]
@@ -106,6 +106,7 @@ def bench_lm(
     top_p: float = typer.Option(1.0, "--top-p", help="Nucleus mass to keep (1: off)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | bfloat16 | float16."),
     threads: int = typer.Option(0, "--threads", help=AUTO_THREADS_HELP),
+    device: DeviceOption = "cpu",
     seed: int = typer.Option(0, "--seed", help="Seed (the same for every contender)."),
     hf: bool = typer.Option(
         True, "--hf/--no-hf", metavar="", help="Include the Hugging Face contenders."
@@ -150,7 +151,7 @@ def bench_lm(
         profile_samples=2 if quick else 16,
         profile_timing_repeats=1 if quick else 3,
     )
-    record = _run_lm(config, target, draft, tokenizer, dtype, threads)
+    record = _run_lm(config, target, draft, tokenizer, dtype, threads, device)
     record["command"] = _lm_command(
         {
             "target": target,
@@ -168,6 +169,7 @@ def bench_lm(
             "top_p": None if top_p == 1.0 else top_p,
             "dtype": dtype,
             "threads": threads,
+            "device": device,
             "seed": seed,
             "no_hf": not hf,
             "quick": quick,
@@ -188,6 +190,7 @@ def _run_lm(
     tokenizer: str | None,
     dtype: str,
     threads: int,
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """Load the pair and run the benchmark under ``threads``, with progress on stderr."""
     from rich.console import Console
@@ -197,7 +200,7 @@ def _run_lm(
     from specbound.bench.lm import run_lm_benchmark
     from specbound.lm.threads import auto_threads, torch_threads
 
-    pair = lm.load_pair(target=target, draft=draft, tokenizer=tokenizer, dtype=dtype)
+    pair = lm.load_pair(target=target, draft=draft, tokenizer=tokenizer, dtype=dtype, device=device)
     with torch_threads(threads or auto_threads(pair.target_parameters)):
         console = Console(stderr=True)
         with Progress(

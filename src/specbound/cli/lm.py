@@ -16,6 +16,7 @@ from specbound.cli.common import check_model_options, echo_json
 from specbound.cli.options import (
     AUTO_THREADS_HELP,
     AlgorithmOption,
+    DeviceOption,
     EpsOption,
     GammaOption,
     NumDraftsOption,
@@ -99,6 +100,7 @@ def generate(
     seed: SeedOption = 0,
     dtype: str = typer.Option("float32", "--dtype", help="float32 | bfloat16 | float16."),
     threads: int = typer.Option(0, "--threads", help=AUTO_THREADS_HELP),
+    device: DeviceOption = "cpu",
     as_json: bool = typer.Option(
         False, "--json", metavar="", help="Print one JSON object, no streaming."
     ),
@@ -118,7 +120,7 @@ def generate(
     if not prompt.strip():
         raise InvalidInputError("prompt is empty; give some text to continue")
     check_int(max_new_tokens, "--max-new-tokens", low=1)
-    pair = lm.load_pair(target=target, draft=draft, tokenizer=tokenizer, dtype=dtype)
+    pair = lm.load_pair(target=target, draft=draft, tokenizer=tokenizer, dtype=dtype, device=device)
     chosen = threads or auto_threads(pair.target_parameters)
     prompt_ids = lm.encode_prompt(pair, prompt)
     check_context(pair, len(prompt_ids), max_new_tokens)  # before the prompt is echoed

@@ -17,6 +17,7 @@ from specbound.errors import InvalidAlgorithmError
 __all__ = [
     "AUTO_THREADS_HELP",
     "AlgorithmOption",
+    "DeviceOption",
     "EpsOption",
     "GammaOption",
     "JsonOption",
@@ -57,6 +58,13 @@ GammaOption = Annotated[
 ]
 EpsOption = Annotated[float, typer.Option("--eps", help="opt/uno: over-acceptance threshold.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed (reproducible).")]
+DeviceOption = Annotated[
+    str,
+    typer.Option(
+        "--device",
+        help="Where the models run: cpu, cuda, cuda:N or mps (checked before loading).",
+    ),
+]
 JsonOption = Annotated[
     bool, typer.Option("--json", metavar="", help="Print JSON instead of a table.")
 ]

@@ -20,7 +20,7 @@ from specbound.cli.common import (
     parse_count_list,
     parse_float_list,
 )
-from specbound.cli.options import AUTO_THREADS_HELP
+from specbound.cli.options import AUTO_THREADS_HELP, DeviceOption
 from specbound.validate import check_int, check_seed
 
 __all__ = ["format_report", "profile"]
@@ -185,6 +185,7 @@ def profile(
     seed: int = typer.Option(0, "--seed", help="Seed (reproducible counts)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | bfloat16 | float16."),
     threads: int = typer.Option(0, "--threads", help=AUTO_THREADS_HELP),
+    device: DeviceOption = "cpu",
     as_json: bool = typer.Option(False, "--json", metavar="", help="Print one JSON object."),
 ) -> None:
     """Predict a model pair's rejections, target calls and speed-up, then measure them.
@@ -214,7 +215,7 @@ def profile(
 
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
     texts = load_prompts(prompts, limit=num_prompts)
-    pair = lm.load_pair(target=target, draft=draft, dtype=dtype)
+    pair = lm.load_pair(target=target, draft=draft, dtype=dtype, device=device)
     with torch_threads(threads or auto_threads(pair.target_parameters)):
         report = profiling.profile(
             pair,

@@ -26,7 +26,7 @@ import torch
 
 from specbound.core.sampling import uniforms
 
-__all__ = ["kernel_array", "uniforms_on"]
+__all__ = ["kernel_array", "uniform_tensor"]
 
 
 def kernel_array(tensor: torch.Tensor) -> Any:
@@ -34,7 +34,8 @@ def kernel_array(tensor: torch.Tensor) -> Any:
     return tensor.numpy() if tensor.device.type == "cpu" else tensor
 
 
-def uniforms_on(rng: np.random.Generator, shape: tuple[int, ...], device: torch.device) -> Any:
-    """float64 uniforms of ``shape`` from ``rng``, as a kernel array on ``device``."""
-    values = uniforms(rng, shape)
-    return values if device.type == "cpu" else torch.from_numpy(values).to(device)
+def uniform_tensor(
+    rng: np.random.Generator, shape: tuple[int, ...], device: torch.device
+) -> torch.Tensor:
+    """float64 uniforms of ``shape`` from ``rng``, as a tensor on ``device`` (one transfer)."""
+    return torch.from_numpy(uniforms(rng, shape)).to(device)

@@ -30,7 +30,7 @@ import torch
 from specbound.algorithms import Algorithm, Speculative, check_algorithm
 from specbound.core import kernels
 from specbound.errors import InvalidInputError
-from specbound.lm.arrays import kernel_array, uniforms_on
+from specbound.lm.arrays import kernel_array, uniform_tensor
 from specbound.lm.cache import CachedLM
 from specbound.lm.drafting import Drafter
 from specbound.lm.limits import check_context, check_decode_memory
@@ -133,12 +133,13 @@ def _autoregressive(
     _prefill(target, tokens)
     clock.prefill += time.perf_counter() - t0
     clock.target += time.perf_counter() - t0
+    ids = _ids(tokens[target.length :], target.device)  # (1, 1) the last prompt token
     for _ in range(max_new_tokens):
         t0 = time.perf_counter()
-        logits = target.extend(_ids(tokens[target.length :], target.device))[:, -1]  # (1, V)
-        target_probs = kernel_array(warp_probs(logits, sampling))  # (1, V)
-        u = uniforms_on(rng, (1,), target.device)  # (1,)
-        token = int(kernels.inverse_cdf(target_probs, u)[0])  # the step's one host read
+        logits = target.extend(ids)[:, -1]  # (1, V)
+        u = uniform_tensor(rng, (1,), target.device)  # (1,) float64
+        drawn = kernels.inverse_cdf(warp_probs(logits, sampling), u)  # (1,) on the device
+        token = int(drawn[0])  # the step's one host read
         t1 = time.perf_counter()
         clock.target += t1 - t0
         counts.target_calls += 1
@@ -148,6 +149,7 @@ def _autoregressive(
         _emit(on_tokens, [token], clock)
         if eos is not None and token == eos:
             break
+        ids = drawn.view(1, 1)
 
 
 def _score(

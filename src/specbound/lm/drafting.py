@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from specbound.core import kernels
-from specbound.core.sampling import uniforms
+from specbound.lm.arrays import uniform_tensor
 from specbound.lm.cache import CachedLM
 from specbound.lm.warping import SamplingConfig, warp_probs
 
@@ -81,7 +81,7 @@ class Drafter:
         """
         lm = self.lm
         device = lm.device
-        u = torch.from_numpy(uniforms(rng, (num_tokens, num_drafts))).to(device)  # (k, M)
+        u = uniform_tensor(rng, (num_tokens, num_drafts), device)  # (k, M) float64
         laws = torch.empty(
             (num_drafts, num_tokens, lm.vocab_size), dtype=torch.float64, device=device
         )  # (M, k, V): this round's laws, written in place
