@@ -163,3 +163,23 @@ def test_linear_dispatches_by_row_count(monkeypatch: pytest.MonkeyPatch) -> None
 def test_pack_argument_is_checked(model: torch.nn.Module) -> None:
     with pytest.raises(ValueError, match="pack must be"):
         StaticNeoX(model, VOCAB, pack="sometimes")
+
+
+def test_head_and_layers_choose_their_kernels_apart(
+    model: torch.nn.Module, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The LM head is timed on its own (one linear), the layers together; each keeps only
+    the copies its own choice uses."""
+    import specbound.lm.neox_weights as neox_weights
+
+    def fake(linears: list[neox_weights.Linear]) -> neox_weights.KernelChoice:
+        return neox_weights.KernelChoice(("transposed",) if len(linears) == 1 else ("linear",))
+
+    monkeypatch.setattr(neox_weights, "choose_kernels", fake)
+    neox_weights.clear_weights_cache()
+    weights = StaticNeoX(model, VOCAB).weights
+    assert weights.head.choice.by_rows == ("transposed",)
+    assert weights.head.transposed is not None
+    assert weights.kernels.by_rows == ("linear",)
+    assert all(layer.qkv.transposed is None for layer in weights.layers)
+    neox_weights.clear_weights_cache()

@@ -109,12 +109,13 @@ class StaticNeoX:
     @property
     def packed(self) -> bool:
         """Whether some matrix products use oneDNN-packed weights (see the module docstring)."""
-        return self.weights.kernels.any_packed
+        return self.weights.kernels.any_packed or self.weights.head.choice.any_packed
 
     @property
     def kernels(self) -> KernelChoice:
-        """The kernel used for each input row count (see
-        :func:`~specbound.lm.neox_weights.choose_kernels`)."""
+        """The kernel the layers' linears use for each input row count (see
+        :func:`~specbound.lm.neox_weights.choose_kernels`; the LM head's own choice is
+        ``weights.head.choice``)."""
         return self.weights.kernels
 
     # ------------------------------------------------------------------ cache buffers
@@ -181,11 +182,14 @@ class StaticNeoX:
         with torch.inference_mode():
             x = weights.embedding.index_select(0, input_ids.reshape(-1))  # (B*L, H)
             cos, sin = self._cos[start:end], self._sin[start:end]  # (L, 1, 1, ., R/2)
-            # NOTE: a causal mask shifted by the cached prefix; with no prefix SDPA's own
-            # causal flag (what transformers uses then); one query attends to everything.
+            # NOTE: a causal mask shifted by the cached prefix, additive (-inf above the
+            # shifted diagonal: SDPA would convert a boolean one in every layer); with no
+            # prefix SDPA's own causal flag (what transformers uses then); one query
+            # attends to everything.
             mask = None
             if new > 1 and start > 0:
-                mask = torch.ones(new, end, dtype=torch.bool, device=self.device).tril(start)
+                mask = torch.full((new, end), -torch.inf, dtype=x.dtype, device=self.device)
+                mask.triu_(start + 1)  # (L, start + L): 0 where key <= query position
             causal = new > 1 and start == 0
             for index, layer in enumerate(weights.layers):
                 attn = self._attention(index, layer, x, rows, cos, sin, start, mask, causal)

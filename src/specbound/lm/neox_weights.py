@@ -222,9 +222,9 @@ class Weights:
     rotary_scale: float
     embedding: torch.Tensor  # (V', H)
     final_norm: Norm
-    head: Linear  # cut to the pair's vocabulary
+    head: Linear  # cut to the pair's vocabulary; its kernels: ``head.choice``
     layers: tuple[Layer, ...]
-    kernels: KernelChoice
+    kernels: KernelChoice  # the layers' linears
     _rotary: dict[str, torch.Tensor] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -266,9 +266,9 @@ def choose_kernels(linears: Sequence[Linear]) -> KernelChoice:
     count 1..:data:`TIMED_ROWS`, and keep per row count the fastest: ``linear`` unless
     another takes less than :data:`_MARGIN` of its time. Each kernel is timed warm (the
     second of two passes in a row, as a decoder calls one kernel over and over; each
-    kernel reads its own copy of the weights): the faster of two passes after a first
-    one, the kernels interleaved, the median of 5. Once per model per process (about half
-    a second for the embedded target).
+    kernel reads its own copy of the weights): the fastest of three passes after a first
+    one, the kernels interleaved, the median of 3 such blocks. Once per model per process
+    (about a second for the embedded target).
 
     Which kernel wins depends on the CPU (see the module docstring). The choice changes
     results only by float rounding; a seeded run can differ between two processes only
@@ -282,10 +282,10 @@ def choose_kernels(linears: Sequence[Linear]) -> KernelChoice:
             torch.randn(rows, item.weight.shape[1], dtype=first.weight.dtype) for item in linears
         ]
         seconds: dict[str, list[float]] = {k: [] for k in kernels}
-        for _ in range(5):
+        for _ in range(3):
             for kernel in kernels:
                 _pass_seconds(linears, inputs, kernel)  # brings this kernel's copy in
-                warm = (_pass_seconds(linears, inputs, kernel) for _ in range(2))
+                warm = (_pass_seconds(linears, inputs, kernel) for _ in range(3))
                 seconds[kernel].append(min(warm))
         median = {k: statistics.median(v) for k, v in seconds.items()}
         best = min(kernels, key=median.__getitem__)
@@ -321,20 +321,32 @@ def _buildweights_for(
         agree = all(item.agrees() for item in (head, layers[0].qkv)) if pack else True
     if not agree:  # NOTE: a oneDNN build that disagrees with linear: fall back, same results
         return _buildweights_for(model, vocab_size, False, choice)
-    linears = [head, *(item for layer in layers for item in linears_of(layer))]
+
+    def allowed(chosen: KernelChoice) -> KernelChoice:
+        if chosen.any_packed and not pack:
+            return KernelChoice(tuple("linear" if k == "packed" else k for k in chosen.by_rows))
+        return chosen
+
+    # NOTE: the LM head is timed on its own: it is the largest single matrix of a small
+    # model (a quarter of the embedded draft's weights) and its best kernel often
+    # differs from the layers' (a (4096, 64) head: transposed 19 us, linear 28 us).
+    layer_choice = head_choice = choice
     if choice is None:
+        on_cpu = model.device.type == "cpu"
         with torch.inference_mode():
-            choice = choose_kernels(linears) if model.device.type == "cpu" else _LINEAR_ONLY
-    if choice.any_packed and not pack:
-        choice = KernelChoice(tuple("linear" if k == "packed" else k for k in choice.by_rows))
-    head = head.keeping(choice)
+            layer_linears = [item for layer in layers for item in linears_of(layer)]
+            layer_choice = choose_kernels(layer_linears) if on_cpu else _LINEAR_ONLY
+            head_choice = choose_kernels([head]) if on_cpu else _LINEAR_ONLY
+    assert layer_choice is not None and head_choice is not None
+    layer_choice, head_choice = allowed(layer_choice), allowed(head_choice)
+    head = head.keeping(head_choice)
     layers = tuple(
         replace(
             layer,
-            qkv=layer.qkv.keeping(choice),
-            dense=layer.dense.keeping(choice),
-            up=layer.up.keeping(choice),
-            down=layer.down.keeping(choice),
+            qkv=layer.qkv.keeping(layer_choice),
+            dense=layer.dense.keeping(layer_choice),
+            up=layer.up.keeping(layer_choice),
+            down=layer.down.keeping(layer_choice),
         )
         for layer in layers
     )
@@ -348,7 +360,7 @@ def _buildweights_for(
         final_norm=Norm.of(base.final_layer_norm),
         head=head,
         layers=layers,
-        kernels=choice,
+        kernels=layer_choice,
     )
 
 
