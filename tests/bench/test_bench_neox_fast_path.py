@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from lm_models import VOCAB, make_model  # tests/lm, on the path via conftest.py
@@ -71,18 +73,18 @@ def test_cached_lm_backends_agree_through_a_batch_round(model: torch.nn.Module) 
 
 @pytest.mark.parametrize("kernel", ["linear", "transposed", "packed"])
 def test_every_kernel_gives_transformers_logits(
-    model: torch.nn.Module, monkeypatch: pytest.MonkeyPatch, kernel: str
+    model: torch.nn.Module, monkeypatch: pytest.MonkeyPatch, kernel: str, tmp_path: Path
 ) -> None:
     """The same logits, for a prefill, a multi-token step and a single token, whichever
     matrix-product kernel runs (the tiny model is below PACK_MIN_BYTES: lowered to 0)."""
+    import specbound.lm.matmul as matmul
     import specbound.lm.neox_weights as neox_weights
 
+    monkeypatch.setenv("SPECBOUND_CACHE_DIR", str(tmp_path))  # no remembered choice
     monkeypatch.setattr(neox_weights, "PACK_MIN_BYTES", 0)
     if kernel == "packed" and not neox_weights.can_pack(model, torch.float32, torch.device("cpu")):
         pytest.skip("no oneDNN packing on this build")
-    monkeypatch.setattr(
-        neox_weights, "choose_kernels", lambda linears: neox_weights.KernelChoice((kernel,))
-    )
+    monkeypatch.setattr(matmul, "choose_kernels", lambda linears: matmul.KernelChoice((kernel,)))
     neox_weights.clear_weights_cache()
     static = StaticNeoX(model, VOCAB)
     assert static.kernels.by_rows == (kernel,)
@@ -108,11 +110,11 @@ def test_packed_weights_only_above_the_size_floor(model: torch.nn.Module) -> Non
 def test_kernel_choice_follows_the_timings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Per row count: the fastest kernel, but ``linear`` unless the winner takes less than
     0.9 of linear's time; rows beyond the timed ones use the last choice."""
-    import specbound.lm.neox_weights as neox_weights
+    import specbound.lm.matmul as matmul
 
     weight = torch.randn(8, 4)
-    linear = neox_weights.Linear(weight, None, packed=weight, transposed=weight.T.contiguous())
-    timed = neox_weights.TIMED_ROWS
+    linear = matmul.Linear(weight, None, packed=weight, transposed=weight.T.contiguous())
+    timed = matmul.TIMED_ROWS
     # seconds per (rows, kernel): row 1 transposed wins clearly, row 2 packed wins by too
     # little (0.95 of linear), rows 3.. packed wins clearly
     fake = {(r, "linear"): 1.0 for r in range(1, timed + 1)}
@@ -121,43 +123,43 @@ def test_kernel_choice_follows_the_timings(monkeypatch: pytest.MonkeyPatch) -> N
         {(r, "packed"): 0.95 if r == 2 else (0.6 if r > 2 else 0.8) for r in range(1, timed + 1)}
     )
     monkeypatch.setattr(
-        neox_weights,
+        matmul,
         "_pass_seconds",
         lambda linears, inputs, kernel: fake[(inputs[0].shape[0], kernel)],
     )
-    choice = neox_weights.choose_kernels([linear])
+    choice = matmul.choose_kernels([linear])
     assert choice.by_rows == ("transposed", "linear", *["packed"] * (timed - 2))
     assert choice.for_rows(1) == "transposed"
     assert choice.for_rows(2) == "linear"
     assert choice.for_rows(timed + 50) == "packed"
     # a linear without copies is only ever timed (and run) as linear
-    plain = neox_weights.Linear(weight, None)
-    assert neox_weights.choose_kernels([plain]).by_rows == ("linear",) * timed
+    plain = matmul.Linear(weight, None)
+    assert matmul.choose_kernels([plain]).by_rows == ("linear",) * timed
 
 
 def test_linear_dispatches_by_row_count(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each input row count runs the kernel the choice names for it; dropped copies fall
     back to linear."""
-    import specbound.lm.neox_weights as neox_weights
+    import specbound.lm.matmul as matmul
 
     weight = torch.randn(8, 4)
     calls: list[tuple[str, int]] = []
-    real_run = neox_weights.Linear.run
+    real_run = matmul.Linear.run
 
-    def spy(self: neox_weights.Linear, kernel: str, x: torch.Tensor) -> torch.Tensor:
+    def spy(self: matmul.Linear, kernel: str, x: torch.Tensor) -> torch.Tensor:
         calls.append((kernel, int(x.shape[0])))
         return real_run(self, kernel, x)
 
-    monkeypatch.setattr(neox_weights.Linear, "run", spy)
-    choice = neox_weights.KernelChoice(("transposed", "linear", "packed"))
-    full = neox_weights.Linear.of(weight, None, pack=False).keeping(choice)
+    monkeypatch.setattr(matmul.Linear, "run", spy)
+    choice = matmul.KernelChoice(("transposed", "linear", "packed"))
+    full = matmul.Linear.of(weight, None, pack=False).keeping(choice)
     assert full.transposed is not None and full.packed is None
     for rows in (1, 2, 3, 7):
         x = torch.randn(rows, 4)
         torch.testing.assert_close(full(x), x @ weight.T)
     assert calls == [("transposed", 1), ("linear", 2), ("packed", 3), ("packed", 7)]
     with pytest.raises(ValueError, match="kernels must be"):
-        neox_weights.KernelChoice(("fast",))
+        matmul.KernelChoice(("fast",))
 
 
 def test_pack_argument_is_checked(model: torch.nn.Module) -> None:
@@ -166,16 +168,18 @@ def test_pack_argument_is_checked(model: torch.nn.Module) -> None:
 
 
 def test_head_and_layers_choose_their_kernels_apart(
-    model: torch.nn.Module, monkeypatch: pytest.MonkeyPatch
+    model: torch.nn.Module, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """The LM head is timed on its own (one linear), the layers together; each keeps only
     the copies its own choice uses."""
+    import specbound.lm.matmul as matmul
     import specbound.lm.neox_weights as neox_weights
 
-    def fake(linears: list[neox_weights.Linear]) -> neox_weights.KernelChoice:
-        return neox_weights.KernelChoice(("transposed",) if len(linears) == 1 else ("linear",))
+    def fake(linears: list[matmul.Linear]) -> matmul.KernelChoice:
+        return matmul.KernelChoice(("transposed",) if len(linears) == 1 else ("linear",))
 
-    monkeypatch.setattr(neox_weights, "choose_kernels", fake)
+    monkeypatch.setenv("SPECBOUND_CACHE_DIR", str(tmp_path))  # no remembered choice
+    monkeypatch.setattr(matmul, "choose_kernels", fake)
     neox_weights.clear_weights_cache()
     weights = StaticNeoX(model, VOCAB).weights
     assert weights.head.choice.by_rows == ("transposed",)

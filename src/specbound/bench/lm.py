@@ -33,7 +33,6 @@ given. HF's tokens/s include its prefill (the prompt is a few tokens); so do spe
 from __future__ import annotations
 
 import os
-import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -67,6 +66,7 @@ from specbound.bench.lm_summary import (
 from specbound.errors import InvalidInputError
 from specbound.estimates import derive_seed
 from specbound.lm.decode import encode_prompt, generate
+from specbound.lm.kernel_cache import cpu_name
 from specbound.lm.loading import ModelPair
 from specbound.lm.warping import SamplingConfig
 from specbound.profiling import ProfileReport, profile
@@ -229,17 +229,6 @@ def _run(
     return Run(run.new_tokens, run.seconds, None, run.target_calls)
 
 
-def _cpu_model() -> str | None:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or None
-
-
 def _pair_info(pair: ModelPair) -> dict[str, Any]:
     from specbound.lm.neox import supports
 
@@ -335,7 +324,7 @@ def run_lm_benchmark(
         "config": config.to_dict(),
         "pair": _pair_info(pair),
         "machine": {
-            "cpu": _cpu_model(),
+            "cpu": cpu_name(),
             "cpu_count": os.cpu_count(),
             "torch_threads": torch.get_num_threads(),
             "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,

@@ -29,7 +29,8 @@ from typing import Any
 import torch
 import torch.nn.functional as nnf
 
-from specbound.lm.neox_weights import KernelChoice, Layer, weights_for
+from specbound.lm.matmul import KernelChoice
+from specbound.lm.neox_weights import Layer, weights_for
 
 __all__ = ["StaticNeoX", "supports"]
 
