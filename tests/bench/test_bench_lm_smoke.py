@@ -71,6 +71,8 @@ def _check_record(data: dict[str, Any], tokens: int, hf: bool) -> None:
     for name in SPECBOUND:
         assert data["contenders"][name]["measured_speedup"] > 0, name
     assert data["contenders"]["specbound_sd"]["predicted_speedup"] > 0
+    paired = data["ratios_paired"]["sd_vs_autoregressive"]
+    assert paired["pairs"] == len(data["config"]["prompts"]) and paired["median"] > 0
     per_repeat = data["ratios_per_repeat"]
     assert len(per_repeat["sd_vs_autoregressive"]) == len(per_repeat["sd_vs_predicted"]) == 1
     assert data["profile"]["predictions"]["specbound_sd"]["predicted_speedup"] > 0

@@ -59,6 +59,7 @@ from specbound.bench.lm_summary import (
     Record,
     Run,
     headline_ratios,
+    paired_ratios,
     ratio,
     ratios_per_repeat,
     summarise_contender,
@@ -351,6 +352,7 @@ def run_lm_benchmark(
         "recommendation": "autoregressive" if chosen is None else chosen.label,
         "contenders": summaries,
         "ratios": ratios,
+        "ratios_paired": paired_ratios(summaries),
         "ratios_per_repeat": ratios_per_repeat(
             summaries, None if sd_prediction is None else sd_prediction["predicted_speedup_runs"]
         ),

@@ -23,6 +23,7 @@ __all__ = [
     "Run",
     "headline_ratios",
     "median_of",
+    "paired_ratios",
     "ratio",
     "ratios_per_repeat",
     "spread",
@@ -154,3 +155,59 @@ def ratios_per_repeat(
             else []
         ),
     }
+
+
+#: The ratios :func:`paired_ratios` estimates: (numerator, denominator, measure).
+PAIRED = {
+    "sd_vs_autoregressive": ("specbound_sd", "specbound_ar", "tokens_per_second"),
+    "sd_vs_hf_assisted": ("specbound_sd", "hf_assisted", "tokens_per_second"),
+    "sd_measured_speedup": ("specbound_sd", "specbound_ar", "decode_tokens_per_second"),
+    "block_vs_autoregressive": ("specbound_block", "specbound_ar", "tokens_per_second"),
+}
+
+
+def _run_rates(summary: dict[str, Any], measure: str) -> list[float]:
+    """Tokens/s of every run of a contender (repeat by repeat, prompt by prompt)."""
+    rates = []
+    for runs in summary["runs"]:
+        for run in runs:
+            seconds = run["seconds"] if measure == "tokens_per_second" else run["decode_seconds"]
+            rates.append(run["tokens"] / seconds if seconds else float("nan"))
+    return rates
+
+
+def paired_ratios(summaries: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
+    """The headline ratios estimated from runs that ran back to back: for each prompt of
+    each repeat, the two contenders' tokens/s (measured seconds apart, in an order that
+    alternates between repeats) give one ratio; the median over these pairs and its
+    quartiles. On a machine whose speed drifts within a repeat this is steadier than the
+    ratio of the two medians over repeats (``ratios``), which pairs figures taken up to a
+    minute apart."""
+    out: dict[str, dict[str, Any] | None] = {}
+    for name, (top, bottom, measure) in PAIRED.items():
+        if (
+            top not in summaries
+            or bottom not in summaries
+            or (measure != "tokens_per_second" and measure not in summaries[bottom])
+        ):
+            out[name] = None
+            continue
+        pairs = [
+            a / b
+            for a, b in zip(
+                _run_rates(summaries[top], measure),
+                _run_rates(summaries[bottom], measure),
+                strict=True,
+            )
+            if b > 0 and np.isfinite(a) and np.isfinite(b)
+        ]
+        if not pairs:
+            out[name] = None
+            continue
+        q1, median, q3 = np.quantile(pairs, [0.25, 0.5, 0.75])
+        out[name] = {
+            "median": float(median),
+            "quartiles": [float(q1), float(q3)],
+            "pairs": len(pairs),
+        }
+    return out

@@ -255,4 +255,12 @@ def format_lm_table(record: dict[str, Any]) -> str:
         if len(spread) > 1:
             verdict = f"  [repeats {min(spread):.2f}-{max(spread):.2f}]" + verdict
         lines.append(f"{name:<32} {value:6.3f}{verdict}")
+    paired = {k: v for k, v in record.get("ratios_paired", {}).items() if v is not None}
+    if paired:
+        lines += ["", "paired (median over back-to-back runs of one prompt, quartiles):"]
+        for name, value in paired.items():
+            low, high = value["quartiles"]
+            lines.append(
+                f"{name:<32} {value['median']:6.3f}  [{low:.2f}-{high:.2f}, {value['pairs']} pairs]"
+            )
     return "\n".join(lines)
