@@ -1,17 +1,17 @@
 """Where the decoder's probability arithmetic runs: the arrays handed to ``core``'s kernels.
 
 The ``core`` kernels are written once for any array backend (the Python array API
-standard). The decoder hands them, for each law it verifies or samples a target token
-from:
+standard). The decoder hands them, for the laws of a round it verifies:
 
 * on CPU, a **NumPy view** of the torch tensor (zero copy: a verification is a few dozen
   small operations, and NumPy's cost a fraction of torch's per-operation dispatch);
 * on an accelerator, the **tensor itself**, so that drafting, scoring and verifying a
   round stay on the device and the round's verdict is the one value read back.
 
-Drafting samples on the models' tensors everywhere (:mod:`specbound.lm.drafting`): its
-work is one cumulative sum over the vocabulary per token, which torch does about three
-times faster than NumPy, and the token goes straight back into the draft model.
+Drafting and autoregressive steps sample on the models' tensors everywhere
+(:mod:`specbound.lm.drafting`): a draw is one cumulative sum over the vocabulary, which
+torch does about three times faster than NumPy, and the token goes straight back into
+the model.
 
 Uniforms always come from the run's NumPy ``Generator`` in float64 (one draw per round
 for the drafts, one for the verification) and are copied to the device in one transfer.

@@ -91,11 +91,13 @@ class Linear:
     choice: KernelChoice = LINEAR_ONLY
 
     @classmethod
-    def of(cls, weight: torch.Tensor, bias: torch.Tensor | None, pack: bool) -> Linear:
-        """All copies (the transposed one, and the packed one when ``pack``)."""
+    def of(
+        cls, weight: torch.Tensor, bias: torch.Tensor | None, *, pack: bool, transpose: bool = True
+    ) -> Linear:
+        """With the copies asked for: transposed when ``transpose``, packed when ``pack``."""
         weight = weight.detach()
         bias = None if bias is None else bias.detach()
-        transposed = weight.t().contiguous()  # (in, out)
+        transposed = weight.t().contiguous() if transpose else None  # (in, out)
         packed = None
         if pack:
             packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), _PACK_ROWS_HINT)

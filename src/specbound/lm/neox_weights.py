@@ -31,8 +31,8 @@ __all__ = [
     "weights_for",
 ]
 
-#: Models whose parameters take more bytes than this are not prepacked (a packed copy of
-#: every weight doubles their memory).
+#: Models whose parameters take more bytes than this get no second copy of their weights
+#: (packed or transposed: each doubles their memory).
 PACK_LIMIT_BYTES = 1 << 30
 
 #: Models with fewer parameter bytes are not packed (oneDNN's per-call overhead is higher
@@ -143,9 +143,17 @@ def _buildweights_for(
     heads = int(config.num_attention_heads)
     embedding = base.embed_in.weight.detach()
 
+    # NOTE: the copies are built for the timing, then only the chosen ones kept: no
+    # transposed copy where it could not be chosen (off the CPU) or would not fit
+    transpose = (
+        model.device.type == "cpu"
+        and _model_bytes(model) <= PACK_LIMIT_BYTES
+        and (choice is None or choice.uses("transposed"))
+    )
+
     def linear(module: Any, rows: int | None = None) -> Linear:
         weight = module.weight if rows is None else module.weight[:rows]
-        return Linear.of(weight, module.bias, pack)
+        return Linear.of(weight, module.bias, pack=pack, transpose=transpose)
 
     with torch.inference_mode():
         head = linear(model.get_output_embeddings(), vocab_size)
