@@ -74,10 +74,18 @@ MUTANTS = [
     _m(
         "accept-x0.98",
         "core/rules.py",
+        "return kernels.ratio_accept(kernels.gather(target, tokens), kernels.gather(draft, tokens))",
+        "return 0.98 * kernels.ratio_accept(kernels.gather(target, tokens), kernels.gather(draft, tokens))",
+        "SD acceptance at the drafted tokens (what the decoders read) scaled by 0.98",
+        LM_ROUND,
+    ),
+    _m(
+        "accept-table-x0.98",
+        "core/rules.py",
         "return kernels.ratio_accept(target, draft)",
         "return 0.98 * kernels.ratio_accept(target, draft)",
-        "SD acceptance scaled by 0.98",
-        LM_ROUND,
+        "SD acceptance table (theory, chain simulator) scaled by 0.98",
+        CORE,
     ),
     _m(
         "residual-0.9",
@@ -245,6 +253,14 @@ MUTANTS = [
         CORE,
     ),
     _m(
+        "categorical-left",
+        "core/kernels.py",
+        'found = xp.searchsorted(row, xp.reshape(level, (-1,)), side="right")  # (n,)',
+        'found = xp.searchsorted(row, xp.reshape(level, (-1,)), side="left")  # (n,)',
+        "inverse CDF of one row by binary search counting cdf < u",
+        CORE,
+    ),
+    _m(
         "rows-lt",
         "core/sampling.py",
         "idx += column[rows] <= u",
@@ -372,8 +388,8 @@ MUTANTS = [
     _m(
         "lm-recover-q",
         "core/sequence.py",
-        'law = rule.resample_probs(draft_row, target_row, rule.accept_probs(draft_row, target_row))',
-        'law = rule.resample_probs(target_row, target_row, rule.accept_probs(target_row, target_row))',
+        "law = rule.resample_law(draft_row, target_row)  # (V,)",
+        "law = rule.resample_law(target_row, target_row)  # (V,)",
         "recovered token from q (residual of q against itself)",
         LM_ROUND,
     ),
