@@ -9,8 +9,8 @@ runs the same arithmetic with the model's own parameters, op for op as transform
 rotary embedding, scaled-dot-product attention, dense, MLP, parallel or sequential
 residual; final layer norm, LM head), so its logits equal transformers' up to float
 rounding (``tests/bench/test_bench_neox_fast_path.py`` checks them to 1e-5). The
-weights it reads, and which matrix-product kernel each call uses, are
-:mod:`specbound.lm.neox_weights`.
+weights it reads are :mod:`specbound.lm.neox_weights`; which matrix-product kernel each
+call uses, :mod:`specbound.lm.matmul`.
 
 The KV cache is a preallocated buffer per layer, (rows, heads, capacity, head_dim): a
 forward writes its new keys/values in place, cropping is moving the length back, fanning
@@ -115,7 +115,7 @@ class StaticNeoX:
     @property
     def kernels(self) -> KernelChoice:
         """The kernel the layers' linears use for each input row count (see
-        :func:`~specbound.lm.neox_weights.choose_kernels`; the LM head's own choice is
+        :func:`~specbound.lm.matmul.choose_kernels`; the LM head's own choice is
         ``weights.head.choice``)."""
         return self.weights.kernels
 
