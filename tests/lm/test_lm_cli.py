@@ -113,7 +113,7 @@ def test_help_does_not_import_torch() -> None:
 
 
 def test_auto_threads() -> None:
-    from specbound.lm.threads import auto_threads
+    from specbound.lm.engine.threads import auto_threads
 
     assert auto_threads(5_000_000) == 1
     assert auto_threads(7_000_000_000, cores=16) is None

@@ -67,7 +67,7 @@ from specbound.bench.lm_summary import (
 from specbound.errors import InvalidInputError
 from specbound.estimates import derive_seed
 from specbound.lm.decode import encode_prompt, generate
-from specbound.lm.kernel_cache import cpu_name
+from specbound.lm.engine.kernel_cache import cpu_name
 from specbound.lm.loading import ModelPair
 from specbound.lm.warping import SamplingConfig
 from specbound.profiling import ProfileReport, profile
@@ -231,8 +231,6 @@ def _run(
 
 
 def _pair_info(pair: ModelPair) -> dict[str, Any]:
-    from specbound.lm.neox import supports
-
     def parameters(model: Any) -> int:
         return int(sum(p.numel() for p in model.parameters()))
 
@@ -244,7 +242,8 @@ def _pair_info(pair: ModelPair) -> dict[str, Any]:
         "draft_parameters": parameters(pair.draft),
         "dtype": str(pair.dtype).removeprefix("torch."),
         "device": str(pair.device),
-        "fast_path": bool(supports(pair.target) and supports(pair.draft)),
+        "fast_path": "transformers" not in pair.engines.values(),
+        "engine": pair.engines,
     }
 
 

@@ -198,7 +198,7 @@ def _run_lm(
 
     from specbound import lm
     from specbound.bench.lm import run_lm_benchmark
-    from specbound.lm.threads import auto_threads, torch_threads
+    from specbound.lm.engine.threads import auto_threads, torch_threads
 
     pair = lm.load_pair(target=target, draft=draft, tokenizer=tokenizer, dtype=dtype, device=device)
     with torch_threads(threads or auto_threads(pair.target_parameters)):

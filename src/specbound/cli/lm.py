@@ -113,7 +113,7 @@ def generate(
     check_int(threads, "--threads", low=0)
     from specbound import lm
     from specbound.lm.limits import check_context, check_decode_memory
-    from specbound.lm.threads import auto_threads, torch_threads
+    from specbound.lm.engine.threads import auto_threads, torch_threads
     from specbound.lm.warping import SamplingConfig
 
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
@@ -145,6 +145,7 @@ def generate(
                 "prompt": prompt,
                 "target": pair.target_name,
                 "draft": pair.draft_name,
+                "engine": pair.engines,
                 "sampling": {"temperature": temperature, "top_k": top_k, "top_p": top_p},
                 "seed": seed,
                 **output.to_dict(),

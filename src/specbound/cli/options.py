@@ -142,7 +142,7 @@ def build_algorithm(
     )
 
 
-#: ``--threads`` of generate, profile and bench (the policy: ``specbound.lm.threads``).
+#: ``--threads`` of generate, profile and bench (the policy: ``specbound.lm.engine.threads``).
 AUTO_THREADS_HELP = (
     "torch CPU threads (0: auto — 1 on machines with 2 cores or fewer and for targets under "
     "100M parameters, else torch's choice)."

@@ -210,7 +210,7 @@ def profile(
     check_int(threads, "--threads", low=0)
     from specbound import lm, profiling
     from specbound.lm.prompts import load_prompts
-    from specbound.lm.threads import auto_threads, torch_threads
+    from specbound.lm.engine.threads import auto_threads, torch_threads
     from specbound.lm.warping import SamplingConfig
 
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)

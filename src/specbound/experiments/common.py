@@ -21,7 +21,7 @@ __all__ = ["DECODERS", "LM_THREADS", "ChainSpec", "PairSpec", "profile_section",
 DECODERS = ("opt", "uno")
 
 #: torch CPU threads of the LM sections: the embedded models are tiny and the machine is
-#: shared, so one thread is fastest (``specbound.lm.threads`` explains why).
+#: shared, so one thread is fastest (``specbound.lm.engine.threads`` explains why).
 LM_THREADS = 1
 
 
@@ -108,7 +108,7 @@ def profile_section(config: Any, progress: Progress, **options: Any) -> ProfileR
     config's ``max_new_tokens``, ``samples_per_prompt``, ``runs_per_prompt``, ``seed``,
     ``gammas`` and ``num_drafts``; ``options`` are the section's other arguments."""
     from specbound.lm.prompts import load_prompts
-    from specbound.lm.threads import torch_threads
+    from specbound.lm.engine.threads import torch_threads
     from specbound.profiling import profile
 
     with torch_threads(LM_THREADS):

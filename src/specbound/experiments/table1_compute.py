@@ -235,7 +235,7 @@ def _summary(config: Table1Config, raw: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def compute(config: Table1Config, progress: Progress) -> dict[str, Any]:
-    from specbound.lm.threads import torch_threads
+    from specbound.lm.engine.threads import torch_threads
 
     with torch_threads(LM_THREADS):
         raw = _run(config, progress)

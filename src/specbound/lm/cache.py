@@ -10,10 +10,12 @@ winning row afterwards (:meth:`select`). Every row of a fanned-out cache has the
 length: the M draft sequences of a round all have the same number of tokens, so no
 padding or attention mask is ever needed.
 
-Two backends, one behaviour: GPT-NeoX models (the embedded pair, Pythia) run the lean
-forward of :mod:`specbound.lm.neox` over a preallocated cache (the same logits, a
-fraction of the Python overhead; ``docs/performance.md``); any other causal LM runs its
-transformers forward with a ``DynamicCache``. ``fast=False`` forces the latter.
+Two backends, one behaviour: a model that one of the engine's fast paths supports
+(:mod:`specbound.lm.engine`: GPT-NeoX — the embedded pair, Pythia) runs that lean forward
+over a preallocated cache (the same logits, a fraction of the Python overhead;
+``docs/performance.md``); any other causal LM runs its transformers forward with a
+``DynamicCache`` (the fallback). ``fast=False`` forces the latter; :attr:`CachedLM.engine`
+names the path that runs.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 import torch
 
-from specbound.lm.neox import StaticNeoX, supports
+from specbound.lm.engine import FALLBACK, fast_path
 
 __all__ = ["CachedLM"]
 
@@ -62,7 +64,10 @@ class CachedLM:
         self.model = model
         self.vocab_size = vocab_size
         self.device = torch.device(model.device)
-        self._static = StaticNeoX(model, vocab_size) if fast and supports(model) else None
+        path = fast_path(model) if fast else None
+        self._static = None if path is None else path.build(model, vocab_size)
+        #: The forward that runs: a fast path's name (``"neox"``) or ``"transformers"``.
+        self.engine = FALLBACK if path is None else path.name
         self._cache_kw, self._keep_kw = _forward_keywords(model)
         self.cache: Any = None if self._static is not None else _new_cache(model)
         self.length = 0
@@ -70,7 +75,7 @@ class CachedLM:
 
     @property
     def fast(self) -> bool:
-        """Whether this model runs the lean GPT-NeoX forward (:mod:`specbound.lm.neox`)."""
+        """Whether this model runs a lean forward of :mod:`specbound.lm.engine`."""
         return self._static is not None
 
     def extend(self, input_ids: torch.Tensor, keep: int = 1) -> torch.Tensor:

@@ -84,6 +84,14 @@ class ModelPair:
         return min(windows) if windows else None
 
     @property
+    def engines(self) -> dict[str, str]:
+        """The forward each model runs (:func:`specbound.lm.engine.engine_name`):
+        ``{"target": "neox" | "transformers", "draft": ...}``."""
+        from specbound.lm.engine import engine_name
+
+        return {"target": engine_name(self.target), "draft": engine_name(self.draft)}
+
+    @property
     def target_parameters(self) -> int:
         """Number of parameters of the target model."""
         return sum(int(p.numel()) for p in self.target.parameters())

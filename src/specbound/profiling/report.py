@@ -257,6 +257,8 @@ class ProfileReport:
     recommended: Prediction | None
     headroom: tuple[Headroom, ...] = ()
     seconds: float = field(default=0.0, compare=False)
+    #: The forward each model ran (``{"target": "neox" | "transformers", "draft": ...}``).
+    engine: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def predictions(self) -> tuple[Prediction, ...]:
@@ -295,6 +297,7 @@ class ProfileReport:
         return {
             "target": self.target_name,
             "draft": self.draft_name,
+            "engine": dict(self.engine),
             "prompts": list(self.prompts),
             "max_new_tokens": self.max_new_tokens,
             "samples_per_prompt": self.samples_per_prompt,

@@ -232,4 +232,5 @@ def profile(
         recommended=recommended,
         headroom=tuple(record.headroom(m) for m, record in headroom.items()),
         seconds=time.perf_counter() - started,
+        engine=pair.engines,
     )

@@ -167,7 +167,7 @@ def _table1(pair: Any, config: dict[str, Any], sampling: Any) -> tuple[dict, dic
 def lm_cell(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """(results, headline columns, timings) of one LM cell."""
     from specbound.experiments.common import LM_THREADS
-    from specbound.lm.threads import torch_threads
+    from specbound.lm.engine.threads import torch_threads
     from specbound.lm.warping import SamplingConfig
 
     pair_config = config["pair"]

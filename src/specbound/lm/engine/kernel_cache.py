@@ -1,6 +1,6 @@
 """The matrix-product kernels chosen on this machine, remembered between processes.
 
-:func:`~specbound.lm.matmul.choose_kernels` times the kernels of a group of linear
+:func:`~specbound.lm.engine.matmul.choose_kernels` times the kernels of a group of linear
 layers once per process. The kernels differ by float rounding only, but where two are
 about as fast the timing can choose differently from one process to the next, and a
 seeded run would then, rarely, draw another token: the same seed must give the same

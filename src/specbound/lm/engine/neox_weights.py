@@ -2,7 +2,7 @@
 
 Built once per model (packing and transposing are not free) and reused until a
 parameter is replaced or modified in place: the layer norms' parameters read once, the
-rotary table, and every linear layer as a :class:`~specbound.lm.matmul.Linear` with the
+rotary table, and every linear layer as a :class:`~specbound.lm.engine.matmul.Linear` with the
 copies its kernel choice uses. The LM head chooses its kernel apart from the layers: it
 is the largest single matrix of a small model. Packing for oneDNN is possible for models
 of :data:`PACK_MIN_BYTES` to :data:`PACK_LIMIT_BYTES` on a CPU with oneDNN (else the
@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from specbound.lm.matmul import LINEAR_ONLY, KernelChoice, Linear, remembered_choice
+from specbound.lm.engine.matmul import LINEAR_ONLY, KernelChoice, Linear, remembered_choice
 
 __all__ = [
     "PACK_LIMIT_BYTES",

@@ -6,7 +6,7 @@ Every linear layer (:class:`Linear`) can run on one of three kernels:
 * ``"transposed"`` — ``addmm``/``mm`` on a contiguous (in, out) copy of the weight;
 * ``"packed"`` — the weight **prepacked for oneDNN** (``torch.ops.mkldnn``, the kernels
   torch's own compiler uses for frozen CPU models), for models big enough and a CPU with
-  oneDNN (:func:`~specbound.lm.neox_weights.can_pack`).
+  oneDNN (:func:`~specbound.lm.engine.neox_weights.can_pack`).
 
 Which is fastest depends on the CPU and on the number of input rows, and not smoothly:
 on an AMD Zen 4 host the embedded target's linears took 0.72 ms transposed, 0.87 ms
@@ -15,7 +15,7 @@ transposed for the four rows of a scoring call; on an Intel Xeon host ``linear``
 everywhere. So :func:`choose_kernels` times the kernels for every row count up to
 :data:`TIMED_ROWS` and keeps for each the fastest, ``linear`` unless another beats it by
 a margin; :func:`remembered_choice` does that once per machine
-(:mod:`specbound.lm.kernel_cache`). The kernels differ by float rounding only. The
+(:mod:`specbound.lm.engine.kernel_cache`). The kernels differ by float rounding only. The
 figures are in ``docs/performance.md``.
 """
 
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as nnf
 
-from specbound.lm.kernel_cache import cached_choice, group_key
+from specbound.lm.engine.kernel_cache import cached_choice, group_key
 
 __all__ = [
     "KERNELS",
@@ -188,7 +188,7 @@ def remembered_choice(
     linears: Sequence[Linear], packable: bool, device: torch.device
 ) -> KernelChoice:
     """:func:`choose_kernels` for this group, timed once per machine and then read back
-    (:mod:`specbound.lm.kernel_cache`: the same seed, the same numbers, in every
+    (:mod:`specbound.lm.engine.kernel_cache`: the same seed, the same numbers, in every
     process). Off the CPU: ``linear``."""
     if device.type != "cpu":
         return LINEAR_ONLY

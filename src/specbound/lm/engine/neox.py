@@ -9,8 +9,8 @@ runs the same arithmetic with the model's own parameters, op for op as transform
 rotary embedding, scaled-dot-product attention, dense, MLP, parallel or sequential
 residual; final layer norm, LM head), so its logits equal transformers' up to float
 rounding (``tests/bench/test_bench_neox_fast_path.py`` checks them to 1e-5). The
-weights it reads are :mod:`specbound.lm.neox_weights`; which matrix-product kernel each
-call uses, :mod:`specbound.lm.matmul`.
+weights it reads are :mod:`specbound.lm.engine.neox_weights`; which matrix-product kernel each
+call uses, :mod:`specbound.lm.engine.matmul`.
 
 The KV cache is a preallocated buffer per layer, (rows, heads, capacity, head_dim): a
 forward writes its new keys/values in place, cropping is moving the length back, fanning
@@ -29,8 +29,8 @@ from typing import Any
 import torch
 import torch.nn.functional as nnf
 
-from specbound.lm.matmul import KernelChoice
-from specbound.lm.neox_weights import Layer, weights_for
+from specbound.lm.engine.matmul import KernelChoice
+from specbound.lm.engine.neox_weights import Layer, weights_for
 
 __all__ = ["StaticNeoX", "supports"]
 
@@ -91,7 +91,7 @@ class StaticNeoX:
     ``"auto"`` times every matrix-product kernel per row count and keeps the fastest,
     ``"never"`` the same without oneDNN packing, ``"always"`` packs wherever possible,
     ``"linear"`` keeps ``torch.nn.functional.linear`` (see
-    :func:`~specbound.lm.neox_weights.weights_for`).
+    :func:`~specbound.lm.engine.neox_weights.weights_for`).
     """
 
     def __init__(self, model: Any, vocab_size: int, *, pack: str = "auto") -> None:
@@ -115,7 +115,7 @@ class StaticNeoX:
     @property
     def kernels(self) -> KernelChoice:
         """The kernel the layers' linears use for each input row count (see
-        :func:`~specbound.lm.matmul.choose_kernels`; the LM head's own choice is
+        :func:`~specbound.lm.engine.matmul.choose_kernels`; the LM head's own choice is
         ``weights.head.choice``)."""
         return self.weights.kernels
 
