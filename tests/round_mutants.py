@@ -18,6 +18,7 @@ import numpy as np
 
 from specbound.core import kernels
 from specbound.core.batch import RecursiveRejectionRule
+from specbound.core.families import VerificationFamily, family_from_rules
 from specbound.core.rules import StepRule
 from specbound.core.sampling import sample_categorical, sample_rows
 
@@ -117,3 +118,8 @@ class Spec:
     @property
     def num_drafts(self) -> int:
         return 1 if self.round_start_rule is None else int(self.round_start_rule.num_drafts)
+
+    @property
+    def family(self) -> VerificationFamily:
+        """The family these rules describe (the decoder and simulators ask it)."""
+        return family_from_rules(self.step_rule, self.round_start_rule, self.block_rule)

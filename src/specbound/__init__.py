@@ -3,9 +3,12 @@
 Implements Yin, Chen, Huang, Wang, *A Theoretical Perspective for Speculative Decoding
 Algorithm* (NeurIPS 2024): the algorithms (SD, batch SD, over-acceptance with OPT/UNO
 resampling), their exact theory on Markov chains, and the same algorithms on Hugging Face
-language models. Heavy submodules (``lm``, ``profiling``, ``bench``, ``experiments``)
-load on first use; ``specbound.profile(pair, prompts, ...)`` predicts and measures a real
-pair's speed-up.
+language models. The top level holds the specs, the errors and the four entry points:
+``specbound.simulate`` (Monte Carlo on chains), ``specbound.theory`` (the exact theory),
+``specbound.generate`` (decode with a model pair) and ``specbound.profile`` (predict and
+measure a pair's speed-up). Heavy submodules (``lm``, ``profiling``) load on first use;
+the benchmarks and the report (``specbound.bench``, ``specbound.experiments``) are the
+command line's, not part of the library's API.
 """
 
 from __future__ import annotations
@@ -41,9 +44,8 @@ _LAZY = {
     "theory": "specbound.theory",
     "lm": "specbound.lm",
     "profiling": "specbound.profiling",
-    "bench": "specbound.bench",
     "estimates": "specbound.estimates",
-    "experiments": "specbound.experiments",
+    "generate": "specbound.lm",
     "profile": "specbound.profiling",
     "Estimate": "specbound.estimates",
     "MarkovChain": "specbound.chain",
@@ -70,11 +72,10 @@ __all__ = [
     "SpecboundError",
     "Speculative",
     "__version__",
-    "bench",
     "chain",
     "core",
     "estimates",
-    "experiments",
+    "generate",
     "lm",
     "profile",
     "profiling",

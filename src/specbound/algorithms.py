@@ -1,8 +1,17 @@
 """Algorithm specs: an algorithm is data, and the backends (chains, LMs) interpret it.
 
-Each spec is a frozen dataclass validated on construction. It exposes the ``core`` rule
-it verifies with (``step_rule`` for every drafted position, ``round_start_rule`` for the
-first position of a batch round), so no backend carries its own acceptance logic.
+Each spec is a frozen dataclass validated on construction. Its ``family``
+(:mod:`specbound.core.families`) is the one object every backend asks — the proposal a
+round needs, one round's verification, the exact per-round quantities, the cost features
+— so no backend carries its own acceptance logic or tests which family it holds. The
+``core`` rules themselves stay visible (``step_rule`` for every drafted position,
+``round_start_rule`` for the first position of a batch round, ``block_rule``).
+
+:mod:`specbound.registry` says, once, which options each algorithm reads, with their
+defaults, CLI names and sweep keys; the CLI, the sweep grid and the specs' builders read it.
+The default ``gamma`` is :data:`DEFAULT_GAMMA` = None everywhere (the paper's drafting to
+the horizon, which the theory is stated for); on language models pick a finite gamma —
+``specbound profile`` recommends one for a pair and a machine.
 
 Counting (the same for theory, simulation and LM decoding):
 
@@ -22,22 +31,33 @@ from typing import Any, Literal
 
 from specbound.core.batch import RecursiveRejectionRule
 from specbound.core.block import BlockVerificationRule
-from specbound.core.multidraft import OptimalMultiDraftRule, check_coupling_size
+from specbound.core.families import (
+    BlockFamily,
+    MultiDraftFamily,
+    NoDraftFamily,
+    TokenFamily,
+    VerificationFamily,
+)
+from specbound.core.multidraft import OptimalMultiDraftRule
 from specbound.core.rules import OverAcceptanceRule, SpeculativeRule, StepRule
 from specbound.errors import InvalidAlgorithmError
 from specbound.validate import check_float, check_int
 
 __all__ = [
-    "ALGORITHM_NAMES",
+    "DEFAULT_GAMMA",
+    "VERIFIERS",
     "Algorithm",
     "Autoregressive",
     "BatchSpeculative",
     "BlockSpeculative",
     "OverAcceptance",
     "Speculative",
-    "algorithm_from_options",
     "check_algorithm",
 ]
+
+
+#: The one default draft length: None, drafting to the horizon (see the module docstring).
+DEFAULT_GAMMA: int | None = None
 
 
 def _check_gamma(gamma: int | None) -> None:
@@ -88,8 +108,18 @@ class _Spec:
     def block_rule(self) -> BlockVerificationRule | None:
         return None
 
+    @property
+    def family(self) -> VerificationFamily:
+        """The verification family every backend asks (:mod:`specbound.core.families`)."""
+        raise NotImplementedError
+
+    def draft_length(self, remaining: int) -> int:
+        """Tokens a round drafts with ``remaining`` positions left (0: drafts nothing)."""
+        return self.family.proposal(self.gamma, remaining).length
+
     def check_vocabulary(self, vocab_size: int) -> None:
         """Refuse, before any work, a vocabulary this algorithm cannot sample over."""
+        self.family.check_vocabulary(vocab_size)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable description, ``{"name": ..., **fields}``."""
@@ -105,6 +135,10 @@ class Autoregressive(_Spec):
     step_rule = None
 
     @property
+    def family(self) -> VerificationFamily:
+        return NoDraftFamily()
+
+    @property
     def label(self) -> str:
         return "ar"
 
@@ -113,7 +147,7 @@ class Autoregressive(_Spec):
 class Speculative(_Spec):
     """Paper Algorithm 1 (speculative decoding); ``gamma=None`` drafts to the horizon."""
 
-    gamma: int | None = None
+    gamma: int | None = DEFAULT_GAMMA
     name = "sd"
 
     def __post_init__(self) -> None:
@@ -122,6 +156,10 @@ class Speculative(_Spec):
     @property
     def step_rule(self) -> StepRule:
         return SpeculativeRule()
+
+    @property
+    def family(self) -> VerificationFamily:
+        return TokenFamily(self.step_rule)
 
 
 @dataclass(frozen=True)
@@ -135,7 +173,7 @@ class BatchSpeculative(_Spec):
     """
 
     num_drafts: int = 2
-    gamma: int | None = None
+    gamma: int | None = DEFAULT_GAMMA
     verifier: Literal["recursive", "optimal"] = "recursive"
     name = "batch"
 
@@ -162,10 +200,9 @@ class BatchSpeculative(_Spec):
             return OptimalMultiDraftRule(self.num_drafts)
         return RecursiveRejectionRule(self.num_drafts)
 
-    def check_vocabulary(self, vocab_size: int) -> None:
-        """The optimal verifier's sampler enumerates draft sets: refuse big vocabularies."""
-        if self.verifier == "optimal" and self.num_drafts > 1:
-            check_coupling_size(vocab_size, self.num_drafts)
+    @property
+    def family(self) -> VerificationFamily:
+        return MultiDraftFamily(self.step_rule, self.round_start_rule)
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
@@ -183,19 +220,19 @@ class BlockSpeculative(_Spec):
     with ``gamma=1`` it is SD. It lies outside Theorem 2's Algorithm-2 family.
     """
 
-    gamma: int | None = None
+    gamma: int | None = DEFAULT_GAMMA
     name = "block"
 
     def __post_init__(self) -> None:
         _check_gamma(self.gamma)
 
     @property
-    def step_rule(self) -> StepRule:
-        return SpeculativeRule()  # NOTE: what a one-token block does; rounds use block_rule
-
-    @property
     def block_rule(self) -> BlockVerificationRule:
         return BlockVerificationRule()
+
+    @property
+    def family(self) -> VerificationFamily:
+        return BlockFamily(self.block_rule)
 
 
 @dataclass(frozen=True)
@@ -208,7 +245,7 @@ class OverAcceptance(_Spec):
 
     eps: float = 0.1
     resample: Literal["opt", "uno"] = "opt"
-    gamma: int | None = None
+    gamma: int | None = DEFAULT_GAMMA
     name = "overaccept"
 
     def __post_init__(self) -> None:
@@ -230,37 +267,15 @@ class OverAcceptance(_Spec):
     def step_rule(self) -> OverAcceptanceRule:
         return OverAcceptanceRule(self.eps, self.resample)
 
+    @property
+    def family(self) -> VerificationFamily:
+        return TokenFamily(self.step_rule)
+
 
 Algorithm = Autoregressive | Speculative | BatchSpeculative | BlockSpeculative | OverAcceptance
 
-#: Names accepted by the CLI's ``--algorithm``.
-ALGORITHM_NAMES = ("ar", "sd", "block", "batch", "opt", "uno")
 #: Batch SD's round-start verifiers.
 VERIFIERS = ("recursive", "optimal")
-
-
-def algorithm_from_options(
-    name: str,
-    *,
-    gamma: int | None = None,
-    num_drafts: int = 2,
-    eps: float = 0.1,
-    verifier: str = "recursive",
-) -> Algorithm:
-    """Build a spec from CLI-style options (``ar|sd|block|batch|opt|uno``)."""
-    if name == "ar":
-        return Autoregressive()
-    if name == "sd":
-        return Speculative(gamma=gamma)
-    if name == "block":
-        return BlockSpeculative(gamma=gamma)
-    if name == "batch":
-        return BatchSpeculative(num_drafts=num_drafts, gamma=gamma, verifier=verifier)  # type: ignore[arg-type]
-    if name in ("opt", "uno"):
-        return OverAcceptance(eps=eps, resample=name, gamma=gamma)  # type: ignore[arg-type]
-    raise InvalidAlgorithmError(
-        f"algorithm must be one of {', '.join(ALGORITHM_NAMES)}, got {name!r}"
-    )
 
 
 def check_algorithm(algorithm: object, name: str = "algorithm") -> Algorithm:

@@ -13,11 +13,13 @@ __all__ = [
     "InvalidAlgorithmError",
     "InvalidDistributionError",
     "InvalidInputError",
+    "MissingExtraError",
     "ModelNotFoundError",
     "OutputPathError",
     "ResourceLimitError",
     "ShapeMismatchError",
     "SpecboundError",
+    "require_extra",
 ]
 
 
@@ -61,3 +63,31 @@ class OutputPathError(InvalidInputError):
 class ResourceLimitError(InvalidInputError):
     """A size (runs, drafts, states, a file) whose estimated memory or time exceeds what
     the machine has; the message gives the estimate and the limit."""
+
+
+class MissingExtraError(SpecboundError):
+    """A feature needs an optional dependency group (an *extra*) that is not installed:
+    the message names the extra and the install command."""
+
+
+def require_extra(extra: str, modules: tuple[str, ...], feature: str) -> None:
+    """Raise :class:`MissingExtraError` unless every module of ``modules`` imports.
+
+    ``extra`` is the group that brings them (``lm``, ``sweep``); ``feature`` what needs
+    them (``"language models"``). Checked by module lookup, without importing them.
+    """
+    import importlib.util
+
+    missing = []
+    for name in modules:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    if missing:
+        raise MissingExtraError(
+            f"{feature} need {', '.join(missing)}, which is not installed; install the "
+            f"[{extra}] extra: pip install 'specbound[{extra}]'"
+        )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from specbound.chain import MarkovChain
+from specbound.core.families import TokenFamily, VerificationFamily
 from specbound.core.kernels import normalised_positive_part
 from specbound.core.rules import StepRule
 
@@ -67,6 +68,11 @@ class FamilyMember:
     @property
     def step_rule(self) -> StepRule:
         return self.rule
+
+    @property
+    def family(self) -> VerificationFamily:
+        """A token-level family with this member's rule (paper Algorithm 2)."""
+        return TokenFamily(self.rule)
 
 
 def random_member(rng: np.random.Generator, gamma: int | None = None) -> FamilyMember:

@@ -66,7 +66,7 @@ def enumerate_algorithm(draft: Any, target: Any, algorithm: Any) -> Enumerated:
     """Enumerate ``algorithm`` on the (draft, target) MarkovChain pair."""
     P, Q = draft.transitions, target.transitions
     T, S = P.shape[0], P.shape[1]
-    rule = algorithm.step_rule
+    rule = getattr(algorithm, "step_rule", None)  # block verification has none
     start_rule = algorithm.round_start_rule
     gamma = algorithm.gamma
     kind = kind_of(algorithm)
@@ -83,7 +83,7 @@ def enumerate_algorithm(draft: Any, target: Any, algorithm: Any) -> Enumerated:
         if n == T:
             leaf(prob, rej, calls, dcalls, seq)
             return
-        if rule is None:  # autoregressive: one call per token
+        if algorithm.name == "ar":  # autoregressive: one call per token
             for x in range(S):
                 pr = prob * Q[n, s, x]
                 if pr > 0:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import specbound as sb
-from specbound.chain import load_pair
+from specbound.chain import load_chains
 from specbound.cli import app
 from specbound.cli.common import run_app
 
@@ -33,7 +33,7 @@ def test_chain_random_writes_the_documented_pair(tmp_path, capsys) -> None:
     assert code == 0
     summary = json.loads(out)
     assert summary["theorem1_sum"] == pytest.approx(0.0, abs=1e-12)  # mix 0: draft = target
-    draft, _ = load_pair(path)
+    draft, _ = load_chains(path)
     assert (draft.horizon, draft.num_states) == (5, 3)
     data = json.loads(path.read_text())
     assert data["start"] == 0 and len(data["draft"]) == 5 and len(data["target"][0][0]) == 3
@@ -43,7 +43,7 @@ def test_theory_json_matches_the_library(pair_file, capsys) -> None:
     code, out, _ = _run(["theory", pair_file, "--algorithm", "batch", "-M", 3, "--json"], capsys)
     assert code == 0
     data = json.loads(out)
-    draft, target = load_pair(pair_file)
+    draft, target = load_chains(pair_file)
     algorithm = sb.BatchSpeculative(3)
     assert data["rejections"] == pytest.approx(
         sb.theory.expected_rejections(draft, target, algorithm), abs=1e-12

@@ -12,11 +12,11 @@ import specbound as sb
 from specbound.chain import (
     MarkovChain,
     bernoulli_pairs,
-    load_pair,
+    load_chains,
     one_step_chains,
     random_chain,
     random_pair,
-    save_pair,
+    save_chains,
     uniform_support_pairs,
 )
 from specbound.errors import (
@@ -99,10 +99,10 @@ def test_one_step_families() -> None:
 
 def test_file_round_trip(tmp_path) -> None:
     draft, target = random_pair(4, 3, 0.5, seed=2, start=1)
-    path = save_pair(tmp_path / "pair.json", draft, target)
+    path = save_chains(tmp_path / "pair.json", draft, target)
     data = json.loads(path.read_text())
     assert set(data) == {"start", "draft", "target"} and data["start"] == 1
-    d2, t2 = load_pair(path)
+    d2, t2 = load_chains(path)
     np.testing.assert_allclose(d2.transitions, draft.transitions, atol=1e-15)
     np.testing.assert_allclose(t2.transitions, target.transitions, atol=1e-15)
     assert d2.start == 1
@@ -144,18 +144,18 @@ def test_bad_files_raise_named_errors(tmp_path, payload, error, fragment) -> Non
         payload = {"start": 0, **payload}  # a missing start is its own error (next test)
     path = _write(tmp_path, payload)
     with pytest.raises(error, match=fragment) as info:
-        load_pair(path)
+        load_chains(path)
     assert "bad.json" in str(info.value)
 
 
 def test_a_missing_start_is_named(tmp_path) -> None:
     with pytest.raises(ChainFileError, match="missing key 'start'"):
-        load_pair(_write(tmp_path, {"draft": GOOD, "target": GOOD}))
+        load_chains(_write(tmp_path, {"draft": GOOD, "target": GOOD}))
 
 
 def test_missing_file(tmp_path) -> None:
     with pytest.raises(ChainFileError, match="cannot read"):
-        load_pair(tmp_path / "nope.json")
+        load_chains(tmp_path / "nope.json")
 
 
 def test_bad_chains_and_pairs() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from specbound.algorithms import DEFAULT_GAMMA
 from specbound.cli import app
 from specbound.cli.common import run_app
 
@@ -63,7 +64,7 @@ def test_json_output(capsys: pytest.CaptureFixture[str], pair_args: list[str]) -
     code, out, _ = cli(capsys, "a", *pair_args, "-n", "8", "--seed", "3", "--json")
     assert code == 0
     data = json.loads(out)
-    assert data["algorithm"] == {"name": "sd", "gamma": 4}
+    assert data["algorithm"] == {"name": "sd", "gamma": DEFAULT_GAMMA}
     assert data["seed"] == 3 and data["prompt"] == "a"
     assert len(data["token_ids"]) == data["stats"]["new_tokens"] <= 8
     again = json.loads(cli(capsys, "a", *pair_args, "-n", "8", "--seed", "3", "--json")[1])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from specbound.chain import random_pair, save_pair
+from specbound.chain import random_pair, save_chains
 from specbound.lm.loading import embedded_pair_path
 
 
@@ -18,7 +18,7 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Name -> path: a valid pair file and every kind of bad file, folder and model."""
     root = tmp_path_factory.mktemp("robust")
     draft, target = random_pair(12, 4, 0.5, 0)
-    good = save_pair(root / "good.json", draft, target)
+    good = save_chains(root / "good.json", draft, target)
     data = json.loads(good.read_text())
 
     def write(name: str, payload: object) -> Path:

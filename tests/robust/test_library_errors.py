@@ -7,7 +7,7 @@ import pytest
 
 import specbound as sb
 from specbound import lm
-from specbound.chain import load_pair, random_pair, save_pair
+from specbound.chain import load_chains, random_pair, save_chains
 from specbound.errors import (
     ChainFileError,
     IncompatibleModelsError,
@@ -124,13 +124,13 @@ def test_a_tokenizer_too_small_for_the_models_is_refused(places, monkeypatch) ->
 def test_chain_files_refuse_bad_places(places, tmp_path) -> None:
     for name in ("deep", "no_start", "bools", "fifo", "sparse", "folder"):
         with pytest.raises(ChainFileError):
-            load_pair(places[name])
+            load_chains(places[name])
     with pytest.raises(ChainFileError, match="not a regular file"):
-        load_pair("/dev/zero")
+        load_chains("/dev/zero")
     with pytest.raises(OutputPathError, match="cannot write"):
-        save_pair("/proc/specbound.json", *CHAIN)
+        save_chains("/proc/specbound.json", *CHAIN)
     with pytest.raises(OutputPathError, match="folder"):
-        save_pair(tmp_path, *CHAIN)
+        save_chains(tmp_path, *CHAIN)
 
 
 def test_sizes_beyond_memory_are_refused_with_the_estimate(monkeypatch) -> None:

@@ -14,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 from robust_cli import no_hang, run
 
 import specbound as sb
-from specbound.chain import MarkovChain, random_pair, save_pair
+from specbound.chain import MarkovChain, random_pair, save_chains
 from specbound.errors import SpecboundError
 
 SETTINGS = settings(
@@ -147,7 +147,7 @@ def test_the_cli_gives_output_or_one_clear_error(
     command, fragments, chain_fragments, tmp_path_factory, capsys
 ) -> None:
     root = tmp_path_factory.mktemp("prop")
-    path = save_pair(root / "c.json", *random_pair(5, 3, 0.5, 0))
+    path = save_chains(root / "c.json", *random_pair(5, 3, 0.5, 0))
     if command == "chain":
         argv = ["chain", "random", "-o", str(root / "o.json"), *chain_fragments]
     elif command == "step":

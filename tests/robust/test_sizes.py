@@ -10,7 +10,7 @@ import pytest
 from robust_cli import no_hang, run
 
 import specbound as sb
-from specbound.chain import random_pair, save_pair
+from specbound.chain import random_pair, save_chains
 from specbound.chain.recursion import analyse
 from specbound.core import kernels
 
@@ -46,8 +46,8 @@ def _reject_by_the_definition(p: np.ndarray, q: np.ndarray, M: int) -> np.ndarra
     """prod_{m<=M} TV(p, r_m), r_1 = q, r_{m+1} = residual(p, r_m): M steps, no shortcut."""
     r, reject = q, np.ones(p.shape[0])
     for _ in range(M):
-        reject = reject * kernels.tv(p, r)
-        r = kernels.residual(p, r)
+        reject = reject * kernels.tv_rows(p, r)
+        r = kernels.residual_rows(p, r)
     return reject
 
 
@@ -65,7 +65,7 @@ def test_a_huge_batch_is_exact_and_fast(M) -> None:
 
 
 def test_one_run_has_an_undefined_interval(tmp_path, capsys) -> None:
-    path = save_pair(tmp_path / "c.json", DRAFT, TARGET)
+    path = save_chains(tmp_path / "c.json", DRAFT, TARGET)
     code, out, _ = run(["simulate", path, "--runs", 1, "--json"], capsys)
     data = json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
     assert code == 0
@@ -88,14 +88,14 @@ def test_one_run_has_an_undefined_interval(tmp_path, capsys) -> None:
     ],
 )
 def test_json_output_is_strict(argv, tmp_path, capsys) -> None:
-    path = save_pair(tmp_path / "c.json", DRAFT, TARGET)
+    path = save_chains(tmp_path / "c.json", DRAFT, TARGET)
     code, out, _ = run([a.replace("{c}", str(path)) for a in argv], capsys)
     assert code == 0
     json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
 
 
 def test_gamma_none_is_accepted_everywhere(tmp_path, capsys) -> None:
-    path = save_pair(tmp_path / "c.json", DRAFT, TARGET)
+    path = save_chains(tmp_path / "c.json", DRAFT, TARGET)
     for argv in (["theory", path], ["simulate", path, "--runs", 10]):
         for spelling in ("none", "None", "horizon"):
             code, _, err = run([*argv, "--gamma", spelling], capsys)

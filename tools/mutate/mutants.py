@@ -165,8 +165,8 @@ MUTANTS = [
     _m(
         "uno-residual",
         "core/rules.py",
-        "            return kernels.optimal_resampling(draft, target, accept)\n        return target",
-        "            return kernels.optimal_resampling(draft, target, accept)\n        return kernels.residual(draft, target)",
+        "            return kernels.optimal_resampling_rows(draft, target, accept)\n        return target",
+        "            return kernels.optimal_resampling_rows(draft, target, accept)\n        return kernels.residual_rows(draft, target)",
         "UNO resamples SD's residual instead of q",
         CORE,
     ),
@@ -198,8 +198,8 @@ MUTANTS = [
     _m(
         "no-recursion",
         "core/batch.py",
-        'following = kernels.residual(draft, residuals[-1])',
-        'following = kernels.residual(draft, target)',
+        'following = kernels.residual_rows(draft, residuals[-1])',
+        'following = kernels.residual_rows(draft, target)',
         "r_{m+1} from q, not r_m",
         CORE,
     ),
@@ -238,8 +238,8 @@ MUTANTS = [
     _m(
         "all-rejected-shift",
         "core/batch.py",
-        'tv = kernels.tv(draft, residual)  # (...,)',
-        'tv = kernels.tv(draft, kernels.residual(draft, residual))  # (...,)',
+        'tv = kernels.tv_rows(draft, residual)  # (...,)',
+        'tv = kernels.tv_rows(draft, kernels.residual_rows(draft, residual))  # (...,)',
         "prod TV over r_2..r_{M+1}",
         CORE,
     ),

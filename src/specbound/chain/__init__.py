@@ -5,7 +5,7 @@ Conventions: ``transitions[n, s, :]`` is the law of ``x_{n+1}`` given ``x_n = s`
 (shape (T, S, S)); ``x_0 = start`` is not output; a run emits ``x_1..x_T``.
 """
 
-from specbound.chain.files import load_pair, save_pair
+from specbound.chain.files import load_chains, save_chains
 from specbound.chain.generators import (
     bernoulli_pairs,
     one_step_chains,
@@ -22,11 +22,11 @@ __all__ = [
     "MarkovChain",
     "SimulationResult",
     "bernoulli_pairs",
-    "load_pair",
+    "load_chains",
     "one_step_chains",
     "random_chain",
     "random_pair",
-    "save_pair",
+    "save_chains",
     "simulate",
     "simulate_reference",
     "uniform_support_pairs",

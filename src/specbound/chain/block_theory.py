@@ -29,8 +29,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from specbound.chain.model import MarkovChain, check_enumerable
-from specbound.chain.spec import DecodingAlgorithm
 from specbound.core.block import BlockVerificationRule
+from specbound.core.families import draft_length
 from specbound.errors import InvalidInputError
 
 __all__ = ["MAX_ENUMERATED_ENTRIES", "RoundOutcomes", "block_recursion", "block_sequence_law"]
@@ -103,18 +103,10 @@ def round_outcomes(
     return RoundOutcomes(k, joint[..., :k].sum(axis=(1, 2)), tuple(recovered), kept, bonus)
 
 
-def _block_rule(algorithm: DecodingAlgorithm) -> tuple[BlockVerificationRule, int | None]:
-    rule = algorithm.block_rule
-    if rule is None:
-        raise InvalidInputError(f"{algorithm!r} is not a block-verification algorithm")
-    return rule, algorithm.gamma
-
-
 def block_recursion(
-    draft: MarkovChain, target: MarkovChain, algorithm: DecodingAlgorithm
+    draft: MarkovChain, target: MarkovChain, rule: BlockVerificationRule, gamma: int | None
 ) -> tuple[Array, Array]:
     """(P(a rejection in the round starting at n), P(a round starts at n)): (T,), (T,)."""
-    rule, gamma = _block_rule(algorithm)
     T, S = draft.horizon, draft.num_states
     if gamma is not None or T <= 1:  # refuse before any work
         _check_size(S, min(T, gamma or T))
@@ -128,7 +120,7 @@ def block_recursion(
         starts[n] = mass.sum()
         if starts[n] <= 0:
             continue
-        k = T - n if gamma is None else min(gamma, T - n)
+        k = draft_length(gamma, T - n)
         outcome = round_outcomes(draft, target, rule, n, k)
         rejection[n] = mass @ outcome.reject
         for t, part in enumerate(outcome.recovered):
@@ -141,11 +133,11 @@ def block_recursion(
 def block_sequence_law(
     draft: MarkovChain,
     target: MarkovChain,
-    algorithm: DecodingAlgorithm,
+    rule: BlockVerificationRule,
+    gamma: int | None,
     max_sequences: int = 1 << 20,
 ) -> Array:
     """The exact law of the output ``(x_1..x_T)`` of block verification: ``(S,) * T``."""
-    rule, gamma = _block_rule(algorithm)
     T, S = draft.horizon, draft.num_states
     check_enumerable(S, T, max_sequences)
     masses: list[Array] = [np.zeros(0)] * (T + 1)  # masses[n]: (S^n,) prefixes, round at n
@@ -155,7 +147,7 @@ def block_sequence_law(
         if mass.size == 0 or not mass.any():
             continue
         last = np.arange(mass.size) % S if n > 0 else np.array([draft.start])  # (S^n,)
-        k = T - n if gamma is None else min(gamma, T - n)
+        k = draft_length(gamma, T - n)
         outcome = round_outcomes(draft, target, rule, n, k)
         grown = [
             (n + t + 1, mass[:, None, None] * part[last])

@@ -16,7 +16,20 @@ from specbound.errors import ChainFileError, ShapeMismatchError
 from specbound.io import write_json_atomic
 from specbound.validate import check_memory, format_bytes
 
-__all__ = ["check_save_size", "load_pair", "pair_to_dict", "save_pair"]
+__all__ = ["check_save_size", "load_chains", "pair_to_dict", "save_chains"]
+
+
+def _first_non_number(value: list[Any]) -> tuple[tuple[int, ...], Any] | None:
+    """The position and value of the first entry of a nested list that is not a JSON
+    number (a string such as ``"0.5"``, true/false, null, an object), else None."""
+    stack: list[tuple[tuple[int, ...], Any]] = [((), value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(((*where, i), child) for i, child in reversed(list(enumerate(item))))
+        elif isinstance(item, bool) or not isinstance(item, (int, float)):
+            return where, item
+    return None
 
 
 def _array(value: Any, key: str, path: str) -> np.ndarray:
@@ -24,6 +37,14 @@ def _array(value: Any, key: str, path: str) -> np.ndarray:
         raise ChainFileError(
             f"{path}: {key!r} must be a nested list [T][S][S] of probabilities, "
             f"got {type(value).__name__}"
+        )
+    bad = _first_non_number(value)
+    if bad is not None:
+        where, item = bad
+        position = "".join(f"[{i}]" for i in where)
+        raise ChainFileError(
+            f"{path}: {key!r}{position} is {json.dumps(item)}, not a number; write "
+            'probabilities as JSON numbers (0.5, not "0.5")'
         )
     try:
         arr = np.asarray(value, dtype=np.float64)
@@ -93,7 +114,7 @@ def _has_boolean(value: Any) -> bool:
     return False
 
 
-def load_pair(path: str | Path) -> tuple[MarkovChain, MarkovChain]:
+def load_chains(path: str | Path) -> tuple[MarkovChain, MarkovChain]:
     """Read a (draft, target) pair; every problem raises a named SpecboundError.
 
     Missing file, invalid JSON or wrong layout -> :class:`ChainFileError`; a row that is
@@ -151,7 +172,7 @@ def check_save_size(horizon: int, num_states: int) -> None:
     )
 
 
-def save_pair(
+def save_chains(
     path: str | Path, draft: MarkovChain, target: MarkovChain, *, name: str = "path"
 ) -> Path:
     """Write a pair atomically (:func:`specbound.io.atomic_output`: through links, never

@@ -40,7 +40,14 @@ from specbound.chain.spec import (
 )
 from specbound.core import kernels
 from specbound.core.batch import limit_round_start_split
-from specbound.core.rules import SplitLaw, output_distribution, step_rejection_probability
+from specbound.core.block import BlockVerificationRule
+from specbound.core.families import RoundShapes
+from specbound.core.rules import (
+    SplitLaw,
+    StepRule,
+    output_distribution,
+    step_rejection_probability,
+)
 
 __all__ = ["ChainTheory", "advance", "analyse", "position_kernels"]
 
@@ -102,18 +109,21 @@ class ChainTheory:
 
 
 def position_kernels(
-    algorithm: DecodingAlgorithm, draft: Array, target: Array, *, limit: bool = False
+    step_rule: StepRule,
+    start_rule: Any | None,
+    draft: Array,
+    target: Array,
+    *,
+    limit: bool = False,
 ) -> tuple[SplitLaw, SplitLaw]:
     """(round-start kernel, inside kernel) of one position, for every previous token:
     the rules' split laws on the (S, S) kernels; ``limit``: batch SD as M -> infinity."""
-    rule = algorithm.step_rule
-    assert rule is not None  # autoregressive decoding has no kernels
-    inside = rule.split(draft, target)
+    inside = step_rule.split(draft, target)
     if limit:
         return limit_round_start_split(draft, target), inside
-    if algorithm.round_start_rule is None:
+    if start_rule is None:
         return inside, inside
-    return algorithm.round_start_rule.split(draft, target), inside
+    return start_rule.split(draft, target), inside
 
 
 def advance(
@@ -146,10 +156,8 @@ def _matmul(mass: Array, kernel: Array) -> Array:
 
 
 def _single_phase(
-    algorithm: DecodingAlgorithm, draft: MarkovChain, target: MarkovChain
+    algorithm: DecodingAlgorithm, rule: StepRule, draft: MarkovChain, target: MarkovChain
 ) -> tuple[Array, Array, Array]:
-    rule = algorithm.step_rule
-    assert rule is not None
     T, S = draft.horizon, draft.num_states
     rejection, bias = np.zeros(T), np.zeros(T)  # (T,)
     mu = np.zeros(S)  # (S,) law of x_n
@@ -161,14 +169,18 @@ def _single_phase(
             mu = mu @ q
         else:
             out = output_distribution(rule, p, q)  # (S, S)
-            bias[n] = mu @ kernels.tv(out, q)
+            bias[n] = mu @ kernels.tv_rows(out, q)
             mu = mu @ out
     starts = np.concatenate(([1.0], rejection[:-1]))  # (T,) a rejection at n starts n+1
     return rejection, starts, bias
 
 
 def _phases(
-    algorithm: DecodingAlgorithm, draft: MarkovChain, target: MarkovChain, limit: bool
+    algorithm: DecodingAlgorithm,
+    rules: tuple[StepRule, Any | None],
+    draft: MarkovChain,
+    target: MarkovChain,
+    limit: bool,
 ) -> tuple[Array, Array, Array]:
     layout = PhaseLayout(algorithm.gamma)
     T, S = draft.horizon, draft.num_states
@@ -177,14 +189,46 @@ def _phases(
     alpha[0, draft.start] = 1.0
     for n in range(T):
         p, q = draft.transitions[n], target.transitions[n]  # (S, S)
-        k0, k = position_kernels(algorithm, p, q, limit=limit)
+        k0, k = position_kernels(*rules, p, q, limit=limit)
         inside_mass = alpha[layout.inside].sum(axis=0)  # (S,)
         rejection[n] = alpha[0] @ k0.reject + inside_mass @ k.reject
         starts[n] = alpha[0].sum()
         if not algorithm.unbiased:
-            bias[n] = alpha[0] @ kernels.tv(k0.output, q) + inside_mass @ kernels.tv(k.output, q)
+            bias[n] = alpha[0] @ kernels.tv_rows(k0.output, q) + inside_mass @ kernels.tv_rows(
+                k.output, q
+            )
         alpha = np.stack(advance(layout, alpha, k0, k, q, _matmul))  # (phases, S)
     return rejection, starts, bias
+
+
+class _Recursions(RoundShapes[tuple[Array, Array, Array]]):
+    """The exact recursion of each round shape (:class:`~specbound.core.families.RoundShapes`):
+    (P(rejection at n), P(round starts at n), bias at n), each (T,)."""
+
+    def __init__(
+        self, algorithm: DecodingAlgorithm, draft: MarkovChain, target: MarkovChain, limit: bool
+    ) -> None:
+        self.algorithm, self.draft, self.target, self.limit = algorithm, draft, target, limit
+
+    def no_draft(self) -> tuple[Array, Array, Array]:
+        """Autoregressive decoding: one call per token, no rejections."""
+        T = self.draft.horizon
+        return np.zeros(T), np.ones(T), np.zeros(T)
+
+    def token_rounds(
+        self, step_rule: StepRule, start_rule: Any | None
+    ) -> tuple[Array, Array, Array]:
+        """The phase recursion; one phase suffices to the horizon without a round start."""
+        if self.algorithm.gamma is None and start_rule is None and not self.limit:
+            return _single_phase(self.algorithm, step_rule, self.draft, self.target)
+        rules = (step_rule, start_rule)
+        return _phases(self.algorithm, rules, self.draft, self.target, self.limit)
+
+    def block_rounds(self, block_rule: BlockVerificationRule) -> tuple[Array, Array, Array]:
+        """Block verification: rounds as a whole (:mod:`specbound.chain.block_theory`)."""
+        gamma = self.algorithm.gamma
+        rejection, starts = block_recursion(self.draft, self.target, block_rule, gamma)
+        return rejection, starts, np.zeros(self.draft.horizon)
 
 
 def analyse(
@@ -200,15 +244,9 @@ def analyse(
     T = draft.horizon
     algorithm = at_horizon(algorithm, T)
     lengths = np.array([draft_length(algorithm, T, n) for n in range(T)], dtype=np.float64)
-    if algorithm.step_rule is None:  # autoregressive: one call per token, no rejections
-        rejection, starts, bias = np.zeros(T), np.ones(T), np.zeros(T)
-    elif algorithm.block_rule is not None:  # block verification: rounds as a whole
-        rejection, starts = block_recursion(draft, target, algorithm)
-        bias = np.zeros(T)
-    elif algorithm.gamma is None and algorithm.round_start_rule is None and not limit:
-        rejection, starts, bias = _single_phase(algorithm, draft, target)
-    else:
-        rejection, starts, bias = _phases(algorithm, draft, target, limit)
+    rejection, starts, bias = algorithm.family.interpret(
+        _Recursions(algorithm, draft, target, limit)
+    )
     info = describe(algorithm)
     if limit:
         info = {**info, "num_drafts": "infinity"}

@@ -18,7 +18,8 @@ from specbound.chain.model import MarkovChain, check_pair
 from specbound.chain.result import SimulationResult
 from specbound.chain.simulator import check_runs
 from specbound.chain.spec import DecodingAlgorithm, describe, draft_length
-from specbound.core.rules import accept_drafted
+from specbound.core.families import RoundShapes
+from specbound.core.rules import StepRule, accept_drafted
 from specbound.core.sampling import sample_categorical
 
 __all__ = ["simulate_reference"]
@@ -57,35 +58,38 @@ def _block_verdict(
     return emitted, int(tau < k)
 
 
-def _one_run(
-    draft: MarkovChain, target: MarkovChain, algorithm: DecodingAlgorithm, rng: np.random.Generator
-) -> tuple[int, int, int, list[int]]:
-    T = draft.horizon
-    rule, start_rule = algorithm.step_rule, algorithm.round_start_rule
-    rejections = calls = draft_calls = 0
-    out: list[int] = []
-    state, n = draft.start, 0
-    while n < T:
-        calls += 1
-        if rule is None:  # autoregressive
-            state = int(sample_categorical(target.transitions[n][state], rng))
-            out.append(state)
-            n += 1
-            continue
-        length = draft_length(algorithm, T, n)
-        draft_calls += length
+class _Round(RoundShapes[tuple[list[int], int]]):
+    """One round of each shape (:class:`~specbound.core.families.RoundShapes`) starting at
+    position ``n`` after ``state``: (the tokens it outputs, 1 if it ended in a rejection)."""
+
+    def __init__(
+        self,
+        draft: MarkovChain,
+        target: MarkovChain,
+        n: int,
+        state: int,
+        length: int,
+        rng: np.random.Generator,
+    ) -> None:
+        self.draft, self.target, self.n, self.state = draft, target, n, state
+        self.length, self.rng = length, rng
+
+    def no_draft(self) -> tuple[list[int], int]:
+        law = self.target.transitions[self.n][self.state]  # (S,)
+        return [int(sample_categorical(law, self.rng))], 0
+
+    def block_rounds(self, rule: Any) -> tuple[list[int], int]:
+        draft, n, state, rng = self.draft, self.n, self.state, self.rng
+        block = _draft_block(draft, n, state, self.length, 1, rng)[0]  # (length,)
+        return _block_verdict(rule, draft, self.target, n, state, block, rng)
+
+    def token_rounds(self, rule: StepRule, start_rule: Any | None) -> tuple[list[int], int]:
+        draft, target, rng, n, length = self.draft, self.target, self.rng, self.n, self.length
+        T = draft.horizon
         copies = 1 if start_rule is None else start_rule.num_drafts
-        blocks = _draft_block(draft, n, state, length, copies, rng)  # (copies, length)
+        blocks = _draft_block(draft, n, self.state, length, copies, rng)  # (copies, length)
         block = blocks[0]
-        if algorithm.block_rule is not None:  # block verification: the block as a whole
-            emitted, rejected = _block_verdict(
-                algorithm.block_rule, draft, target, n, state, block, rng
-            )
-            rejections += rejected
-            out.extend(emitted)
-            state, n = emitted[-1], n + len(emitted)
-            continue
-        p, q = draft.transitions[n][state], target.transitions[n][state]  # (S,)
+        p, q = draft.transitions[n][self.state], target.transitions[n][self.state]  # (S,)
         if start_rule is not None:
             winner, token = start_rule.verify(p, q, blocks[:, 0], rng)
             accepted = int(winner) >= 0
@@ -94,24 +98,39 @@ def _one_run(
         else:
             accepted = bool(accept_drafted(rule, p[None], q[None], block[:1], rng)[0])
             token = block[0] if accepted else rule.sample_recovered(p, q, rng)
+        out: list[int] = []
         k = 0
         while True:
             state = int(token)
             out.append(state)
             n += 1
             if not accepted:
-                rejections += 1
-                break
+                return out, 1
             k += 1
             if k == length:  # whole block accepted: bonus token if positions remain
                 if n < T:
-                    state = int(sample_categorical(target.transitions[n][state], rng))
-                    out.append(state)
-                    n += 1
-                break
+                    out.append(int(sample_categorical(target.transitions[n][state], rng)))
+                return out, 0
             p, q = draft.transitions[n][state], target.transitions[n][state]  # (S,)
             accepted = bool(accept_drafted(rule, p[None], q[None], block[k : k + 1], rng)[0])
             token = block[k] if accepted else rule.sample_recovered(p, q, rng)
+
+
+def _one_run(
+    draft: MarkovChain, target: MarkovChain, algorithm: DecodingAlgorithm, rng: np.random.Generator
+) -> tuple[int, int, int, list[int]]:
+    T = draft.horizon
+    rejections = calls = draft_calls = 0
+    out: list[int] = []
+    state, n = draft.start, 0
+    while n < T:
+        calls += 1
+        length = draft_length(algorithm, T, n)
+        draft_calls += length
+        emitted, rejected = algorithm.family.interpret(_Round(draft, target, n, state, length, rng))
+        rejections += rejected
+        out.extend(emitted)
+        state, n = emitted[-1], n + len(emitted)
     return rejections, calls, draft_calls, out
 
 

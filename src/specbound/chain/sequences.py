@@ -9,6 +9,8 @@ come from the target), and so the sequence-level TV to the target.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -16,6 +18,9 @@ from specbound.chain.block_theory import block_sequence_law
 from specbound.chain.model import MarkovChain, check_enumerable, check_pair
 from specbound.chain.recursion import advance, position_kernels
 from specbound.chain.spec import DecodingAlgorithm, PhaseLayout, at_horizon
+from specbound.core.block import BlockVerificationRule
+from specbound.core.families import RoundShapes
+from specbound.core.rules import StepRule
 
 __all__ = ["DEFAULT_MAX_SEQUENCES", "encode_sequences", "sequence_law", "sequence_tv"]
 
@@ -23,6 +28,46 @@ Array = NDArray[np.float64]
 
 #: Default cap on ``S**T`` for enumeration.
 DEFAULT_MAX_SEQUENCES = 1 << 20
+
+
+class _Enumerations(RoundShapes[Array]):
+    """The output sequence law of each round shape
+    (:class:`~specbound.core.families.RoundShapes`)."""
+
+    def __init__(
+        self,
+        algorithm: DecodingAlgorithm,
+        draft: MarkovChain,
+        target: MarkovChain,
+        max_sequences: int,
+    ) -> None:
+        self.algorithm, self.draft, self.target = algorithm, draft, target
+        self.max_sequences = max_sequences
+
+    def no_draft(self) -> Array:
+        return self.target.sequence_probs(self.max_sequences)
+
+    def block_rounds(self, block_rule: BlockVerificationRule) -> Array:
+        gamma = self.algorithm.gamma
+        return block_sequence_law(self.draft, self.target, block_rule, gamma, self.max_sequences)
+
+    def token_rounds(self, step_rule: StepRule, start_rule: Any | None) -> Array:
+        draft, target = self.draft, self.target
+        T, S = draft.horizon, draft.num_states
+        layout = PhaseLayout(self.algorithm.gamma)
+        mass = np.zeros((layout.count, 1))  # (phases, prefixes)
+        mass[0, 0] = 1.0
+        last = np.array([draft.start])  # (prefixes,) last token of each prefix
+
+        def per_prefix(m: Array, kernel: Array) -> Array:
+            return (m[:, None] * kernel[last]).ravel()  # (prefixes * S,)
+
+        for n in range(T):
+            p, q = draft.transitions[n], target.transitions[n]  # (S, S)
+            k0, k = position_kernels(step_rule, start_rule, p, q)
+            mass = np.stack(advance(layout, mass, k0, k, q, per_prefix))  # (phases, prefixes*S)
+            last = np.tile(np.arange(S), last.size)  # (prefixes * S,)
+        return mass.sum(axis=0).reshape((S,) * T)
 
 
 def sequence_law(
@@ -34,27 +79,9 @@ def sequence_law(
 ) -> Array:
     """The law of the output ``(x_1..x_T)``: shape ``(S,) * T``, by enumeration."""
     check_pair(draft, target)
-    T, S = draft.horizon, draft.num_states
-    check_enumerable(S, T, max_sequences)
+    check_enumerable(draft.num_states, draft.horizon, max_sequences)
     algorithm = at_horizon(algorithm, draft.horizon)
-    if algorithm.step_rule is None:
-        return target.sequence_probs(max_sequences)
-    if algorithm.block_rule is not None:
-        return block_sequence_law(draft, target, algorithm, max_sequences)
-    layout = PhaseLayout(algorithm.gamma)
-    mass = np.zeros((layout.count, 1))  # (phases, prefixes)
-    mass[0, 0] = 1.0
-    last = np.array([draft.start])  # (prefixes,) last token of each prefix
-
-    def per_prefix(m: Array, kernel: Array) -> Array:
-        return (m[:, None] * kernel[last]).ravel()  # (prefixes * S,)
-
-    for n in range(T):
-        p, q = draft.transitions[n], target.transitions[n]  # (S, S)
-        k0, k = position_kernels(algorithm, p, q)
-        mass = np.stack(advance(layout, mass, k0, k, q, per_prefix))  # (phases, prefixes*S)
-        last = np.tile(np.arange(S), last.size)  # (prefixes * S,)
-    return mass.sum(axis=0).reshape((S,) * T)
+    return algorithm.family.interpret(_Enumerations(algorithm, draft, target, max_sequences))
 
 
 def sequence_tv(

@@ -19,6 +19,8 @@ round's draft calls are charged for the whole block when it starts.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -31,6 +33,9 @@ from specbound.chain.spec import (
     describe,
     draft_length,
 )
+from specbound.core.block import BlockVerificationRule
+from specbound.core.families import RoundShapes
+from specbound.core.rules import StepRule
 from specbound.core.sampling import sample_rows
 from specbound.validate import check_int, check_memory, check_seed
 
@@ -83,11 +88,10 @@ class _Chunk:
         self.tokens = tokens  # (T, R) this chunk's columns of the output buffer
         self.next_start = np.zeros(runs, dtype=np.int64)  # (R,) block verification only
 
-    def _block_round(self, n: int) -> None:
+    def block_round(self, n: int, rule: BlockVerificationRule) -> None:
         """Block verification: runs whose round starts at ``n`` draft a whole block, the
         block rule judges it at once, and the kept tokens, the recovered or bonus token
         are written ahead (:meth:`~specbound.core.block.BlockVerificationRule.verify`)."""
-        rule = self.algorithm.block_rule
         idx = np.flatnonzero(self.next_start == n)  # (r,)
         if idx.size == 0:
             return
@@ -118,9 +122,10 @@ class _Chunk:
         self.draft_calls[idx] += k
         self.rejections[idx] += outcome.tau < k
 
-    def _round_starts(self, p: Array, q: Array, token: Ints, rejected: NDArray[np.bool_]) -> None:
+    def _round_starts(
+        self, rule: Any, p: Array, q: Array, token: Ints, rejected: NDArray[np.bool_]
+    ) -> None:
         """Batch SD's round starts: M candidates, recursive rejection (Algorithm 4)."""
-        rule = self.algorithm.round_start_rule
         idx = np.flatnonzero(self.phase == 0)  # (k,)
         if idx.size == 0:
             return
@@ -131,12 +136,16 @@ class _Chunk:
         rejected[idx] = winner < 0
 
     def _drafted(
-        self, p: Array, q: Array, mask: NDArray[np.bool_], token: Ints, rejected: NDArray[np.bool_]
+        self,
+        rule: StepRule,
+        p: Array,
+        q: Array,
+        mask: NDArray[np.bool_],
+        token: Ints,
+        rejected: NDArray[np.bool_],
     ) -> None:
         """Drafted positions: draw from the draft, verify and recover with the step rule
         (:meth:`~specbound.core.rules.StepRule.verify_rows`, on the (S, S) kernels)."""
-        rule = self.algorithm.step_rule
-        assert rule is not None
         idx = np.flatnonzero(mask)  # (k,)
         if idx.size == 0:
             return
@@ -145,38 +154,74 @@ class _Chunk:
         ok, token[idx] = rule.verify_rows(p, q, rows, drafted, self.rng)  # (k,), (k,)
         rejected[idx] = ~ok
 
-    def step(self, n: int) -> None:
-        if self.algorithm.block_rule is not None:
-            self._block_round(n)
-            return
-        p, q = self.draft.transitions[n], self.target.transitions[n]  # (S, S)
-        if self.algorithm.step_rule is None:  # autoregressive decoding
-            token = sample_rows(q, self.state, self.rng)  # (R,)
-            self.target_calls += 1
-        else:
-            token = np.empty_like(self.state)  # (R,)
-            rejected = np.zeros(self.state.shape, dtype=bool)  # (R,)
-            starting = self.phase == 0  # (R,)
-            self.target_calls += starting
-            self.draft_calls += starting * draft_length(self.algorithm, self.draft.horizon, n)
-            drafting = np.ones_like(starting)  # (R,)
-            if self.algorithm.round_start_rule is not None:
-                self._round_starts(p, q, token, rejected)
-                drafting &= ~starting
-            bonus = self.layout.bonus
-            if bonus is not None:
-                at_bonus = self.phase == bonus  # (R,)
-                drafting &= ~at_bonus
-                idx = np.flatnonzero(at_bonus)
-                token[idx] = sample_rows(q, self.state[idx], self.rng)
-            self._drafted(p, q, drafting, token, rejected)
-            self.rejections += rejected
-            if bonus is None:
-                self.phase = (~rejected).astype(np.int64)
-            else:
-                self.phase = np.where(rejected | (self.phase == bonus), 0, self.phase + 1)
+    def autoregressive_step(self, n: int) -> None:
+        """Every run draws its token at ``n`` from the target: one call each."""
+        token = sample_rows(self.target.transitions[n], self.state, self.rng)  # (R,)
+        self.target_calls += 1
         self.state = token
         self.tokens[n] = token
+
+    def token_step(self, n: int, rule: StepRule, start_rule: Any | None) -> None:
+        """Position ``n`` of token-level rounds: round starts (with ``start_rule`` when it
+        is a multi-draft one), drafted positions, bonus positions — each run in its phase."""
+        p, q = self.draft.transitions[n], self.target.transitions[n]  # (S, S)
+        token = np.empty_like(self.state)  # (R,)
+        rejected = np.zeros(self.state.shape, dtype=bool)  # (R,)
+        starting = self.phase == 0  # (R,)
+        self.target_calls += starting
+        self.draft_calls += starting * draft_length(self.algorithm, self.draft.horizon, n)
+        drafting = np.ones_like(starting)  # (R,)
+        if start_rule is not None:
+            self._round_starts(start_rule, p, q, token, rejected)
+            drafting &= ~starting
+        bonus = self.layout.bonus
+        if bonus is not None:
+            at_bonus = self.phase == bonus  # (R,)
+            drafting &= ~at_bonus
+            idx = np.flatnonzero(at_bonus)
+            token[idx] = sample_rows(q, self.state[idx], self.rng)
+        self._drafted(rule, p, q, drafting, token, rejected)
+        self.rejections += rejected
+        if bonus is None:
+            self.phase = (~rejected).astype(np.int64)
+        else:
+            self.phase = np.where(rejected | (self.phase == bonus), 0, self.phase + 1)
+        self.state = token
+        self.tokens[n] = token
+
+
+class _Position(RoundShapes[None]):
+    """Advance a chunk by position ``n`` in its family's round shape
+    (:class:`~specbound.core.families.RoundShapes`)."""
+
+    def __init__(self, chunk: _Chunk, n: int) -> None:
+        self.chunk, self.n = chunk, n
+
+    def no_draft(self) -> None:
+        self.chunk.autoregressive_step(self.n)
+
+    def token_rounds(self, step_rule: StepRule, start_rule: Any | None) -> None:
+        self.chunk.token_step(self.n, step_rule, start_rule)
+
+    def block_rounds(self, block_rule: BlockVerificationRule) -> None:
+        self.chunk.block_round(self.n, block_rule)
+
+
+class _Width(RoundShapes[int]):
+    """Candidates per round start (M), or a block's laws per run (k + 1): the width of a
+    chunk's (runs, width, S) arrays."""
+
+    def __init__(self, algorithm: DecodingAlgorithm, horizon: int) -> None:
+        self.algorithm, self.horizon = algorithm, horizon
+
+    def no_draft(self) -> int:
+        return 1
+
+    def token_rounds(self, step_rule: StepRule, start_rule: Any | None) -> int:
+        return 1 if start_rule is None else int(start_rule.num_drafts)
+
+    def block_rounds(self, block_rule: BlockVerificationRule) -> int:
+        return draft_length(self.algorithm, self.horizon, 0) + 1
 
 
 def simulate(
@@ -194,10 +239,7 @@ def simulate(
     check_pair(draft, target)
     n_runs, seed = check_runs(n_runs, seed)
     algorithm = at_horizon(algorithm, draft.horizon)
-    rule = algorithm.round_start_rule
-    width = 1 if rule is None else rule.num_drafts
-    if algorithm.block_rule is not None:  # a whole block's laws per run: (R, k, S)
-        width = draft_length(algorithm, draft.horizon, 0) + 1
+    width = algorithm.family.interpret(_Width(algorithm, draft.horizon))
     size = chunk_size(draft.num_states, width)
     check_memory(
         memory_estimate(draft.horizon, draft.num_states, n_runs, width),
@@ -213,7 +255,7 @@ def simulate(
     for lo, hi, child in zip(bounds[:-1], bounds[1:], seeds, strict=True):
         chunk = _Chunk(draft, target, algorithm, tokens[:, lo:hi], np.random.default_rng(child))
         for n in range(draft.horizon):
-            chunk.step(n)
+            algorithm.family.interpret(_Position(chunk, n))
         chunks.append(chunk)
     return SimulationResult(
         rejections=np.concatenate([c.rejections for c in chunks]),

@@ -1,16 +1,13 @@
 """How a chain backend reads an algorithm spec: its rules and the phases of a round.
 
 An algorithm is data (:mod:`specbound.algorithms`); the chain theory and simulator only
-need four attributes, so any object with them works (the tests build random members of
+need three attributes, so any object with them works (the tests build random members of
 the paper's Algorithm-2 family this way):
 
-* ``step_rule`` — the :class:`~specbound.core.rules.StepRule` used at every drafted
-  position (``None`` means autoregressive decoding: every token from the target);
-* ``round_start_rule`` — a :class:`~specbound.core.batch.RecursiveRejectionRule` for the
-  first position of a round (batch SD), or ``None`` (the step rule is used there too);
-* ``block_rule`` — a :class:`~specbound.core.block.BlockVerificationRule` when a round's
-  whole block is judged at once (block verification; then the other rules are unused),
-  else ``None``;
+* ``family`` — its :class:`~specbound.core.families.VerificationFamily`, which hands its
+  rules to the backend's interpretation of its round shape (no backend tests which family
+  it holds: each backend implements ``no_draft``, ``token_rounds`` and ``block_rounds``
+  of :class:`~specbound.core.families.RoundShapes` once);
 * ``gamma`` — tokens drafted per round (``None``: to the horizon);
 * ``unbiased`` — whether the output law is the target's.
 
@@ -27,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from specbound.core.rules import StepRule
+from specbound.core.families import VerificationFamily
 from specbound.errors import InvalidAlgorithmError
 
 __all__ = [
@@ -39,7 +36,7 @@ __all__ = [
     "draft_length",
 ]
 
-_ATTRIBUTES = ("gamma", "step_rule", "round_start_rule", "block_rule", "unbiased")
+_ATTRIBUTES = ("gamma", "family", "unbiased")
 
 
 class DecodingAlgorithm(Protocol):
@@ -49,13 +46,7 @@ class DecodingAlgorithm(Protocol):
     def gamma(self) -> int | None: ...
 
     @property
-    def step_rule(self) -> StepRule | None: ...
-
-    @property
-    def round_start_rule(self) -> Any: ...
-
-    @property
-    def block_rule(self) -> Any: ...
+    def family(self) -> VerificationFamily: ...
 
     @property
     def unbiased(self) -> bool: ...
@@ -89,10 +80,7 @@ def draft_length(algorithm: DecodingAlgorithm, horizon: int, position: int) -> i
     This is also the round's number of draft calls (batch SD drafts its M sequences in
     parallel, one batched call per position). Autoregressive decoding drafts nothing.
     """
-    if algorithm.step_rule is None:
-        return 0
-    remaining = horizon - position
-    return remaining if algorithm.gamma is None else min(algorithm.gamma, remaining)
+    return algorithm.family.proposal(algorithm.gamma, horizon - position).length
 
 
 def describe(algorithm: Any) -> dict[str, Any]:

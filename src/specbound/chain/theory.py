@@ -27,7 +27,8 @@ from specbound.chain.recursion import ChainTheory, analyse
 from specbound.chain.sequences import sequence_law, sequence_tv
 from specbound.chain.spec import DecodingAlgorithm, at_horizon
 from specbound.core import kernels
-from specbound.core.rules import output_distribution
+from specbound.core.families import RoundShapes
+from specbound.core.rules import StepRule, output_distribution
 from specbound.errors import InvalidAlgorithmError
 
 __all__ = [
@@ -84,7 +85,7 @@ def theorem1_terms(draft: MarkovChain, target: MarkovChain) -> Array:
     law = np.zeros(draft.num_states)  # (S,) law of x_n under the target chain
     law[draft.start] = 1.0
     for n in range(draft.horizon):
-        terms[n] = law @ kernels.tv(draft.transitions[n], target.transitions[n])
+        terms[n] = law @ kernels.tv_rows(draft.transitions[n], target.transitions[n])
         law = law @ target.transitions[n]
     return terms
 
@@ -118,6 +119,27 @@ class Theorem2Check:
         return asdict(self)
 
 
+class _OneRulePerPosition(RoundShapes["StepRule | None"]):
+    """The step rule of a family that applies one rule at every position (paper Algorithm
+    2, Theorem 2's class), else None."""
+
+    def token_rounds(self, step_rule: StepRule, start_rule: Any | None) -> StepRule | None:
+        return step_rule if start_rule is None else None
+
+    def otherwise(self, shape: str) -> StepRule | None:
+        return None
+
+
+class _RoundStarts(RoundShapes[bool]):
+    """Whether a family verifies its round starts with a multi-draft rule (batch SD)."""
+
+    def token_rounds(self, step_rule: StepRule, start_rule: Any | None) -> bool:
+        return start_rule is not None
+
+    def otherwise(self, shape: str) -> bool:
+        return False
+
+
 def check_theorem2(
     draft: MarkovChain,
     target: MarkovChain,
@@ -129,12 +151,8 @@ def check_theorem2(
     algorithm = at_horizon(algorithm, draft.horizon)
     bound = theorem1_sum(draft, target)
     gap = rejections - bound
-    in_family = (
-        algorithm.step_rule is not None
-        and algorithm.gamma is None
-        and algorithm.round_start_rule is None
-        and algorithm.block_rule is None
-    )
+    one_rule = algorithm.family.interpret(_OneRulePerPosition())
+    in_family = algorithm.gamma is None and one_rule is not None
     covered = in_family and algorithm.unbiased
     return Theorem2Check(
         rejections=rejections,
@@ -185,8 +203,8 @@ def output_chain(
     algorithm = at_horizon(algorithm, draft.horizon)
     if algorithm.unbiased:
         return target
-    rule = algorithm.step_rule
-    if rule is None or algorithm.gamma is not None or algorithm.round_start_rule is not None:
+    rule = algorithm.family.interpret(_OneRulePerPosition())
+    if rule is None or algorithm.gamma is not None:
         raise InvalidAlgorithmError(
             f"output_chain: the output of {algorithm!r} is not a first-order Markov chain "
             "(bonus tokens after gamma accepted drafts come from the target); use "
@@ -251,7 +269,7 @@ def summarise(
         "theorem1_sum": theorem1_sum(draft, target),
         "theorem2": check_theorem2(draft, target, algorithm).to_dict(),
     }
-    if algorithm.round_start_rule is not None:  # batch SD
+    if algorithm.family.interpret(_RoundStarts()):  # batch SD
         sd = expected_rejections(draft, target, Speculative(gamma=algorithm.gamma))
         limit = batch_limit(draft, target, gamma=algorithm.gamma)
         payload["batch"] = {

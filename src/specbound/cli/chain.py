@@ -18,6 +18,10 @@ from specbound.algorithms import Algorithm
 from specbound.cli.app import app
 from specbound.cli.common import echo_json
 from specbound.cli.options import (
+    DEFAULT_EPS,
+    DEFAULT_GAMMA_TEXT,
+    DEFAULT_NUM_DRAFTS,
+    DEFAULT_VERIFIER,
     AlgorithmOption,
     EpsOption,
     GammaOption,
@@ -37,10 +41,10 @@ ChainFile = Annotated[Path, typer.Argument(help="Chain pair JSON: {start, draft,
 
 
 def _theory_payload(path: Path, algorithm: Algorithm) -> dict[str, Any]:
-    from specbound.chain.files import load_pair
+    from specbound.chain.files import load_chains
     from specbound.chain.theory import summarise
 
-    draft, target = load_pair(path)
+    draft, target = load_chains(path)
     chain = {"file": str(path), "T": draft.horizon, "S": draft.num_states, "start": draft.start}
     return {"chain": chain, **summarise(draft, target, algorithm)}
 
@@ -63,10 +67,10 @@ def theory(
     ctx: typer.Context,
     chain_file: ChainFile,
     algorithm: AlgorithmOption = "sd",
-    num_drafts: NumDraftsOption = 2,
-    verifier: VerifierOption = "recursive",
-    gamma: GammaOption = "none",
-    eps: EpsOption = 0.1,
+    num_drafts: NumDraftsOption = DEFAULT_NUM_DRAFTS,
+    verifier: VerifierOption = DEFAULT_VERIFIER,
+    gamma: GammaOption = DEFAULT_GAMMA_TEXT,
+    eps: EpsOption = DEFAULT_EPS,
     as_json: JsonOption = False,
 ) -> None:
     """Exact expected rejections, target/draft calls and bias on a chain pair."""
@@ -107,16 +111,16 @@ def simulate(
     ctx: typer.Context,
     chain_file: ChainFile,
     algorithm: AlgorithmOption = "sd",
-    num_drafts: NumDraftsOption = 2,
-    verifier: VerifierOption = "recursive",
-    gamma: GammaOption = "none",
-    eps: EpsOption = 0.1,
+    num_drafts: NumDraftsOption = DEFAULT_NUM_DRAFTS,
+    verifier: VerifierOption = DEFAULT_VERIFIER,
+    gamma: GammaOption = DEFAULT_GAMMA_TEXT,
+    eps: EpsOption = DEFAULT_EPS,
     runs: int = typer.Option(10_000, "--runs", "-n", help="Number of simulated runs."),
     seed: SeedOption = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Monte Carlo of the algorithm beside the exact theory (mean and 95% interval)."""
-    from specbound.chain.files import load_pair
+    from specbound.chain.files import load_chains
     from specbound.chain.recursion import analyse
     from specbound.chain.result import METRICS
     from specbound.chain.simulator import simulate as run_simulation
@@ -124,7 +128,7 @@ def simulate(
     spec = build_algorithm(
         algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier, context=ctx
     )
-    draft, target = load_pair(chain_file)
+    draft, target = load_chains(chain_file)
     exact = analyse(draft, target, spec)
     start = time.perf_counter()
     result = run_simulation(draft, target, spec, n_runs=runs, seed=seed)
@@ -179,7 +183,7 @@ def chain_random(
     as_json: bool = typer.Option(False, "--json", metavar="", help="Print a JSON summary."),
 ) -> None:
     """Write a random draft/target pair (target rows Dirichlet; draft rows mixed)."""
-    from specbound.chain.files import check_save_size, save_pair
+    from specbound.chain.files import check_save_size, save_chains
     from specbound.chain.generators import random_pair
     from specbound.chain.theory import theorem1_sum
     from specbound.io import check_output_file
@@ -188,7 +192,7 @@ def chain_random(
     check_output_file(out, "--out")  # before any work
     check_save_size(check_int(horizon, "--T", low=1), check_int(states, "--S", low=1))
     draft, target = random_pair(horizon, states, mix, seed, concentration=concentration)
-    save_pair(out, draft, target, name="--out")
+    save_chains(out, draft, target, name="--out")
     summary = {
         "path": str(out),
         "T": horizon,

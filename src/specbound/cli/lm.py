@@ -15,6 +15,10 @@ from specbound.cli.app import app
 from specbound.cli.common import check_model_options, echo_json
 from specbound.cli.options import (
     AUTO_THREADS_HELP,
+    DEFAULT_EPS,
+    DEFAULT_GAMMA_TEXT,
+    DEFAULT_NUM_DRAFTS,
+    DEFAULT_VERIFIER,
     AlgorithmOption,
     DeviceOption,
     EpsOption,
@@ -28,9 +32,6 @@ from specbound.errors import InvalidInputError
 from specbound.validate import check_int
 
 __all__ = ["generate", "summary_line"]
-
-#: The CLI's practical draft length (the library's ``Speculative()`` keeps the paper's None).
-CLI_DEFAULT_GAMMA = "4"
 
 
 def summary_line(output: Any) -> str:
@@ -89,10 +90,10 @@ def generate(
         None, "--tokenizer", help="Tokenizer path or hub id (default: the target's)."
     ),
     algorithm: AlgorithmOption = "sd",
-    gamma: GammaOption = CLI_DEFAULT_GAMMA,
-    num_drafts: NumDraftsOption = 2,
-    verifier: VerifierOption = "recursive",
-    eps: EpsOption = 0.1,
+    gamma: GammaOption = DEFAULT_GAMMA_TEXT,
+    num_drafts: NumDraftsOption = DEFAULT_NUM_DRAFTS,
+    verifier: VerifierOption = DEFAULT_VERIFIER,
+    eps: EpsOption = DEFAULT_EPS,
     temperature: float = typer.Option(1.0, "--temperature", help="0 = greedy."),
     top_k: int = typer.Option(0, "--top-k", help="Keep the k most likely tokens (0: off)."),
     top_p: float = typer.Option(1.0, "--top-p", help="Nucleus mass to keep (1: off)."),
@@ -112,8 +113,8 @@ def generate(
     check_model_options(target, draft)
     check_int(threads, "--threads", low=0)
     from specbound import lm
-    from specbound.lm.limits import check_context, check_decode_memory
     from specbound.lm.engine.threads import auto_threads, torch_threads
+    from specbound.lm.limits import check_context, check_decode_memory
     from specbound.lm.warping import SamplingConfig
 
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)

@@ -11,11 +11,22 @@ from typing import Annotated
 
 import typer
 
-from specbound.algorithms import ALGORITHM_NAMES, VERIFIERS, Algorithm, algorithm_from_options
+from specbound.algorithms import Algorithm
 from specbound.errors import InvalidAlgorithmError
+from specbound.registry import (
+    ALGORITHM_NAMES,
+    OPTIONS,
+    REGISTRY,
+    algorithm_from_options,
+    applies_to,
+)
 
 __all__ = [
     "AUTO_THREADS_HELP",
+    "DEFAULT_EPS",
+    "DEFAULT_GAMMA_TEXT",
+    "DEFAULT_NUM_DRAFTS",
+    "DEFAULT_VERIFIER",
     "AlgorithmOption",
     "DeviceOption",
     "EpsOption",
@@ -26,6 +37,7 @@ __all__ = [
     "VerifierOption",
     "build_algorithm",
     "check_options_apply",
+    "format_gamma",
     "parse_gamma",
 ]
 
@@ -39,24 +51,12 @@ AlgorithmOption = Annotated[
     ),
 ]
 NumDraftsOption = Annotated[
-    int, typer.Option("--num-drafts", "-M", help="Batch SD: drafts per round (M).")
+    int, typer.Option("--num-drafts", "-M", help=OPTIONS["num_drafts"].help)
 ]
-VerifierOption = Annotated[
-    str,
-    typer.Option(
-        "--verifier",
-        help=f"Batch SD's round-start verifier: {' | '.join(VERIFIERS)} (recursive: the "
-        "paper's Algorithm 4; optimal: the best lossless coupling of the M drafts).",
-    ),
-]
-GammaOption = Annotated[
-    str,
-    typer.Option(
-        "--gamma",
-        help="Drafted tokens per round: an integer >= 1, or 'none' to draft to the horizon.",
-    ),
-]
-EpsOption = Annotated[float, typer.Option("--eps", help="opt/uno: over-acceptance threshold.")]
+VerifierOption = Annotated[str, typer.Option("--verifier", help=OPTIONS["verifier"].help)]
+GammaOption = Annotated[str, typer.Option("--gamma", help=OPTIONS["gamma"].help)]
+EpsOption = Annotated[float, typer.Option("--eps", help=OPTIONS["eps"].help)]
+
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed (reproducible).")]
 DeviceOption = Annotated[
     str,
@@ -68,6 +68,11 @@ DeviceOption = Annotated[
 JsonOption = Annotated[
     bool, typer.Option("--json", metavar="", help="Print JSON instead of a table.")
 ]
+
+
+def format_gamma(gamma: int | None) -> str:
+    """``gamma`` as typed on the command line: ``"4"``, or ``"none"`` for the horizon."""
+    return "none" if gamma is None else str(gamma)
 
 
 def parse_gamma(text: str) -> int | None:
@@ -88,37 +93,26 @@ def parse_gamma(text: str) -> int | None:
     return gamma
 
 
-#: The options each algorithm reads (parameter name -> option as typed).
-_OPTION_NAMES = {
-    "gamma": "--gamma",
-    "num_drafts": "--num-drafts/-M",
-    "eps": "--eps",
-    "verifier": "--verifier",
-}
-APPLIES_TO = {
-    "ar": (),
-    "sd": ("gamma",),
-    "block": ("gamma",),
-    "batch": ("gamma", "num_drafts", "verifier"),
-    "opt": ("gamma", "eps"),
-    "uno": ("gamma", "eps"),
-}
+#: The defaults as the command line spells them (``--gamma none``).
+DEFAULT_GAMMA_TEXT = format_gamma(OPTIONS["gamma"].default)
+DEFAULT_NUM_DRAFTS: int = OPTIONS["num_drafts"].default
+DEFAULT_EPS: float = OPTIONS["eps"].default
+DEFAULT_VERIFIER: str = OPTIONS["verifier"].default
 
 
 def check_options_apply(context: typer.Context | None, name: str) -> None:
     """Refuse an algorithm option given on the command line that ``name`` does not read
     (``--eps`` with ``-a sd``, ``--gamma`` with ``-a ar``): it would be silently ignored."""
-    if context is None or name not in APPLIES_TO:
+    if context is None or name not in REGISTRY:
         return
-    for parameter, option in _OPTION_NAMES.items():
-        if parameter not in context.params or parameter in APPLIES_TO[name]:
+    for parameter, option in OPTIONS.items():
+        if parameter not in context.params or parameter in REGISTRY[name].reads:
             continue
         source = context.get_parameter_source(parameter)
         if source is not None and source.name == "COMMANDLINE":
-            users = [a for a, params in APPLIES_TO.items() if parameter in params]
             raise InvalidAlgorithmError(
-                f"{option} does not apply to --algorithm {name} "
-                f"(it is read by {', '.join(users)}); remove it"
+                f"{option.cli} does not apply to --algorithm {name} "
+                f"(it is read by {', '.join(applies_to(parameter))}); remove it"
             )
 
 

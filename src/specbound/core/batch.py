@@ -36,7 +36,7 @@ Array = NDArray[np.float64]
 def _residual_stack(draft: Array, target: Array, num_drafts: int) -> Array:
     residuals = [target]
     for m in range(num_drafts):
-        following = kernels.residual(draft, residuals[-1])
+        following = kernels.residual_rows(draft, residuals[-1])
         if np.array_equal(following, residuals[-1]):  # a fixed point: the rest repeat it
             rest = num_drafts - m
             shape = (*following.shape[:-1], rest, following.shape[-1])
@@ -57,9 +57,9 @@ def _round_start_tail(draft: Array, target: Array, num_drafts: int) -> tuple[Arr
     residual = target
     reject = np.ones(draft.shape[:-1])  # (...,)
     for m in range(num_drafts):
-        tv = kernels.tv(draft, residual)  # (...,)
+        tv = kernels.tv_rows(draft, residual)  # (...,)
         reject = reject * tv
-        following = kernels.residual(draft, residual)
+        following = kernels.residual_rows(draft, residual)
         if np.array_equal(following, residual):
             return reject * tv ** (num_drafts - m - 1), residual
         if not reject.any():
@@ -92,7 +92,7 @@ class RecursiveRejectionRule:
         out = np.zeros_like(draft)
         for m in range(self.num_drafts):
             out += reach[..., None] * np.minimum(draft, residuals[..., m, :])
-            reach = reach * kernels.tv(draft, residuals[..., m, :])
+            reach = reach * kernels.tv_rows(draft, residuals[..., m, :])
         return out + reach[..., None] * residuals[..., -1, :]
 
     def split(self, draft: Array, target: Array) -> SplitLaw:

@@ -23,7 +23,7 @@ def tv(draft_probs: ArrayLike, target_probs: ArrayLike) -> Array:
     Equals the rejection probability of one speculative-decoding step (paper, Section 3;
     p = draft, q = target). Batched over leading axes.
     """
-    return np.asarray(kernels.tv(*checked_pair(draft_probs, target_probs)))
+    return np.asarray(kernels.tv_rows(*checked_pair(draft_probs, target_probs)))
 
 
 def residual(draft_probs: ArrayLike, target_probs: ArrayLike) -> Array:
@@ -33,4 +33,4 @@ def residual(draft_probs: ArrayLike, target_probs: ArrayLike) -> Array:
     mass, up to :data:`~specbound.core.kernels.RESIDUAL_MASS_FLOOR`) it returns the target;
     see :func:`~specbound.core.kernels.normalised_positive_part`.
     """
-    return np.asarray(kernels.residual(*checked_pair(draft_probs, target_probs)))
+    return np.asarray(kernels.residual_rows(*checked_pair(draft_probs, target_probs)))

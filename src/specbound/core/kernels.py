@@ -2,7 +2,9 @@
 
 These are the formulas behind :mod:`specbound.core`'s public functions, without input
 validation, for inner loops whose inputs were validated once (the chain simulator, the
-LM decoder). Arrays carry the vocabulary on the last axis and broadcast over leading
+LM decoder). Their names end in ``_rows`` where a checked public function exists
+(``kernels.tv_rows`` is ``core.tv`` unchecked), so the two are never confused. Arrays
+carry the vocabulary on the last axis and broadcast over leading
 axes. Every function works on NumPy arrays and on torch tensors alike (the Python array
 API standard through ``array_api_compat``), so the LM decoder can verify a round on the
 models' device with the same code the chain simulator runs on NumPy.
@@ -28,14 +30,14 @@ __all__ = [
     "RESIDUAL_MASS_FLOOR",
     "gather",
     "inverse_cdf",
-    "min_bias",
+    "min_bias_rows",
     "namespace",
     "normalised_positive_part",
-    "optimal_resampling",
+    "optimal_resampling_rows",
     "ratio_accept",
     "rejection_probability",
-    "residual",
-    "tv",
+    "residual_rows",
+    "tv_rows",
 ]
 
 #: Below this total mass a residual ``[a - b]_+`` is treated as empty (lost to rounding).
@@ -66,7 +68,7 @@ def namespace(*arrays: Array) -> Any:
     return found
 
 
-def tv(draft: Array, target: Array) -> Array:
+def tv_rows(draft: Array, target: Array) -> Array:
     """``TV(p, q) = sum [q - p]_+`` over the last axis: (..., V) -> (...,)."""
     xp = namespace(draft, target)
     return xp.sum(xp.maximum(target - draft, 0.0), axis=-1)  # (...,)
@@ -89,7 +91,7 @@ def normalised_positive_part(excess: Array, fallback: Array) -> Array:
     return xp.where(empty, fallback, positive / safe_mass)  # (..., V)
 
 
-def residual(draft: Array, target: Array) -> Array:
+def residual_rows(draft: Array, target: Array) -> Array:
     """SD's resampling law ``[q - p]_+`` normalised (the target where it has no mass)."""
     return normalised_positive_part(target - draft, target)
 
@@ -116,7 +118,7 @@ def rejection_probability(draft: Array, accept: Array) -> Array:
     return xp.clip(xp.sum(draft * (1.0 - accept), axis=-1), min=0.0, max=1.0)  # (...,)
 
 
-def optimal_resampling(draft: Array, target: Array, accept: Array) -> Array:
+def optimal_resampling_rows(draft: Array, target: Array, accept: Array) -> Array:
     """Theorem 4's ``P* = [q - p b]_+`` normalised: (..., V).
 
     NOTE: when ``[q - p b]_+`` has no mass, ``p b == q`` and the step never rejects; the
@@ -125,7 +127,7 @@ def optimal_resampling(draft: Array, target: Array, accept: Array) -> Array:
     return normalised_positive_part(target - draft * accept, target)
 
 
-def min_bias(draft: Array, target: Array, accept: Array) -> Array:
+def min_bias_rows(draft: Array, target: Array, accept: Array) -> Array:
     """Theorem 4's value ``min_P TV(A, q) = sum [p b - q]_+``: (..., V) -> (...,)."""
     xp = namespace(draft, target, accept)
     return xp.sum(xp.maximum(draft * accept - target, 0.0), axis=-1)  # (...,)

@@ -146,10 +146,10 @@ class SpeculativeRule(StepRule):
         return kernels.ratio_accept(kernels.gather(target, tokens), kernels.gather(draft, tokens))
 
     def resample_probs(self, draft: Array, target: Array, accept: Array) -> Array:
-        return kernels.residual(draft, target)
+        return kernels.residual_rows(draft, target)
 
     def resample_law(self, draft: Array, target: Array) -> Array:
-        return kernels.residual(draft, target)
+        return kernels.residual_rows(draft, target)
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ class OverAcceptanceRule(StepRule):
 
     def resample_probs(self, draft: Array, target: Array, accept: Array) -> Array:
         if self.resample == "opt":
-            return kernels.optimal_resampling(draft, target, accept)
+            return kernels.optimal_resampling_rows(draft, target, accept)
         return target
 
     def resample_law(self, draft: Array, target: Array) -> Array:

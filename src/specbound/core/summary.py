@@ -66,8 +66,8 @@ def summarise_step(
     accept = rule.accept_probs(draft, target)
     rejection = float(kernels.rejection_probability(draft, accept))
     output = output_distribution(rule, draft, target)
-    total_variation = float(kernels.tv(draft, target))
-    bias = float(kernels.tv(output, target))
+    total_variation = float(kernels.tv_rows(draft, target))
+    bias = float(kernels.tv_rows(output, target))
     gap = rejection + bias - total_variation
     if gap < -FRONT_TOLERANCE:  # Theorem 5 says this cannot happen
         position = "below the front (impossible: report a bug)"
@@ -80,7 +80,7 @@ def summarise_step(
         target=target.tolist(),
         tv=total_variation,
         sd_rejection=total_variation,
-        sd_residual=kernels.residual(draft, target).tolist(),
+        sd_residual=kernels.residual_rows(draft, target).tolist(),
         eps=float(eps),
         resample=resample,
         accept_probs=accept.tolist(),
@@ -88,7 +88,7 @@ def summarise_step(
         resample_law=rule.resample_probs(draft, target, accept).tolist(),
         output=output.tolist(),
         bias=bias,
-        min_bias=float(kernels.min_bias(draft, target, accept)),
+        min_bias=float(kernels.min_bias_rows(draft, target, accept)),
         pareto_gap=float(max(gap, 0.0) if abs(gap) <= FRONT_TOLERANCE else gap),
         position=position,
     )

@@ -65,12 +65,12 @@ def optimal_resampling(
     acceptance ``b``. With ``b = min(1, q/p)`` it is SD's residual.
     """
     draft, target, accept = _checked(draft_probs, target_probs, accept_probs)
-    return np.asarray(kernels.optimal_resampling(draft, target, accept))
+    return np.asarray(kernels.optimal_resampling_rows(draft, target, accept))
 
 
 def min_bias(draft_probs: ArrayLike, target_probs: ArrayLike, accept_probs: ArrayLike) -> Array:
     """Theorem 4's value ``min_P TV(A, q) = sum_x [p(x) b(x) - q(x)]_+``."""
-    return np.asarray(kernels.min_bias(*_checked(draft_probs, target_probs, accept_probs)))
+    return np.asarray(kernels.min_bias_rows(*_checked(draft_probs, target_probs, accept_probs)))
 
 
 @dataclass(frozen=True)
@@ -94,4 +94,4 @@ class ParetoFront:
 
 def pareto_front(draft_probs: ArrayLike, target_probs: ArrayLike) -> ParetoFront:
     """The Theorem-5 line for a (draft, target) pair."""
-    return ParetoFront(tv=np.asarray(kernels.tv(*checked_pair(draft_probs, target_probs))))
+    return ParetoFront(tv=np.asarray(kernels.tv_rows(*checked_pair(draft_probs, target_probs))))

@@ -121,13 +121,13 @@ def _step_measured(
             "rejection_se": est.se,
             "counts": counts.tolist(),
             "pvalue": chi_square_pvalue(counts, exact[f"output_{resample}"]),
-            "plugin_bias": float(kernels.tv(counts / runs, target)),
+            "plugin_bias": float(kernels.tv_rows(counts / runs, target)),
         }
     return out
 
 
 def _chain_exact(draft: MarkovChain, target: MarkovChain, eps: float) -> dict[str, Any]:
-    tvs = kernels.tv(draft.transitions, target.transitions)  # (T, S)
+    tvs = kernels.tv_rows(draft.transitions, target.transitions)  # (T, S)
     out: dict[str, Any] = {"eps": eps}
     for resample in DECODERS:
         algorithm = OverAcceptance(eps=eps, resample=resample)  # type: ignore[arg-type]
@@ -193,7 +193,7 @@ def compute(config: Fig4Config, progress: Progress) -> dict[str, Any]:
         "step": {
             "draft": draft.tolist(),
             "target": target.tolist(),
-            "tv": float(kernels.tv(draft, target)),
+            "tv": float(kernels.tv_rows(draft, target)),
             "max_excess": top,
             "sweep": step,
             "measured": measured,

@@ -97,8 +97,8 @@ def score_response(
     laws = {name: output_distribution(rule, draft, target) for name, rule in rules.items()}
     accept = rules["opt"].accept_probs(draft, target)  # (L, V): the same b for both
     rejection = kernels.rejection_probability(draft, accept)  # (L,)
-    tv_pq = kernels.tv(draft, target)  # (L,)
-    bias = {name: kernels.tv(law, target) for name, law in laws.items()}  # (L,) TV(A_n, q_n)
+    tv_pq = kernels.tv_rows(draft, target)  # (L,)
+    bias = {name: kernels.tv_rows(law, target) for name, law in laws.items()}  # (L,) TV(A_n, q_n)
     own = laws[resample]  # (L, V) the law this response was drawn from
     index = np.arange(tokens.size)
     with np.errstate(divide="ignore"):
@@ -116,7 +116,9 @@ def score_response(
     }
     gaps = (
         {
-            "theorem4": float(np.abs(bias["opt"] - kernels.min_bias(draft, target, accept)).max()),
+            "theorem4": float(
+                np.abs(bias["opt"] - kernels.min_bias_rows(draft, target, accept)).max()
+            ),
             "opt_minus_uno": float((bias["opt"] - bias["uno"]).max()),
             "front_opt": float(np.abs(rejection + bias["opt"] - tv_pq).max()),
             "front_uno": float((rejection + bias["uno"] - tv_pq).min()),

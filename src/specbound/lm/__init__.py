@@ -9,10 +9,14 @@ drafting, verification, decode, statistics, prompts); predicting and measuring a
 :mod:`specbound.profiling`, benchmarking :mod:`specbound.bench`.
 """
 
-from specbound.lm.decode import DEFAULT_GAMMA, encode_prompt, generate
-from specbound.lm.loading import ModelPair, embedded_pair_path, load_pair
-from specbound.lm.stats import GenerationOutput, GenerationStats, RoundTiming
-from specbound.lm.warping import SamplingConfig, warp_probs
+from specbound.errors import require_extra
+
+require_extra("lm", ("torch", "transformers", "safetensors"), "language models")
+
+from specbound.lm.decode import DEFAULT_GAMMA, encode_prompt, generate  # noqa: E402
+from specbound.lm.loading import ModelPair, embedded_pair_path, load_pair  # noqa: E402
+from specbound.lm.stats import GenerationOutput, GenerationStats, RoundTiming  # noqa: E402
+from specbound.lm.warping import SamplingConfig, warp_probs  # noqa: E402
 
 __all__ = [
     "DEFAULT_GAMMA",

@@ -27,12 +27,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from specbound.algorithms import Algorithm, Speculative, check_algorithm
+from specbound.algorithms import DEFAULT_GAMMA, Algorithm, Speculative, check_algorithm
 from specbound.core import kernels
 from specbound.errors import InvalidInputError
 from specbound.lm.arrays import kernel_array, uniform_tensor
 from specbound.lm.cache import CachedLM
-from specbound.lm.drafting import Drafter
+from specbound.lm.drafting import Drafter, DraftSource
 from specbound.lm.limits import check_context, check_decode_memory
 from specbound.lm.loading import ModelPair, check_model_pair
 from specbound.lm.prompts import check_prompt
@@ -43,13 +43,12 @@ from specbound.validate import check_int, check_seed
 
 __all__ = ["DEFAULT_GAMMA", "encode_prompt", "generate"]
 
-#: A practical finite draft length (the CLI's default); ``Speculative()`` keeps the
-#: paper's ``gamma=None`` (draft to the horizon).
-DEFAULT_GAMMA = 4
 
 TokenCallback = Callable[[list[int]], None]
 RoundCallback = Callable[[RoundTiming], None]
-DrafterFactory = Callable[[CachedLM, SamplingConfig, int | None], Drafter]
+#: Builds the round's drafter from the draft model (with its cache), the sampling and the
+#: stop token; any :class:`~specbound.lm.drafting.DraftSource` may be returned.
+DrafterFactory = Callable[[CachedLM, SamplingConfig, int | None], DraftSource]
 
 
 @dataclass
@@ -187,11 +186,10 @@ def _speculative(
     draft_rng, verify_rng = rngs
     target = CachedLM(pair.target, pair.vocab_size)
     drafter = make_drafter(CachedLM(pair.draft, pair.vocab_size), sampling, eos)
-    num_drafts = algorithm.num_drafts
     t0 = time.perf_counter()
     _prefill(target, tokens)
     t1 = time.perf_counter()
-    _prefill(drafter.lm, tokens)
+    drafter.start(tokens)
     t2 = time.perf_counter()
     clock.prefill += t2 - t0
     clock.target += t1 - t0
@@ -199,11 +197,12 @@ def _speculative(
     done = 0
     while done < max_new_tokens:
         remaining = max_new_tokens - done
-        k = remaining if algorithm.gamma is None else min(algorithm.gamma, remaining)
+        shape = algorithm.family.proposal(algorithm.gamma, remaining)
+        num_drafts = shape.sequences
         base = len(tokens)
 
         t0 = time.perf_counter()
-        proposal = drafter.propose(tokens[drafter.lm.length :], k, num_drafts, draft_rng)
+        proposal = drafter.propose(tokens, shape.length, num_drafts, draft_rng)
         t1 = time.perf_counter()
         clock.draft += t1 - t0
         k = proposal.num_tokens
@@ -226,9 +225,9 @@ def _speculative(
         counts.rejections += int(outcome.rejected)
         counts.accepted.append(outcome.accepted)
         emitted = list(outcome.emitted)
-        for lm in (target, drafter.lm):
-            lm.select(outcome.row)
-            lm.crop(base + outcome.accepted)  # the cached prefix that was accepted
+        target.select(outcome.row)
+        target.crop(base + outcome.accepted)  # the cached prefix that was accepted
+        drafter.keep(outcome.row, base + outcome.accepted)
         emitted, stop = _cut_at_eos(emitted, eos)
         tokens.extend(emitted)
         done += len(emitted)
@@ -255,7 +254,8 @@ def generate(
     drafter: DrafterFactory = Drafter,
     on_round: RoundCallback | None = None,
 ) -> GenerationOutput:
-    """Continue ``prompt`` with ``algorithm`` (default: ``Speculative(gamma=4)``).
+    """Continue ``prompt`` with ``algorithm`` (default: ``Speculative()``, drafting to the
+    horizon; on real pairs pass the gamma ``specbound profile`` recommends).
 
     ``sampling`` (default: temperature 1, no top-k/top-p) warps draft and target
     identically (temperature 0 is greedy). Stops after ``max_new_tokens`` or at the
@@ -286,7 +286,7 @@ def generate(
     tokens = list(prompt_ids)
     draft_calls = 0
     with torch.inference_mode():
-        if not algorithm.drafts:
+        if algorithm.family.proposal(algorithm.gamma, max_new_tokens).length == 0:
             _autoregressive(
                 pair,
                 tokens,

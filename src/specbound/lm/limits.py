@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from specbound.core.families import draft_length
 from specbound.errors import InvalidInputError
 from specbound.validate import check_memory
 
@@ -52,7 +53,7 @@ def decode_memory_estimate(
     pair: Any, num_drafts: int, gamma: int | None, prompt_tokens: int, max_new_tokens: int
 ) -> float:
     """Bytes a run needs beyond the models: caches of M sequences, a round's logits."""
-    drafted = max_new_tokens if gamma is None else min(gamma, max_new_tokens)
+    drafted = draft_length(gamma, max_new_tokens)
     positions = prompt_tokens + max_new_tokens
     logits = 8.0 * LOGIT_COPIES * num_drafts * (drafted + 1) * pair.vocab_size
     caches = _cache_bytes(pair.target, num_drafts, positions)
@@ -61,10 +62,11 @@ def decode_memory_estimate(
 
 def check_decode_memory(pair: Any, algorithm: Any, prompt_tokens: int, max_new_tokens: int) -> None:
     """Refuse, before any work, a run whose :func:`decode_memory_estimate` exceeds memory."""
-    if not algorithm.drafts:
+    shape = algorithm.family.proposal(algorithm.gamma, max_new_tokens)
+    if shape.length == 0:
         return
     estimate = decode_memory_estimate(
-        pair, algorithm.num_drafts, algorithm.gamma, prompt_tokens, max_new_tokens
+        pair, shape.sequences, algorithm.gamma, prompt_tokens, max_new_tokens
     )
     check_memory(
         estimate,

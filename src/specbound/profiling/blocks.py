@@ -29,6 +29,7 @@ import torch
 from numpy.typing import NDArray
 
 from specbound.core.block import BlockVerificationRule
+from specbound.core.families import draft_length
 from specbound.core.sampling import sample_categorical
 from specbound.lm.cache import CachedLM
 from specbound.lm.loading import ModelPair
@@ -50,7 +51,7 @@ class BlockRounds:
 
 
 def _block_length(gamma: int | None, max_new_tokens: int, n: int) -> int:
-    return max_new_tokens - n if gamma is None else min(gamma, max_new_tokens - n)
+    return draft_length(gamma, max_new_tokens - n)
 
 
 def _tau_law(

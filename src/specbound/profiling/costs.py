@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from specbound.algorithms import Algorithm
+from specbound.core.families import draft_lengths
 from specbound.errors import InvalidInputError
 
 __all__ = ["KINDS", "CostBasis", "CostFit", "CostModel", "round_kind"]
@@ -51,14 +52,9 @@ CONTEXT_UNIT = 1000.0
 
 
 def round_kind(algorithm: Algorithm) -> str:
-    """The cost model's kind of ``algorithm``'s rounds (see the module docstring)."""
-    if not algorithm.drafts:
-        return "autoregressive"
-    if algorithm.block_rule is not None:
-        return "block"
-    if algorithm.round_start_rule is not None:
-        return "batch"
-    return "sequence"
+    """The cost model's kind of ``algorithm``'s rounds (see the module docstring): its
+    family's :attr:`~specbound.core.families.VerificationFamily.cost_kind`."""
+    return algorithm.family.cost_kind
 
 
 def hat_weights(values: ArrayLike, knots: tuple[int, ...]) -> Array:
@@ -187,8 +183,8 @@ class CostBasis:
         None) and scores ``min(gamma + 1, remaining)`` positions per row: (n, P).
         """
         left = np.atleast_1d(np.asarray(remaining, dtype=np.int64))  # (n,)
-        drafted = left if gamma is None else np.minimum(gamma, left)
-        scored = left if gamma is None else np.minimum(gamma + 1, left)
+        drafted = draft_lengths(gamma, left)  # (n,)
+        scored = np.minimum(drafted + 1, left)  # (n,) a bonus position unless at the horizon
         return (
             self.target_features(scored, num_drafts, context)
             + self.draft_features(drafted, num_drafts, context)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,13 +36,19 @@ from numpy.typing import NDArray
 from specbound.algorithms import Algorithm, OverAcceptance
 from specbound.core import kernels
 from specbound.core.batch import RecursiveRejectionRule
+from specbound.core.families import RoundShapes
 from specbound.core.multidraft import iid_optimal_acceptance
 from specbound.core.rounds import (
     acceptance_given_output,
     expected_counts_given_path,
     round_start_acceptance_given_output,
 )
-from specbound.core.rules import SpeculativeRule, output_distribution, step_rejection_probability
+from specbound.core.rules import (
+    SpeculativeRule,
+    StepRule,
+    output_distribution,
+    step_rejection_probability,
+)
 from specbound.estimates import Estimate
 from specbound.lm.loading import ModelPair
 from specbound.lm.warping import SamplingConfig
@@ -264,12 +271,12 @@ def add_lossless_paths(
     speed-up's baseline).
     """
     draft, target, tokens = paths.draft_probs, paths.target_probs, paths.tokens
-    tv = kernels.tv(draft, target)  # (N, T)
+    tv = kernels.tv_rows(draft, target)  # (N, T)
     accept = kernels.gather(acceptance_given_output(SpeculativeRule(), draft, target), tokens)
-    start_accept: dict[int, Array] = {}
-    for m in sorted({a.num_drafts for a in algorithms if a.round_start_rule is not None}):
-        rule = RecursiveRejectionRule(m)
-        start_accept[m] = np.stack(  # path by path: the residuals are (T, M+1, V)
+    start_rules = {a: a.family.interpret(_RoundStartRule()) for a in algorithms}
+    start_accept: dict[RecursiveRejectionRule, Array] = {}
+    for rule in {r for r in start_rules.values() if r is not None}:
+        start_accept[rule] = np.stack(  # path by path: the residuals are (T, M+1, V)
             [
                 kernels.gather(
                     round_start_acceptance_given_output(rule, draft[i], target[i]), tokens[i]
@@ -285,8 +292,9 @@ def add_lossless_paths(
             baseline = np.repeat(one[None, :], rows.size, axis=0)  # (R, P)
         target_paths.add(tv_sum, tv_sum, length, np.zeros(rows.size), baseline)
         for algorithm in algorithms:
-            batch = algorithm.round_start_rule is not None
-            start = start_accept[algorithm.num_drafts][rows, :length] if batch else None
+            start_rule = start_rules[algorithm]
+            batch = start_rule is not None
+            start = None if start_rule is None else start_accept[start_rule][rows, :length]
             # NOTE: SD drafting to the horizon: Theorem 1's TV sum is the conditional
             # expectation of the along-path count given the prefixes (less variance).
             rejections = tv_sum if (not batch and algorithm.gamma is None) else None
@@ -303,6 +311,17 @@ def add_lossless_paths(
             )
 
 
+class _RoundStartRule(RoundShapes[Any]):
+    """The multi-draft round-start rule of a token-level family (None: its step rule
+    verifies the round start too). The profile predicts recursive rejection only."""
+
+    def token_rounds(self, step_rule: StepRule, start_rule: Any | None) -> Any | None:
+        return start_rule
+
+    def otherwise(self, shape: str) -> None:
+        return None
+
+
 def add_overaccept_paths(
     paths: SampledPaths,
     algorithm: OverAcceptance,
@@ -316,7 +335,7 @@ def add_overaccept_paths(
     draft, target, tokens = paths.draft_probs, paths.target_probs, paths.tokens
     accept = kernels.gather(acceptance_given_output(rule, draft, target), tokens)  # (N, T)
     rejection = step_rejection_probability(rule, draft, target)  # (N, T): r_n = 1 - sum p b
-    bias = kernels.tv(output_distribution(rule, draft, target), target)  # (N, T): TV(A_n, q_n)
+    bias = kernels.tv_rows(output_distribution(rule, draft, target), target)  # (N, T): TV(A_n, q_n)
     for length, rows in paths.by_length():
         _add_counts(
             samples,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from specbound.algorithms import (
     OverAcceptance,
     Speculative,
 )
+from specbound.core.families import RoundShapes
 from specbound.core.rules import output_distribution
 from specbound.errors import InvalidInputError
 from specbound.estimates import Estimate, derive_seed
@@ -47,6 +49,17 @@ from specbound.validate import check_int, check_seed
 __all__ = ["profile", "profiled_algorithms"]
 
 Progress = Callable[[float], None]
+
+
+class _JudgesBlocks(RoundShapes[bool]):
+    """Whether a family judges a round's block as a whole (predicted along continuations
+    of the target's paths, :func:`~specbound.profiling.predict.add_block_paths`)."""
+
+    def block_rounds(self, block_rule: Any) -> bool:
+        return True
+
+    def otherwise(self, shape: str) -> bool:
+        return False
 
 
 def profiled_algorithms(
@@ -126,8 +139,8 @@ def profile(
     sampling = SamplingConfig() if sampling is None else sampling
     block_continuations = check_int(block_continuations, "block_continuations", low=1)
     lossless, lossy = profiled_algorithms(gammas, num_drafts, eps, blocks, horizon)
-    block_specs = [a for a in lossless if a.block_rule is not None]
-    token_specs = [a for a in lossless if a.block_rule is None]
+    block_specs = [a for a in lossless if a.family.interpret(_JudgesBlocks())]
+    token_specs = [a for a in lossless if not a.family.interpret(_JudgesBlocks())]
     encoded = [encode_prompt(pair, prompt) for prompt in prompts]
     report = progress or (lambda fraction: None)
     measure_share = 0.6 if measure else 0.0

@@ -9,12 +9,16 @@ computation), :mod:`~specbound.sweep.executors` (``local`` and ``ray``),
 run, resume) and :mod:`~specbound.sweep.summarize` (table and plots).
 """
 
-from specbound.sweep.cells import run_cell
-from specbound.sweep.executors import EXECUTORS, LocalExecutor, RayExecutor, make_executor
-from specbound.sweep.grid import Cell, expand
-from specbound.sweep.runner import SweepRun, run_sweep
-from specbound.sweep.spec import SweepSpec, SweepSpecError, load_spec, parse_spec
-from specbound.sweep.store import ResultsStore, read_results
+from specbound.errors import require_extra
+
+require_extra("sweep", ("pyarrow", "pandas"), "sweeps (their Parquet results tables)")
+
+from specbound.sweep.cells import run_cell  # noqa: E402
+from specbound.sweep.executors import EXECUTORS, LocalExecutor, RayExecutor, make_executor  # noqa: E402
+from specbound.sweep.grid import Cell, expand  # noqa: E402
+from specbound.sweep.runner import SweepRun, run_sweep  # noqa: E402
+from specbound.sweep.spec import SweepSpec, SweepSpecError, load_spec, parse_spec  # noqa: E402
+from specbound.sweep.store import ResultsStore, read_results  # noqa: E402
 
 __all__ = [
     "EXECUTORS",

@@ -8,7 +8,7 @@ and the headline numbers as columns), ``versions``, and timings in the ``time_*`
 columns — the only ones that differ between two runs of the same cell.
 
 Chain cells draw (or load) the pair, build the algorithm with
-:func:`specbound.algorithms.algorithm_from_options`, and call
+:func:`specbound.registry.algorithm_from_options`, and call
 :func:`specbound.chain.theory.summarise` and/or :func:`specbound.chain.simulate`. LM cells
 are :mod:`specbound.sweep.lm_cells`. A cell that raises is recorded with
 ``status="failed"`` and its error; it never stops the sweep.
@@ -49,11 +49,11 @@ def _estimate(samples: Any) -> dict[str, Any]:
 
 
 def _pair(chain: dict[str, Any]) -> tuple[Any, Any]:
-    from specbound.chain.files import load_pair
+    from specbound.chain.files import load_chains
     from specbound.chain.generators import random_pair
 
     if chain["source"] == "file":
-        return load_pair(chain["file"])
+        return load_chains(chain["file"])
     return random_pair(
         chain["T"],
         chain["S"],
@@ -66,16 +66,16 @@ def _pair(chain: dict[str, Any]) -> tuple[Any, Any]:
 
 def algorithm_spec(config: dict[str, Any]) -> Any:
     """The algorithm spec a cell config names (``algorithm``, ``gamma``, ``M``, ``eps``,
-    ``verifier``), built by :func:`specbound.algorithms.algorithm_from_options`."""
-    from specbound.algorithms import algorithm_from_options
+    ``verifier``: the registry's sweep keys), built by
+    :func:`specbound.registry.algorithm_from_options`."""
+    from specbound.registry import OPTIONS, algorithm_from_options
 
-    return algorithm_from_options(
-        config["algorithm"],
-        gamma=config.get("gamma"),
-        num_drafts=config.get("M", 2),
-        eps=config.get("eps", 0.1),
-        verifier=config.get("verifier", "recursive"),
-    )
+    options = {
+        name: config[option.sweep_key]
+        for name, option in OPTIONS.items()
+        if option.sweep_key in config
+    }
+    return algorithm_from_options(config["algorithm"], **options)
 
 
 def chain_cell(config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

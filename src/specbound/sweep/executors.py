@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
-from specbound.errors import InvalidInputError, SpecboundError
+from specbound.errors import InvalidInputError, SpecboundError, require_extra
 from specbound.sweep.cells import run_cell
 from specbound.sweep.grid import Cell
 
@@ -137,6 +137,7 @@ class RayExecutor:
         address: str | None = None,
         function: CellFunction = run_cell,
     ) -> None:
+        require_extra("sweep", ("ray",), "sweeps on Ray (--executor ray)")
         import ray
 
         self.address = address

@@ -7,9 +7,9 @@ config *with* the seed: the same spec always gives the same cells, ids and seeds
 cell's id does not depend on where it sits in the grid (adding values to a list keeps
 the ids of the cells already there, which is what ``--resume`` relies on).
 
-Dimensions that an algorithm does not read are not crossed for it: ``M`` and
-``verifier`` only for ``batch``, ``eps`` only for ``opt``/``uno``, ``gamma`` for every
-algorithm but ``ar``.
+Dimensions that an algorithm does not read are not crossed for it (the registry,
+:mod:`specbound.registry`, says which it reads: ``M`` and ``verifier`` only for
+``batch``, ``eps`` only for ``opt``/``uno``, ``gamma`` for every algorithm but ``ar``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from specbound.estimates import derive_seed
+from specbound.registry import OPTIONS, REGISTRY
 from specbound.sweep.spec import ChainGrid, LMGrid, SweepSpec, SweepSpecError
 
 __all__ = ["Cell", "algorithm_settings", "canonical", "expand"]
@@ -61,17 +62,9 @@ def _make_cell(index: int, kind: str, base_seed: int, config: dict[str, Any]) ->
 def algorithm_settings(grid: ChainGrid | LMGrid) -> Iterator[dict[str, Any]]:
     """Every algorithm setting of the grid, with only the fields that algorithm reads."""
     for name in grid.algorithms:
-        if name == "ar":
-            yield {"algorithm": "ar"}
-        elif name == "batch":
-            for gamma, m, verifier in itertools.product(grid.gamma, grid.M, grid.verifier):
-                yield {"algorithm": name, "gamma": gamma, "M": m, "verifier": verifier}
-        elif name in ("opt", "uno"):
-            for gamma, eps in itertools.product(grid.gamma, grid.eps):
-                yield {"algorithm": name, "gamma": gamma, "eps": eps}
-        else:
-            for gamma in grid.gamma:
-                yield {"algorithm": name, "gamma": gamma}
+        keys = [OPTIONS[option].sweep_key for option in REGISTRY[name].reads]
+        for values in itertools.product(*(getattr(grid, key) for key in keys)):
+            yield {"algorithm": name, **dict(zip(keys, values, strict=True))}
 
 
 def _chains(grid: ChainGrid) -> Iterator[dict[str, Any]]:

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from specbound.algorithms import ALGORITHM_NAMES, VERIFIERS
+from specbound.algorithms import VERIFIERS
 from specbound.errors import SpecboundError
+from specbound.registry import ALGORITHM_NAMES
 
 if sys.version_info >= (3, 11):
     import tomllib
