@@ -137,6 +137,18 @@ GOOD = [[[0.5, 0.5], [0.1, 0.9]]]
         ),
         ({"start": 2, "draft": GOOD, "target": GOOD}, InvalidInputError, "out of range"),
         ({"start": -1, "draft": GOOD, "target": GOOD}, InvalidInputError, "out of range"),
+        # numbers written as strings: refused with the key and the position, not converted
+        (
+            {"draft": [[[0.5, "0.5"], [0.1, 0.9]]], "target": GOOD},
+            ChainFileError,
+            r"'draft'\[0\]\[0\]\[1\] is \"0.5\", not a number",
+        ),
+        (
+            {"draft": GOOD, "target": [[[0.5, 0.5], ["0.1", 0.9]]]},
+            ChainFileError,
+            r"'target'\[0\]\[1\]\[0\] is \"0.1\"",
+        ),
+        ({"draft": [[[0.5, None], [0.1, 0.9]]], "target": GOOD}, ChainFileError, "null"),
     ],
 )
 def test_bad_files_raise_named_errors(tmp_path, payload, error, fragment) -> None:

@@ -363,12 +363,12 @@ MUTANTS = [
     _m(
         "ref-recover-q",
         "chain/reference.py",
-        "            token = block[0] if accepted else rule.sample_recovered(p, q, rng)\n        k = 0",
-        "            token = block[0] if accepted else sample_categorical(q, rng)\n        k = 0",
+        "            token = block[0] if accepted else rule.sample_recovered(p, q, rng)\n        out: list[int] = []",
+        "            token = block[0] if accepted else sample_categorical(q, rng)\n        out: list[int] = []",
         "reference recovers from q at a round start",
         ["tests/chain/test_chain_statistical.py::test_block_drafting_reference_agrees"],
     ),
-    # ---- lm/verification.py -------------------------------------------------------------
+    # ---- core/sequence.py and core/families (one round's verification) ------------------
     _m(
         "lm-eos-off-by-one",
         "core/sequence.py",
@@ -379,9 +379,9 @@ MUTANTS = [
     ),
     _m(
         "lm-bonus-row0",
-        "lm/verification.py",
-        "target_probs[row, first:scored],  # (k' or k'+1, V)",
-        "target_probs[0, first:scored],  # (k' or k'+1, V)",
+        "core/families/multidraft.py",
+        "target[row, 1:scored],  # (k-1 or k, V)",
+        "target[0, 1:scored],  # (k-1 or k, V)",
         "bonus from row 0, not the winner's",
         LM_ROUND,
     ),
@@ -403,10 +403,43 @@ MUTANTS = [
     ),
     _m(
         "lm-reverify-start",
-        "lm/verification.py",
-        "row, first = int(winner), 1",
-        "row, first = int(winner), 0",
+        "core/families/multidraft.py",
+        "u = uniforms(rng, (k,))  # (k - 1 + 1,) the rest of the row and one draw\n        verdict = verify_sequence(\n            self.step_rule,\n            draft[row, 1:k],  # (k-1, V)\n            target[row, 1:scored],  # (k-1 or k, V)\n            drafts[row, 1:k],  # (k-1,)\n            u,\n        )\n        accepted = 1 + int(verdict.accepted)",
+        "u = uniforms(rng, (k + 1,))\n        verdict = verify_sequence(\n            self.step_rule,\n            draft[row, 0:k],\n            target[row, 0:scored],\n            drafts[row, 0:k],\n            u,\n        )\n        accepted = int(verdict.accepted)",
         "batch: the winning token verified again with SD",
         LM_ROUND,
+    ),
+    # ---- core/families: the family each backend asks ------------------------------------
+    _m(
+        "family-block-as-ar",
+        "core/families/block.py",
+        "return shapes.block_rounds(self.block_rule)",
+        "return shapes.no_draft()",
+        "block verification interpreted as autoregressive decoding by every chain backend",
+        ["tests/chain/test_chain_exact.py"],
+    ),
+    _m(
+        "family-draft-length",
+        "core/families/base.py",
+        "return left.copy() if gamma is None else np.minimum(gamma, left)",
+        "return left.copy() if gamma is None else np.minimum(gamma + 1, left)",
+        "rounds draft one token more than gamma",
+        ["tests/chain/test_chain_exact.py"],
+    ),
+    _m(
+        "family-one-sequence",
+        "core/families/multidraft.py",
+        "return int(self.start_rule.num_drafts)",
+        "return 1",
+        "a multi-draft family asks for one draft sequence",
+        ["tests/house/test_families.py", "tests/lm/test_lm_generate.py"],
+    ),
+    _m(
+        "family-start-dropped",
+        "core/families/multidraft.py",
+        "return shapes.token_rounds(self.step_rule, self.start_rule)",
+        "return shapes.token_rounds(self.step_rule, None)",
+        "batch SD's round start interpreted as SD's by the chain backends",
+        ["tests/chain/test_chain_exact.py"],
     ),
 ]

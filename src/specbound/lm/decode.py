@@ -232,9 +232,11 @@ def _speculative(
         tokens.extend(emitted)
         done += len(emitted)
         if on_round is not None:
-            scored = k if ends else k + 1
+            cost = algorithm.family.round_cost(k, bonus=not ends)
             other = time.perf_counter() - t2
-            on_round(RoundTiming(k, scored, num_drafts, base, t1 - t0, t2 - t1, other))
+            on_round(
+                RoundTiming(k, cost.rows_scored, cost.sequences, base, t1 - t0, t2 - t1, other)
+            )
         _emit(on_tokens, emitted, clock)
         if stop:
             break
