@@ -24,6 +24,7 @@ from specbound.algorithms import (
     BlockSpeculative,
     OverAcceptance,
     Speculative,
+    TreeSpeculative,
 )
 from specbound.errors import (
     ChainFileError,
@@ -71,6 +72,7 @@ __all__ = [
     "SimulationResult",
     "SpecboundError",
     "Speculative",
+    "TreeSpeculative",
     "__version__",
     "chain",
     "core",

@@ -36,10 +36,12 @@ from specbound.core.families import (
     MultiDraftFamily,
     NoDraftFamily,
     TokenFamily,
+    TreeFamily,
     VerificationFamily,
 )
 from specbound.core.multidraft import OptimalMultiDraftRule
 from specbound.core.rules import OverAcceptanceRule, SpeculativeRule, StepRule
+from specbound.core.without_replacement import RecursiveWithoutReplacementRule
 from specbound.errors import InvalidAlgorithmError
 from specbound.validate import check_float, check_int
 
@@ -52,6 +54,7 @@ __all__ = [
     "BlockSpeculative",
     "OverAcceptance",
     "Speculative",
+    "TreeSpeculative",
     "check_algorithm",
 ]
 
@@ -272,7 +275,90 @@ class OverAcceptance(_Spec):
         return TokenFamily(self.step_rule)
 
 
-Algorithm = Autoregressive | Speculative | BatchSpeculative | BlockSpeculative | OverAcceptance
+@dataclass(frozen=True)
+class TreeSpeculative(_Spec):
+    """A token tree (SpecInfer, Sequoia; :mod:`specbound.core.families.tree`): every node at
+    depth d-1 gets ``branching[d-1]`` children drawn from the draft law at that node; the
+    accepted path is walked down by a multi-draft verifier at every node —
+    ``"recursive"`` (paper Algorithm 4 at each node) or ``"optimal"`` (the best lossless
+    coupling of the children). ``replacement=False`` draws a node's children without
+    replacement (recursive verifier only). One target call per round; the tree is cut at
+    the horizon. ``(1,) * D`` is ``Speculative(gamma=D)``; ``(M,) + (1,) * (D-1)`` is
+    ``BatchSpeculative(num_drafts=M, gamma=D)``.
+    """
+
+    branching: tuple[int, ...] = (2, 1)
+    verifier: Literal["recursive", "optimal"] = "recursive"
+    replacement: bool = True
+    name = "tree"
+
+    def __post_init__(self) -> None:
+        branching = self.branching
+        if isinstance(branching, list):
+            branching = tuple(branching)
+        if not isinstance(branching, tuple) or not branching:
+            raise InvalidAlgorithmError(
+                f"branching must be a non-empty tuple of integers >= 1 (children per node "
+                f"at each depth, e.g. (4, 2, 1)), got {self.branching!r}"
+            )
+        for b in branching:
+            if isinstance(b, bool) or not isinstance(b, int) or b < 1:
+                raise InvalidAlgorithmError(
+                    f"branching must hold integers >= 1, got {self.branching!r}"
+                )
+        object.__setattr__(self, "branching", branching)
+        if self.verifier not in VERIFIERS:
+            raise InvalidAlgorithmError(
+                f"verifier must be one of {', '.join(VERIFIERS)}, got {self.verifier!r}"
+            )
+        if not isinstance(self.replacement, bool):
+            raise InvalidAlgorithmError(
+                f"replacement must be True or False, got {self.replacement!r}"
+            )
+        if self.verifier == "optimal" and not self.replacement:
+            raise InvalidAlgorithmError(
+                "the optimal verifier couples children drawn i.i.d.; with "
+                "replacement=False use verifier='recursive'"
+            )
+
+    @property
+    def gamma(self) -> int:  # type: ignore[override]
+        """The tree's depth D (the most tokens a round drafts along one path)."""
+        return len(self.branching)
+
+    @property
+    def label(self) -> str:
+        shape = ",".join(str(b) for b in self.branching)
+        suffix = "" if self.replacement else " w/o replacement"
+        return f"tree {shape} {self.verifier}{suffix}"
+
+    def _rule(self, children: int) -> Any:
+        if self.verifier == "optimal":
+            return OptimalMultiDraftRule(children)
+        if self.replacement:
+            return RecursiveRejectionRule(children)
+        return RecursiveWithoutReplacementRule(children)
+
+    @property
+    def family(self) -> VerificationFamily:
+        return TreeFamily(tuple(self._rule(b) for b in self.branching), self.replacement)
+
+    def check_vocabulary(self, vocab_size: int) -> None:
+        """The optimal verifier's sampler enumerates draft sets: refuse big vocabularies."""
+        if self.verifier == "optimal":
+            for rule in self.family.rules:  # type: ignore[attr-defined]
+                MultiDraftFamily(SpeculativeRule(), rule).check_vocabulary(vocab_size)
+        self.family.check_vocabulary(vocab_size)
+
+
+Algorithm = (
+    Autoregressive
+    | Speculative
+    | BatchSpeculative
+    | BlockSpeculative
+    | OverAcceptance
+    | TreeSpeculative
+)
 
 #: Batch SD's round-start verifiers.
 VERIFIERS = ("recursive", "optimal")
@@ -288,6 +374,7 @@ def check_algorithm(algorithm: object, name: str = "algorithm") -> Algorithm:
     if not isinstance(algorithm, _Spec):
         raise InvalidAlgorithmError(
             f"{name} must be an algorithm spec (specbound.Autoregressive, Speculative, "
-            f"BlockSpeculative, BatchSpeculative or OverAcceptance), got {algorithm!r}"
+            f"BlockSpeculative, BatchSpeculative, OverAcceptance or TreeSpeculative), "
+            f"got {algorithm!r}"
         )
     return algorithm  # type: ignore[return-value]

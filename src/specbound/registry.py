@@ -22,6 +22,7 @@ from specbound.algorithms import (
     BlockSpeculative,
     OverAcceptance,
     Speculative,
+    TreeSpeculative,
 )
 from specbound.errors import InvalidAlgorithmError
 
@@ -69,6 +70,13 @@ OPTIONS: dict[str, AlgorithmOption] = {
             "paper's Algorithm 4; optimal: the best lossless coupling of the M drafts).",
         ),
         AlgorithmOption("eps", "--eps", "eps", 0.1, "opt/uno: over-acceptance threshold."),
+        AlgorithmOption(
+            "branching",
+            "--tree",
+            "tree",
+            (2, 1),
+            "tree: children per node at each depth, e.g. 4,2,1 (a chain 1,1,1 is SD).",
+        ),
     )
 }
 
@@ -115,6 +123,12 @@ REGISTRY: dict[str, AlgorithmEntry] = {
             ("gamma", "eps"),
             lambda gamma, eps: OverAcceptance(eps=eps, resample="uno", gamma=gamma),
             "Decoding-UNO (Section 4)",
+        ),
+        AlgorithmEntry(
+            "tree",
+            ("branching", "verifier"),
+            lambda branching, verifier: TreeSpeculative(branching=branching, verifier=verifier),
+            "token tree",
         ),
     )
 }

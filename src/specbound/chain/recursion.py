@@ -49,7 +49,14 @@ from specbound.core.rules import (
     step_rejection_probability,
 )
 
-__all__ = ["ChainTheory", "advance", "analyse", "position_kernels"]
+__all__ = [
+    "ChainTheory",
+    "advance",
+    "advance_depths",
+    "analyse",
+    "depth_kernels",
+    "position_kernels",
+]
 
 Array = NDArray[np.float64]
 Apply = Callable[[Array, Array], Array]
@@ -151,6 +158,29 @@ def advance(
     return new
 
 
+def depth_kernels(rules: tuple[Any, ...], draft: Array, target: Array) -> list[SplitLaw]:
+    """The split law of each depth's rule on the (S, S) kernels of one position (a rule
+    shared by several depths is split once)."""
+    cache: dict[Any, SplitLaw] = {}
+    for rule in rules:
+        if rule not in cache:
+            cache[rule] = rule.split(draft, target)
+    return [cache[rule] for rule in rules]
+
+
+def advance_depths(
+    mass: Array, kernels: list[SplitLaw], target: Array, apply: Apply
+) -> list[Array]:
+    """One step of the tree recursion on ``mass`` (D+1, ...): phase d < D is a node at
+    depth d of the accepted path (its children verified by ``kernels[d]``), phase D the
+    bonus position after an accepted leaf. A refused node or a bonus starts a new round."""
+    depth = len(kernels)
+    restart = apply(mass[depth], target)
+    for d, kernel in enumerate(kernels):
+        restart = restart + apply(mass[d], kernel.rejected)
+    return [restart, *(apply(mass[d], kernels[d].accepted) for d in range(depth))]
+
+
 def _matmul(mass: Array, kernel: Array) -> Array:
     return mass @ kernel  # (S,) @ (S, S) -> (S,)
 
@@ -223,6 +253,22 @@ class _Recursions(RoundShapes[tuple[Array, Array, Array]]):
             return _single_phase(self.algorithm, step_rule, self.draft, self.target)
         rules = (step_rule, start_rule)
         return _phases(self.algorithm, rules, self.draft, self.target, self.limit)
+
+    def tree_rounds(self, rules: tuple[Any, ...], replacement: bool) -> tuple[Array, Array, Array]:
+        """The recursion over (depth of the accepted node, state): module docstring of
+        :mod:`specbound.core.families.tree`."""
+        draft, target = self.draft, self.target
+        T, S, D = draft.horizon, draft.num_states, len(rules)
+        rejection, starts = np.zeros(T), np.zeros(T)  # (T,)
+        alpha = np.zeros((D + 1, S))  # (depths + bonus, S)
+        alpha[0, draft.start] = 1.0
+        for n in range(T):
+            p, q = draft.transitions[n], target.transitions[n]  # (S, S)
+            split = depth_kernels(rules, p, q)
+            rejection[n] = sum(alpha[d] @ split[d].reject for d in range(D))
+            starts[n] = alpha[0].sum()
+            alpha = np.stack(advance_depths(alpha, split, q, _matmul))  # (D+1, S)
+        return rejection, starts, np.zeros(T)
 
     def block_rounds(self, block_rule: BlockVerificationRule) -> tuple[Array, Array, Array]:
         """Block verification: rounds as a whole (:mod:`specbound.chain.block_theory`)."""

@@ -21,6 +21,7 @@ from specbound.chain.spec import DecodingAlgorithm, describe, draft_length
 from specbound.core.families import RoundShapes
 from specbound.core.rules import StepRule, accept_drafted
 from specbound.core.sampling import sample_categorical
+from specbound.core.without_replacement import draw_without_replacement
 
 __all__ = ["simulate_reference"]
 
@@ -35,6 +36,32 @@ def _draft_block(
         prev = sample_categorical(draft.transitions[n + k][prev], rng)  # (copies,)
         block[:, k] = prev
     return block
+
+
+Tree = list[tuple[int, "Tree"]]
+
+
+def _draw_tree(
+    draft: MarkovChain,
+    n: int,
+    state: int,
+    branching: list[int],
+    replacement: bool,
+    rng: np.random.Generator,
+) -> Tree:
+    """A whole token tree below ``state`` at position ``n``: a list of (token, subtree)
+    per child (children i.i.d., or without ``replacement``, from the draft's row)."""
+    if not branching:
+        return []
+    law = draft.transitions[n][state]  # (S,)
+    if replacement:
+        tokens = [int(t) for t in sample_categorical(np.repeat(law[None], branching[0], 0), rng)]
+    else:
+        tokens = [int(t) for t in draw_without_replacement(law[None], branching[0], rng)[0]]
+    return [
+        (t, _draw_tree(draft, n + 1, t, branching[1:], replacement, rng) if t >= 0 else [])
+        for t in tokens
+    ]
 
 
 def _block_verdict(
@@ -82,6 +109,36 @@ class _Round(RoundShapes[tuple[list[int], int]]):
         draft, n, state, rng = self.draft, self.n, self.state, self.rng
         block = _draft_block(draft, n, state, self.length, 1, rng)[0]  # (length,)
         return _block_verdict(rule, draft, self.target, n, state, block, rng)
+
+    def tree_rounds(self, rules: tuple[Any, ...], replacement: bool) -> tuple[list[int], int]:
+        """Draw the whole tree first (as a decoder does), then walk the accepted path."""
+        draft, target, rng, n0 = self.draft, self.target, self.rng, self.n
+        tree = _draw_tree(
+            draft,
+            n0,
+            self.state,
+            [int(r.num_drafts) for r in rules][: self.length],
+            replacement,
+            rng,
+        )
+        out: list[int] = []
+        state, node = self.state, tree
+        for d in range(self.length):
+            children = np.array([token for token, _ in node], dtype=np.int64)  # (b,)
+            p, q = draft.transitions[n0 + d][state], target.transitions[n0 + d][state]  # (S,)
+            if replacement:
+                winner, token = rules[d].verify(p, q, children, rng)
+            else:
+                won, drawn = rules[d].verify(p[None], q[None], children[None], rng)
+                winner, token = won[0], drawn[0]
+            state = int(token)
+            out.append(state)
+            if int(winner) < 0:
+                return out, 1
+            node = node[int(winner)][1]
+        if n0 + self.length < draft.horizon:  # an accepted leaf: the bonus token
+            out.append(int(sample_categorical(target.transitions[n0 + self.length][state], rng)))
+        return out, 0
 
     def token_rounds(self, rule: StepRule, start_rule: Any | None) -> tuple[list[int], int]:
         draft, target, rng, n, length = self.draft, self.target, self.rng, self.n, self.length

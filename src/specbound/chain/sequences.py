@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from specbound.chain.block_theory import block_sequence_law
 from specbound.chain.model import MarkovChain, check_enumerable, check_pair
-from specbound.chain.recursion import advance, position_kernels
+from specbound.chain.recursion import advance, advance_depths, depth_kernels, position_kernels
 from specbound.chain.spec import DecodingAlgorithm, PhaseLayout, at_horizon
 from specbound.core.block import BlockVerificationRule
 from specbound.core.families import RoundShapes
@@ -50,6 +50,23 @@ class _Enumerations(RoundShapes[Array]):
     def block_rounds(self, block_rule: BlockVerificationRule) -> Array:
         gamma = self.algorithm.gamma
         return block_sequence_law(self.draft, self.target, block_rule, gamma, self.max_sequences)
+
+    def tree_rounds(self, rules: tuple[Any, ...], replacement: bool) -> Array:
+        draft, target = self.draft, self.target
+        T, S = draft.horizon, draft.num_states
+        mass = np.zeros((len(rules) + 1, 1))  # (depths + bonus, prefixes)
+        mass[0, 0] = 1.0
+        last = np.array([draft.start])  # (prefixes,)
+
+        def per_prefix(m: Array, kernel: Array) -> Array:
+            return (m[:, None] * kernel[last]).ravel()  # (prefixes * S,)
+
+        for n in range(T):
+            p, q = draft.transitions[n], target.transitions[n]  # (S, S)
+            split = depth_kernels(rules, p, q)
+            mass = np.stack(advance_depths(mass, split, q, per_prefix))  # (D+1, prefixes*S)
+            last = np.tile(np.arange(S), last.size)  # (prefixes * S,)
+        return mass.sum(axis=0).reshape((S,) * T)
 
     def token_rounds(self, step_rule: StepRule, start_rule: Any | None) -> Array:
         draft, target = self.draft, self.target

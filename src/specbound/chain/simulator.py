@@ -37,6 +37,7 @@ from specbound.core.block import BlockVerificationRule
 from specbound.core.families import RoundShapes
 from specbound.core.rules import StepRule
 from specbound.core.sampling import sample_rows
+from specbound.core.without_replacement import draw_without_replacement
 from specbound.validate import check_int, check_memory, check_seed
 
 __all__ = ["check_runs", "memory_estimate", "simulate"]
@@ -189,6 +190,39 @@ class _Chunk:
         self.state = token
         self.tokens[n] = token
 
+    def tree_step(self, n: int, rules: tuple[Any, ...], replacement: bool) -> None:
+        """Position ``n`` of token-tree rounds: each run at depth d of its accepted path
+        draws that node's children and verifies them with ``rules[d]``; a run past an
+        accepted leaf takes the bonus token. Only the accepted path's children are drawn:
+        the other subtrees are independent of what is kept and discarded unseen."""
+        p, q = self.draft.transitions[n], self.target.transitions[n]  # (S, S)
+        depth = len(rules)
+        token = np.empty_like(self.state)  # (R,)
+        rejected = np.zeros(self.state.shape, dtype=bool)  # (R,)
+        starting = self.phase == 0  # (R,)
+        self.target_calls += starting
+        self.draft_calls += starting * draft_length(self.algorithm, self.draft.horizon, n)
+        bonus = np.flatnonzero(self.phase == depth)  # (b,)
+        token[bonus] = sample_rows(q, self.state[bonus], self.rng)
+        for d, rule in enumerate(rules):
+            idx = np.flatnonzero(self.phase == d)  # (k,)
+            if idx.size == 0:
+                continue
+            rows = self.state[idx]  # (k,)
+            children = int(rule.num_drafts)
+            if replacement:
+                drawn = sample_rows(p, np.repeat(rows[:, None], children, axis=1), self.rng)
+                winner, chosen = rule.verify_rows(p, q, rows, drawn, self.rng)  # (k,), (k,)
+            else:
+                drawn = draw_without_replacement(p[rows], children, self.rng)  # (k, b)
+                winner, chosen = rule.verify(p[rows], q[rows], drawn, self.rng)
+            token[idx] = chosen
+            rejected[idx] = winner < 0
+        self.rejections += rejected
+        self.phase = np.where(rejected | (self.phase == depth), 0, self.phase + 1)
+        self.state = token
+        self.tokens[n] = token
+
 
 class _Position(RoundShapes[None]):
     """Advance a chunk by position ``n`` in its family's round shape
@@ -206,6 +240,9 @@ class _Position(RoundShapes[None]):
     def block_rounds(self, block_rule: BlockVerificationRule) -> None:
         self.chunk.block_round(self.n, block_rule)
 
+    def tree_rounds(self, rules: tuple[Any, ...], replacement: bool) -> None:
+        self.chunk.tree_step(self.n, rules, replacement)
+
 
 class _Width(RoundShapes[int]):
     """Candidates per round start (M), or a block's laws per run (k + 1): the width of a
@@ -222,6 +259,9 @@ class _Width(RoundShapes[int]):
 
     def block_rounds(self, block_rule: BlockVerificationRule) -> int:
         return draft_length(self.algorithm, self.horizon, 0) + 1
+
+    def tree_rounds(self, rules: tuple[Any, ...], replacement: bool) -> int:
+        return max(int(rule.num_drafts) for rule in rules)
 
 
 def simulate(

@@ -21,6 +21,7 @@ from specbound.cli.options import (
     DEFAULT_EPS,
     DEFAULT_GAMMA_TEXT,
     DEFAULT_NUM_DRAFTS,
+    DEFAULT_TREE_TEXT,
     DEFAULT_VERIFIER,
     AlgorithmOption,
     EpsOption,
@@ -28,6 +29,7 @@ from specbound.cli.options import (
     JsonOption,
     NumDraftsOption,
     SeedOption,
+    TreeOption,
     VerifierOption,
     build_algorithm,
 )
@@ -71,11 +73,18 @@ def theory(
     verifier: VerifierOption = DEFAULT_VERIFIER,
     gamma: GammaOption = DEFAULT_GAMMA_TEXT,
     eps: EpsOption = DEFAULT_EPS,
+    branching: TreeOption = DEFAULT_TREE_TEXT,
     as_json: JsonOption = False,
 ) -> None:
     """Exact expected rejections, target/draft calls and bias on a chain pair."""
     spec = build_algorithm(
-        algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier, context=ctx
+        algorithm,
+        gamma=gamma,
+        num_drafts=num_drafts,
+        eps=eps,
+        verifier=verifier,
+        tree=branching,
+        context=ctx,
     )
     payload = _theory_payload(chain_file, spec)
     if as_json:
@@ -115,6 +124,7 @@ def simulate(
     verifier: VerifierOption = DEFAULT_VERIFIER,
     gamma: GammaOption = DEFAULT_GAMMA_TEXT,
     eps: EpsOption = DEFAULT_EPS,
+    branching: TreeOption = DEFAULT_TREE_TEXT,
     runs: int = typer.Option(10_000, "--runs", "-n", help="Number of simulated runs."),
     seed: SeedOption = 0,
     as_json: JsonOption = False,
@@ -126,7 +136,13 @@ def simulate(
     from specbound.chain.simulator import simulate as run_simulation
 
     spec = build_algorithm(
-        algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier, context=ctx
+        algorithm,
+        gamma=gamma,
+        num_drafts=num_drafts,
+        eps=eps,
+        verifier=verifier,
+        tree=branching,
+        context=ctx,
     )
     draft, target = load_chains(chain_file)
     exact = analyse(draft, target, spec)

@@ -18,6 +18,7 @@ from specbound.cli.options import (
     DEFAULT_EPS,
     DEFAULT_GAMMA_TEXT,
     DEFAULT_NUM_DRAFTS,
+    DEFAULT_TREE_TEXT,
     DEFAULT_VERIFIER,
     AlgorithmOption,
     DeviceOption,
@@ -25,6 +26,7 @@ from specbound.cli.options import (
     GammaOption,
     NumDraftsOption,
     SeedOption,
+    TreeOption,
     VerifierOption,
     build_algorithm,
 )
@@ -94,6 +96,7 @@ def generate(
     num_drafts: NumDraftsOption = DEFAULT_NUM_DRAFTS,
     verifier: VerifierOption = DEFAULT_VERIFIER,
     eps: EpsOption = DEFAULT_EPS,
+    branching: TreeOption = DEFAULT_TREE_TEXT,
     temperature: float = typer.Option(1.0, "--temperature", help="0 = greedy."),
     top_k: int = typer.Option(0, "--top-k", help="Keep the k most likely tokens (0: off)."),
     top_p: float = typer.Option(1.0, "--top-p", help="Nucleus mass to keep (1: off)."),
@@ -108,8 +111,15 @@ def generate(
 ) -> None:
     """Continue PROMPT with a (target, draft) pair; print the text, then its statistics."""
     spec = build_algorithm(
-        algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier, context=ctx
+        algorithm,
+        gamma=gamma,
+        num_drafts=num_drafts,
+        eps=eps,
+        verifier=verifier,
+        tree=branching,
+        context=ctx,
     )
+    spec.family.check_decoder()  # before any model is loaded
     check_model_options(target, draft)
     check_int(threads, "--threads", low=0)
     from specbound import lm

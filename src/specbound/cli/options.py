@@ -7,7 +7,7 @@ One name and one short name per option (``--algorithm/-a``, ``--num-drafts/-M``,
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_EPS",
     "DEFAULT_GAMMA_TEXT",
     "DEFAULT_NUM_DRAFTS",
+    "DEFAULT_TREE_TEXT",
     "DEFAULT_VERIFIER",
     "AlgorithmOption",
     "DeviceOption",
@@ -34,11 +35,13 @@ __all__ = [
     "JsonOption",
     "NumDraftsOption",
     "SeedOption",
+    "TreeOption",
     "VerifierOption",
     "build_algorithm",
     "check_options_apply",
     "format_gamma",
     "parse_gamma",
+    "parse_tree",
 ]
 
 AlgorithmOption = Annotated[
@@ -56,6 +59,7 @@ NumDraftsOption = Annotated[
 VerifierOption = Annotated[str, typer.Option("--verifier", help=OPTIONS["verifier"].help)]
 GammaOption = Annotated[str, typer.Option("--gamma", help=OPTIONS["gamma"].help)]
 EpsOption = Annotated[float, typer.Option("--eps", help=OPTIONS["eps"].help)]
+TreeOption = Annotated[str, typer.Option("--tree", help=OPTIONS["branching"].help)]
 
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed (reproducible).")]
 DeviceOption = Annotated[
@@ -98,6 +102,22 @@ DEFAULT_GAMMA_TEXT = format_gamma(OPTIONS["gamma"].default)
 DEFAULT_NUM_DRAFTS: int = OPTIONS["num_drafts"].default
 DEFAULT_EPS: float = OPTIONS["eps"].default
 DEFAULT_VERIFIER: str = OPTIONS["verifier"].default
+DEFAULT_TREE_TEXT = ",".join(str(b) for b in OPTIONS["branching"].default)
+
+
+def parse_tree(text: str) -> tuple[int, ...]:
+    """``"4,2,1"`` -> (4, 2, 1): children per node at each depth of a token tree."""
+    parts = [part.strip() for part in text.split(",")]
+    try:
+        branching = tuple(int(part) for part in parts)
+    except ValueError:
+        branching = ()
+    if not branching or any(b < 1 for b in branching):
+        raise InvalidAlgorithmError(
+            f"--tree must be comma-separated integers >= 1 (children per node at each "
+            f"depth), e.g. 4,2,1; got {text!r}"
+        )
+    return branching
 
 
 def check_options_apply(context: typer.Context | None, name: str) -> None:
@@ -123,6 +143,7 @@ def build_algorithm(
     num_drafts: int,
     eps: float,
     verifier: str,
+    tree: str | None = None,
     context: typer.Context | None = None,
 ) -> Algorithm:
     """The spec the shared options describe (``--gamma`` as typed on the command line).
@@ -131,9 +152,11 @@ def build_algorithm(
     algorithm does not read is an error.
     """
     check_options_apply(context, name)
-    return algorithm_from_options(
-        name, gamma=parse_gamma(gamma), num_drafts=num_drafts, eps=eps, verifier=verifier
-    )
+    options: dict[str, Any] = {"gamma": parse_gamma(gamma), "num_drafts": num_drafts, "eps": eps}
+    options["verifier"] = verifier
+    if tree is not None:
+        options["branching"] = parse_tree(tree)
+    return algorithm_from_options(name, **options)
 
 
 #: ``--threads`` of generate, profile and bench (the policy: ``specbound.lm.engine.threads``).

@@ -277,6 +277,7 @@ def generate(
     if not isinstance(sampling, SamplingConfig):
         raise InvalidInputError(f"sampling must be a SamplingConfig, got {sampling!r}")
     check_model_pair(pair)
+    algorithm.family.check_decoder()
     algorithm.check_vocabulary(pair.vocab_size)
     prompt_ids = encode_prompt(pair, prompt)
     check_context(pair, len(prompt_ids), max_new_tokens)

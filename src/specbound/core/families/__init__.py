@@ -5,7 +5,9 @@
   Decoding-OPT, Decoding-UNO);
 * :class:`MultiDraftFamily` — M drafts, a multi-draft round start (Algorithm 4's recursive
   rejection, or the optimal coupling), then the step rule along the winner;
-* :class:`BlockFamily` — block verification of one drafted block.
+* :class:`BlockFamily` — block verification of one drafted block;
+* :class:`TreeFamily` — a token tree, a multi-draft rule at every node of the accepted
+  path.
 
 :func:`family_from_rules` builds the family that a set of rules describes (for specs built
 around custom rules, as the tests' mutants are).
@@ -27,6 +29,7 @@ from specbound.core.families.base import (
 from specbound.core.families.block import BlockFamily
 from specbound.core.families.multidraft import MultiDraftFamily
 from specbound.core.families.token import NoDraftFamily, TokenFamily
+from specbound.core.families.tree import TreeFamily, tree_nodes
 
 __all__ = [
     "BlockFamily",
@@ -37,10 +40,12 @@ __all__ = [
     "RoundShapes",
     "RoundVerdict",
     "TokenFamily",
+    "TreeFamily",
     "VerificationFamily",
     "draft_length",
     "draft_lengths",
     "family_from_rules",
+    "tree_nodes",
 ]
 
 

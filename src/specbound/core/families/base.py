@@ -115,7 +115,8 @@ class RoundShapes(Generic[R]):
     ``token_rounds``: drafted positions verified one by one with ``step_rule`` (paper
     Algorithm 2), the round's first position with ``start_rule`` when it is a multi-draft
     round start (Algorithm 4; None: the step rule there too); ``block_rounds``: the
-    round's drafted block judged as a whole by ``block_rule`` (block verification).
+    round's drafted block judged as a whole by ``block_rule`` (block verification);
+    ``tree_rounds``: a token tree, a multi-draft rule per depth.
 
     A backend overrides the shapes it interprets; any other shape goes to
     :meth:`otherwise`, which refuses it by name (a question such as "does this family
@@ -131,6 +132,11 @@ class RoundShapes(Generic[R]):
 
     def block_rounds(self, block_rule: Any) -> R:
         return self.otherwise("block_rounds")
+
+    def tree_rounds(self, rules: tuple[Any, ...], replacement: bool) -> R:
+        """A token tree: ``rules[d]`` verifies the children of the accepted node at depth d
+        (its ``num_drafts`` children, i.i.d. or without ``replacement``)."""
+        return self.otherwise("tree_rounds")
 
     def otherwise(self, shape: str) -> R:
         """What a shape this backend does not interpret gives (default: a named error)."""
@@ -185,3 +191,6 @@ class VerificationFamily(ABC):
 
     def check_vocabulary(self, vocab_size: int) -> None:  # noqa: B027 (most need no check)
         """Refuse, before any work, a vocabulary this family cannot verify over."""
+
+    def check_decoder(self) -> None:  # noqa: B027 (most families decode language models)
+        """Refuse, before any work, a family the language-model decoder cannot run."""
