@@ -31,6 +31,7 @@ REGISTRY: dict[str, str] = {
     "fig4": "specbound.experiments.fig4_pareto",
     "gamma": "specbound.experiments.gamma_study",
     "beyond": "specbound.experiments.beyond",
+    "trees": "specbound.experiments.trees",
     "lm_theory": "specbound.experiments.lm_theory",
     "lm_clock": "specbound.experiments.lm_clock",
     "table1": "specbound.experiments.table1",

@@ -31,6 +31,7 @@ from specbound.experiments.plotting.style import (
     save,
     subplots,
 )
+from specbound.experiments.plotting.trees import trees_figure
 
 __all__ = [
     "COLORS",
@@ -48,4 +49,5 @@ __all__ = [
     "save",
     "subplots",
     "table1_figure",
+    "trees_figure",
 ]
