@@ -13,6 +13,8 @@ import typer
 from specbound.errors import InvalidInputError, SpecboundError
 
 __all__ = [
+    "EXIT_INTERRUPTED",
+    "EXIT_USER_ERROR",
     "check_model_options",
     "echo_json",
     "fail",
@@ -23,6 +25,8 @@ __all__ = [
 ]
 
 EXIT_USER_ERROR = 2
+#: Exit status after Ctrl-C (128 + SIGINT), once what was done is saved or printed.
+EXIT_INTERRUPTED = 130
 
 
 def fail(message: str) -> None:

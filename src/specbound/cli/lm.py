@@ -112,8 +112,8 @@ def generate(
     check_model_options(target, draft)
     check_int(threads, "--threads", low=0)
     from specbound import lm
-    from specbound.lm.limits import check_context, check_decode_memory
     from specbound.lm.engine.threads import auto_threads, torch_threads
+    from specbound.lm.limits import check_context, check_decode_memory
     from specbound.lm.warping import SamplingConfig
 
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)

@@ -209,8 +209,8 @@ def profile(
     check_seed(seed, "--seed")
     check_int(threads, "--threads", low=0)
     from specbound import lm, profiling
-    from specbound.lm.prompts import load_prompts
     from specbound.lm.engine.threads import auto_threads, torch_threads
+    from specbound.lm.prompts import load_prompts
     from specbound.lm.warping import SamplingConfig
 
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
