@@ -113,7 +113,8 @@ def check_vocabulary_before_loading(
         try:
             algorithm.check_vocabulary(rows)
         except SpecboundError as exc:
+            verifier = getattr(algorithm, "verifier", "")
             raise type(exc)(
-                f"{option} {getattr(algorithm, 'verifier', '')} with -M {algorithm.num_drafts}: the target's "
+                f"{option} {verifier} with -M {algorithm.num_drafts}: the target's "
                 f"vocabulary ({rows} tokens, config.json) is too large; {exc}"
             ) from None
