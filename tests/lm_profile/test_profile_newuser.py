@@ -72,7 +72,7 @@ def test_the_coverage_interval_is_the_checks_and_never_negative() -> None:
     assert coverage_interval(Estimate(1.0, float("nan"), 1), measured) is None
 
 
-class _Stop(Exception):
+class _StopError(Exception):
     """Raised by the fake profile once it has seen its progress callback."""
 
 
@@ -90,10 +90,10 @@ def test_a_progress_bar_unless_quiet_or_piped_json(
 
     def profile(*positional: Any, progress: Any = None, **kwargs: Any) -> None:
         seen["progress"] = progress
-        raise _Stop
+        raise _StopError
 
     monkeypatch.setattr(specbound.lm, "load_pair", lambda **kwargs: _Pair())
     monkeypatch.setattr(specbound.profiling, "profile", profile)
-    with pytest.raises(_Stop):
+    with pytest.raises(_StopError):
         run_app(app, ["profile", "--threads", "1", *args])
     assert callable(seen["progress"]) is shown
