@@ -42,7 +42,10 @@ def run_app(app: typer.Typer, argv: list[str] | None) -> int:
 
     Usage errors (unknown option, missing argument) are typer's own: usage text and exit 2.
     """
+    from specbound.cli.app import tidy_help
+
     command = typer.main.get_command(app)
+    tidy_help(command)
     try:
         command.main(args=argv, prog_name="specbound", standalone_mode=True)
     except SystemExit as exc:

@@ -20,11 +20,12 @@ _MARGIN = 0.06
 
 
 def point_label(row: dict[str, Any]) -> str:
-    """A point's setting without its family: ``"sd gamma=4"`` of family ``sd`` ->
-    ``"gamma=4"`` (the whole label when it does not start with the family)."""
+    """A point's setting, less what its family's legend entry says: ``"sd gamma=4"`` ->
+    ``"gamma=4"``; ``"batch M=2 gamma=1"`` of family ``"batch SD, M = 2"`` -> ``"gamma=1"``."""
     label, family = str(row["label"]), str(row["family"])
-    rest = label[len(family) :].strip() if label.startswith(family) else label
-    return rest or label
+    parts = label.split()[1:]
+    kept = [part for part in parts if part.replace("=", " = ") not in family and part not in family]
+    return " ".join(kept) or label
 
 
 def _half(estimate: dict[str, Any]) -> float:
