@@ -1,8 +1,9 @@
 """``specbound profile``: predict a pair's rejections, calls and speed-up, then measure them.
 
 Thin: parses options, calls :func:`specbound.profile`, prints the side-by-side table
-(or ``--json``) and the recommended gamma and M. torch and transformers are imported
-inside the command, so ``specbound --help`` stays fast.
+(:mod:`specbound.cli.profile_table`, or ``--json``) and the recommended gamma and M.
+torch and transformers (and the table) are imported inside the command, so ``specbound
+--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -24,11 +25,10 @@ from specbound.cli.common import (
     split_list,
 )
 from specbound.cli.options import AUTO_THREADS_HELP, DeviceOption
-from specbound.cli.profile_table import format_report
 from specbound.errors import InvalidInputError
 from specbound.validate import check_int, check_seed
 
-__all__ = ["format_report", "parse_gamma_list", "profile"]
+__all__ = ["parse_gamma_list", "profile"]
 
 
 def parse_gamma_list(text: str) -> list[int]:
@@ -188,4 +188,6 @@ def profile(
     if as_json:
         echo_json(report.to_dict())
         return
+    from specbound.cli.profile_table import format_report
+
     typer.echo(format_report(report))
