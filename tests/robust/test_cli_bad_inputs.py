@@ -129,6 +129,10 @@ EARLY_CASES = [  # issue 26: refused late (after loading the models) or never; n
     (["profile", "--eps", "0.1,,0.4"], "--eps"),
     (["profile", "--prompts", "{prompts_two}", "--num-prompts", "5"], "--num-prompts"),
     (["bench", "lm", "-M", "2,,4", "--out", "{out}"], "--num-drafts"),
+    (
+        ["bench", "lm", "--prompts", "{prompts_two}", "--num-prompts", "3", "--out", "{out}"],
+        "--num-prompts",
+    ),
     (["generate", "caf\udce9"], "PROMPT"),
     (["generate", "hi", "--seed", "-1"], "--seed"),
     (["generate", "hi", "-a", "batch", "-M", "0"], "--num-drafts"),

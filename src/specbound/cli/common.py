@@ -20,11 +20,13 @@ __all__ = [
     "check_model_options",
     "echo_json",
     "fail",
+    "given_on_command_line",
     "parse_count_list",
     "parse_float_list",
     "parse_probs",
     "run_app",
     "split_list",
+    "take_prompts",
 ]
 
 EXIT_USER_ERROR = 2
@@ -69,6 +71,40 @@ def check_algorithm_values(name: str, *, num_drafts: int, eps: float) -> None:
         check_int(num_drafts, "--num-drafts/-M", low=1, error=InvalidAlgorithmError)
     if name.strip().lower() in ("opt", "uno"):
         check_float(eps, "--eps", low=0.0, error=InvalidAlgorithmError)
+
+
+def given_on_command_line(context: typer.Context, parameter: str) -> bool:
+    """Whether the user typed ``parameter``'s option (not its default)."""
+    source = context.get_parameter_source(parameter)
+    return source is not None and source.name == "COMMANDLINE"
+
+
+def take_prompts(
+    context: typer.Context, path: str | None, count: int, *, quiet: bool = False
+) -> list[str]:
+    """The first ``count`` prompts of ``path`` (None: the shipped set) for ``--num-prompts``.
+
+    A file with fewer is an error when ``--num-prompts`` was typed (it would be silently
+    cut), a note on stderr when ``count`` is the command's default (unless ``quiet``).
+    """
+    from specbound.lm.prompts import load_prompts
+
+    texts = load_prompts(path)
+    if count <= len(texts):
+        return texts[:count]
+    source = "the shipped prompts" if path is None else f"the prompts file {path!r}"
+    if given_on_command_line(context, "num_prompts"):
+        raise InvalidInputError(
+            f"--num-prompts {count}: {source} holds only {len(texts)} prompts; "
+            f"ask for at most {len(texts)}"
+        )
+    if not quiet:
+        typer.echo(
+            f"note: {source} holds {len(texts)} prompts (fewer than --num-prompts "
+            f"{count}); using those {len(texts)}",
+            err=True,
+        )
+    return texts
 
 
 def check_model_options(target: str | None, draft: str | None) -> None:

@@ -23,9 +23,9 @@ from specbound.cli.common import (
     parse_count_list,
     parse_float_list,
     split_list,
+    take_prompts,
 )
 from specbound.cli.options import AUTO_THREADS_HELP, DeviceOption
-from specbound.errors import InvalidInputError
 from specbound.validate import check_int, check_seed
 
 __all__ = ["parse_gamma_list", "profile"]
@@ -37,34 +37,6 @@ def parse_gamma_list(text: str) -> list[int]:
     parts = split_list(text, "--gamma")
     finite = [part for part in parts if part.lower() != "none"]
     return parse_count_list(",".join(finite), "--gamma", high=MAX_LIST_GAMMA) if finite else []
-
-
-def _from_command_line(context: typer.Context, parameter: str) -> bool:
-    source = context.get_parameter_source(parameter)
-    return source is not None and source.name == "COMMANDLINE"
-
-
-def _prompts(context: typer.Context, path: str | None, count: int, quiet: bool) -> list[str]:
-    """The first ``count`` prompts of ``path``; fewer in the file is an error when
-    ``--num-prompts`` was typed, a note on stderr when it is the default."""
-    from specbound.lm.prompts import load_prompts
-
-    texts = load_prompts(path)
-    if count <= len(texts):
-        return texts[:count]
-    source = "the shipped prompts" if path is None else f"the prompts file {path!r}"
-    if _from_command_line(context, "num_prompts"):
-        raise InvalidInputError(
-            f"--num-prompts {count}: {source} holds only {len(texts)} prompts; "
-            f"ask for at most {len(texts)}"
-        )
-    if not quiet:
-        typer.echo(
-            f"note: {source} holds {len(texts)} prompts (fewer than --num-prompts "
-            f"{count}); profiling those {len(texts)}",
-            err=True,
-        )
-    return texts
 
 
 @contextmanager
@@ -161,7 +133,7 @@ def profile(
     from specbound.lm.warping import SamplingConfig
 
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
-    texts = _prompts(ctx, prompts, num_prompts, quiet)
+    texts = take_prompts(ctx, prompts, num_prompts, quiet=quiet)
     # NOTE: the bar is on stderr; off with --quiet, and with --json unless a terminal
     # shows stdout (a pipe's reader wants the JSON alone, and stderr is often captured too)
     shown = not quiet and (not as_json or sys.stdout.isatty())

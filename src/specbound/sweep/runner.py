@@ -6,7 +6,9 @@ then starts an executor. Cells whose ids are already in the table with ``status=
 are skipped on ``resume``; failed ones are computed again. Each finished record goes to
 the :class:`~specbound.sweep.store.ResultsStore` at once (flushed atomically), so a
 sweep killed half way keeps every cell it had finished and ``--resume`` computes none of
-them again.
+them again. A resume first checks that the folder holds a sweep of the same spec, or one
+the new spec widens (:func:`check_same_sweep`); Ctrl-C raises :class:`SweepInterrupted`
+once every finished cell is saved, with the counts a caller reports.
 """
 
 from __future__ import annotations
