@@ -76,7 +76,7 @@ def test_json_output(capsys: pytest.CaptureFixture[str], pair_args: list[str]) -
     [
         (["a", "--target", "/no/such/dir", "--draft", "/no/such/dir"], "/no/such/dir"),
         (["a", "--algorithm", "opt", "--eps", "-1"], "eps"),
-        (["a", "--algorithm", "batch", "--num-drafts", "0"], "num_drafts"),
+        (["a", "--algorithm", "batch", "--num-drafts", "0"], "--num-drafts"),
         (["a", "--algorithm", "beam"], "algorithm"),
         (["a", "--gamma", "many"], "--gamma"),
         (["a", "--temperature", "-1"], "temperature"),

@@ -99,7 +99,8 @@ def test_no_arguments_load_the_embedded_layout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``load_pair()`` reads ``tokenizer/``, ``target/``, ``draft/`` under the embedded
-    directory (weights only in the model folders) and starts prompts with eos."""
+    directory (weights only in the model folders) and starts prompts with eos, as the
+    layout's ``tokenizer/specbound.json`` says."""
     import specbound.lm.loading as loading
 
     monkeypatch.setattr(loading, "embedded_pair_path", lambda: tmp_path / "embedded")
@@ -107,6 +108,7 @@ def test_no_arguments_load_the_embedded_layout(
         load_pair()
     root = tmp_path / "embedded"
     save_tokenizer(root / "tokenizer")
+    (root / "tokenizer" / "specbound.json").write_text('{"prompt_prefix": "eos"}')
     make_model(1, VOCAB).save_pretrained(root / "target")
     make_model(2, VOCAB).save_pretrained(root / "draft")
     pair = load_pair()

@@ -57,6 +57,7 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths["fifo"] = root / "fifo"
     os.mkfifo(paths["fifo"])
     paths["prompts_empty"] = write("prompts.txt", "# only a comment\n\n")
+    paths["prompts_two"] = write("two_prompts.txt", "The with statement\nA list comprehension\n")
     # model folders: the embedded pair without its tokenizer, an edited and a corrupt config
     embedded = embedded_pair_path()
     paths["embedded"] = embedded

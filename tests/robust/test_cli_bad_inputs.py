@@ -19,7 +19,7 @@ NO_TOKENIZER = ["--tokenizer", "{no_tokenizer}"]
 CHAIN_CASES = [
     # algorithm options
     (["theory", "{good}", "--algorithm", "beam"], "beam"),
-    (["theory", "{good}", "-a", "batch", "-M", "0"], "num_drafts"),
+    (["theory", "{good}", "-a", "batch", "-M", "0"], "--num-drafts"),
     (["theory", "{good}", "--gamma", "0"], "--gamma"),
     (["theory", "{good}", "--gamma", "abc"], "--gamma"),
     (["theory", "{good}", "--gamma", "-3"], "--gamma"),
@@ -30,7 +30,10 @@ CHAIN_CASES = [
     (["theory", "{good}", "-a", "sd", "-M", "3"], "--num-drafts"),
     (["theory", "{good}", "-a", "uno", "--verifier", "optimal"], "--verifier"),
     (["theory", "{good}", "-a", "batch", "--verifier", "best"], "verifier"),
-    (["simulate", "{good}", "--runs", "0"], "n_runs"),
+    (["simulate", "{good}", "--runs", "0"], "--runs"),
+    (["simulate", "{good}", "--runs", "-5"], "--runs"),
+    (["simulate", "{good}", "-a", "batch", "-M", "-1"], "--num-drafts"),
+    (["theory", "{good}", "-a", "opt", "--eps", "inf"], "--eps"),
     (["simulate", "{good}", "--seed", "-2"], "seed"),
     (["simulate", "{good}", "-a", "sd", "--eps", "-5"], "--eps"),
     (["simulate", "{good}", "-a", "ar", "--gamma", "2"], "--gamma"),
@@ -118,6 +121,24 @@ LM_OPTION_CASES = [  # refused before a model is loaded
     (["bench", "lm", "--num-prompts", "0"], "--num-prompts"),
     (["bench", "lm", "--prompts", "{prompts_empty}", "--out", "{out}"], "no prompts"),
 ]
+EARLY_CASES = [  # issue 26: refused late (after loading the models) or never; now at once
+    (["profile", "-M", "1"], "--num-drafts"),
+    (["profile", "-M", "1,2"], "--num-drafts"),
+    (["profile", "--gamma", "2,,4"], "--gamma"),
+    (["profile", "--gamma", "2,4,"], "--gamma"),
+    (["profile", "--eps", "0.1,,0.4"], "--eps"),
+    (["profile", "--prompts", "{prompts_two}", "--num-prompts", "5"], "--num-prompts"),
+    (["bench", "lm", "-M", "2,,4", "--out", "{out}"], "--num-drafts"),
+    (
+        ["bench", "lm", "--prompts", "{prompts_two}", "--num-prompts", "3", "--out", "{out}"],
+        "--num-prompts",
+    ),
+    (["generate", "caf\udce9"], "PROMPT"),
+    (["generate", "hi", "--seed", "-1"], "--seed"),
+    (["generate", "hi", "-a", "batch", "-M", "0"], "--num-drafts"),
+    (["generate", "hi", "-a", "uno", "--eps", "-0.5"], "--eps"),
+    (["generate", "hi", "-a", "batch", "-M", "2", "--verifier", "optimal"], "--verifier"),
+]
 LM_LOADED_CASES = [  # the embedded pair is loaded, then the input is refused
     (["generate", "hi", "-a", "batch", "-M", "1000000", "-n", "2"], "memory"),
     (["generate", "hi", "-n", "600"], "context window"),
@@ -135,7 +156,7 @@ LM_LOADED_CASES = [  # the embedded pair is loaded, then the input is refused
         "tokenizer",
     ),
 ]
-CASES = CHAIN_CASES + LM_OPTION_CASES + LM_LOADED_CASES
+CASES = CHAIN_CASES + LM_OPTION_CASES + EARLY_CASES + LM_LOADED_CASES
 
 
 def _fill(argv: list[str], places: dict[str, Path]) -> list[str]:
@@ -160,3 +181,19 @@ def test_dev_full_is_left_a_device(places, capsys) -> None:
     assert_user_error(code, out, err, "/dev/full")
     after = Path("/dev/full").stat()
     assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"), EARLY_CASES, ids=[" ".join(a)[:50] for a, _ in EARLY_CASES]
+)
+def test_option_refusals_come_before_any_model_is_loaded(
+    argv, named, places, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import specbound.lm
+
+    def no_loading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a model was loaded before the input was refused")
+
+    monkeypatch.setattr(specbound.lm, "load_pair", no_loading)
+    code, out, err = run(_fill(argv, places), capsys)
+    assert_user_error(code, out, err, named)

@@ -132,3 +132,16 @@ def test_chain_random_writes_through_a_link_with_umask_permissions(tmp_path, cap
     assert code == 0 and link.is_symlink()
     assert json.loads(real.read_text())["start"] == 0
     assert stat.S_IMODE(real.stat().st_mode) == 0o666 & ~_umask()
+
+
+def test_the_kernel_cache_follows_the_umask(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 26: every writer goes through the one atomic writer (mkstemp alone is 0600)."""
+    from specbound.lm.engine.kernel_cache import cache_path, cached_choice
+
+    monkeypatch.setenv("SPECBOUND_CACHE_DIR", str(tmp_path))
+    previous = os.umask(0o022)
+    try:
+        cached_choice("key", ["linear"], lambda: ("linear",))
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(cache_path().stat().st_mode) == 0o644

@@ -207,7 +207,8 @@ def test_bad_options_and_outputs(tmp_path: Path) -> None:
 
 
 def test_summarize_prints_a_table_and_writes_plots(smoke_local: Path) -> None:
-    rows, plots = summarize(smoke_local)
+    summary = summarize(smoke_local)
+    rows, plots = summary.rows, summary.plots
     labels = [row["label"] for row in rows]
     assert "sd gamma=1" in labels and "batch M=2 gamma=none" in labels
     assert all(row["cells"] == 2 and row["failed"] == 0 for row in rows)

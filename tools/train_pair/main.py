@@ -154,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     heldout_stream = encode_stream(tokenizer, heldout_docs)
     print(f"tokens: {len(train_stream):,} train, {len(heldout_stream):,} held out", flush=True)
     tokenizer.save_pretrained(out / "tokenizer")
+    # documents follow an end-of-text token in training: prompts must start with one too
+    (out / "tokenizer" / "specbound.json").write_text('{\n  "prompt_prefix": "eos"\n}\n')
 
     base = TrainConfig(
         steps=0,

@@ -17,6 +17,7 @@ from specbound.cli.common import (
     check_model_options,
     echo_json,
     parse_count_list,
+    take_prompts,
 )
 from specbound.cli.options import AUTO_THREADS_HELP, DeviceOption
 from specbound.validate import check_int
@@ -81,6 +82,7 @@ def _lm_command(options: dict[str, Any]) -> str:
 
 @bench_app.command("lm")
 def bench_lm(
+    ctx: typer.Context,
     target: str | None = typer.Option(
         None, "--target", help="Target model: a local path or hub id (default: embedded pair)."
     ),
@@ -134,10 +136,9 @@ def bench_lm(
     drafts = tuple(parse_count_list(num_drafts, "--num-drafts", low=2, high=MAX_LIST_DRAFTS))
 
     from specbound.bench.lm import LMBenchConfig
-    from specbound.lm.prompts import load_prompts
 
     config = LMBenchConfig(
-        prompts=tuple(load_prompts(prompts, limit=num_prompts)),
+        prompts=tuple(take_prompts(ctx, prompts, num_prompts)),
         max_new_tokens=max_new_tokens,
         repeats=repeats,
         gamma=gamma or None,

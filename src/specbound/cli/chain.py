@@ -16,7 +16,7 @@ from rich.table import Table
 
 from specbound.algorithms import Algorithm
 from specbound.cli.app import app
-from specbound.cli.common import echo_json
+from specbound.cli.common import check_algorithm_values, echo_json
 from specbound.cli.options import (
     DEFAULT_EPS,
     DEFAULT_GAMMA_TEXT,
@@ -33,6 +33,7 @@ from specbound.cli.options import (
     VerifierOption,
     build_algorithm,
 )
+from specbound.validate import check_int, check_seed
 
 __all__ = ["chain_app"]
 
@@ -77,6 +78,7 @@ def theory(
     as_json: JsonOption = False,
 ) -> None:
     """Exact expected rejections, target/draft calls and bias on a chain pair."""
+    check_algorithm_values(algorithm, num_drafts=num_drafts, eps=eps)
     spec = build_algorithm(
         algorithm,
         gamma=gamma,
@@ -135,6 +137,7 @@ def simulate(
     from specbound.chain.result import METRICS
     from specbound.chain.simulator import simulate as run_simulation
 
+    check_algorithm_values(algorithm, num_drafts=num_drafts, eps=eps)
     spec = build_algorithm(
         algorithm,
         gamma=gamma,
@@ -144,6 +147,8 @@ def simulate(
         tree=branching,
         context=ctx,
     )
+    check_int(runs, "--runs", low=1)
+    check_seed(seed, "--seed")
     draft, target = load_chains(chain_file)
     exact = analyse(draft, target, spec)
     start = time.perf_counter()

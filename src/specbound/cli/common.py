@@ -10,19 +10,28 @@ from typing import Any
 import numpy as np
 import typer
 
-from specbound.errors import InvalidInputError, SpecboundError
+from specbound.errors import InvalidAlgorithmError, InvalidInputError, SpecboundError
+from specbound.validate import check_float, check_int
 
 __all__ = [
+    "EXIT_INTERRUPTED",
+    "EXIT_USER_ERROR",
+    "check_algorithm_values",
     "check_model_options",
     "echo_json",
     "fail",
+    "given_on_command_line",
     "parse_count_list",
     "parse_float_list",
     "parse_probs",
     "run_app",
+    "split_list",
+    "take_prompts",
 ]
 
 EXIT_USER_ERROR = 2
+#: Exit status after Ctrl-C (128 + SIGINT), once what was done is saved or printed.
+EXIT_INTERRUPTED = 130
 
 
 def fail(message: str) -> None:
@@ -35,7 +44,10 @@ def run_app(app: typer.Typer, argv: list[str] | None) -> int:
 
     Usage errors (unknown option, missing argument) are typer's own: usage text and exit 2.
     """
+    from specbound.cli.app import tidy_help
+
     command = typer.main.get_command(app)
+    tidy_help(command)
     try:
         command.main(args=argv, prog_name="specbound", standalone_mode=True)
     except SystemExit as exc:
@@ -50,6 +62,49 @@ def run_app(app: typer.Typer, argv: list[str] | None) -> int:
         fail("input nested too deeply to process")
         return EXIT_USER_ERROR
     return 0
+
+
+def check_algorithm_values(name: str, *, num_drafts: int, eps: float) -> None:
+    """The values of ``-M`` and ``--eps`` that ``--algorithm name`` reads, checked under the
+    names the user typed (the library would name its parameters, ``num_drafts``)."""
+    if name.strip().lower() == "batch":
+        check_int(num_drafts, "--num-drafts/-M", low=1, error=InvalidAlgorithmError)
+    if name.strip().lower() in ("opt", "uno"):
+        check_float(eps, "--eps", low=0.0, error=InvalidAlgorithmError)
+
+
+def given_on_command_line(context: typer.Context, parameter: str) -> bool:
+    """Whether the user typed ``parameter``'s option (not its default)."""
+    source = context.get_parameter_source(parameter)
+    return source is not None and source.name == "COMMANDLINE"
+
+
+def take_prompts(
+    context: typer.Context, path: str | None, count: int, *, quiet: bool = False
+) -> list[str]:
+    """The first ``count`` prompts of ``path`` (None: the shipped set) for ``--num-prompts``.
+
+    A file with fewer is an error when ``--num-prompts`` was typed (it would be silently
+    cut), a note on stderr when ``count`` is the command's default (unless ``quiet``).
+    """
+    from specbound.lm.prompts import load_prompts
+
+    texts = load_prompts(path)
+    if count <= len(texts):
+        return texts[:count]
+    source = "the shipped prompts" if path is None else f"the prompts file {path!r}"
+    if given_on_command_line(context, "num_prompts"):
+        raise InvalidInputError(
+            f"--num-prompts {count}: {source} holds only {len(texts)} prompts; "
+            f"ask for at most {len(texts)}"
+        )
+    if not quiet:
+        typer.echo(
+            f"note: {source} holds {len(texts)} prompts (fewer than --num-prompts "
+            f"{count}); using those {len(texts)}",
+            err=True,
+        )
+    return texts
 
 
 def check_model_options(target: str | None, draft: str | None) -> None:
@@ -87,18 +142,29 @@ MAX_LIST_DRAFTS = 256
 MAX_LIST_GAMMA = 4096
 
 
+def split_list(text: str, name: str) -> list[str]:
+    """The comma-separated parts of ``text``, stripped; an empty part (``"2,,4"``, a
+    trailing comma) is an error naming the option: it is a typo, not a value."""
+    parts = [part.strip() for part in text.split(",")]
+    if any(not part for part in parts):
+        raise InvalidInputError(
+            f"{name}: empty value between commas in {text!r}; give values such as '1,2,4'"
+        )
+    return parts
+
+
 def parse_count_list(text: str, name: str, *, low: int = 1, high: int | None = None) -> list[int]:
     """``"1,2,4"`` or a range ``"1-8"`` (also ``"1..8"``) -> sorted distinct integers.
 
     Every value must lie in ``[low, high]`` and there may be at most
-    :data:`MAX_LIST_VALUES` of them; both are checked before a range is expanded.
+    :data:`MAX_LIST_VALUES` of them; both are checked before a range is expanded. An
+    empty part (``"2,,4"``) is refused (:func:`split_list`).
     """
     bound = f">= {low}" if high is None else f"in {low}..{high}"
     values: set[int] = set()
-    for part in text.replace("..", "-").split(","):
-        part = part.strip()
-        if not part:
-            continue
+    if not text.strip():
+        raise InvalidInputError(f"{name}: expected at least one integer, got {text!r}")
+    for part in split_list(text.replace("..", "-"), name):
         try:
             if "-" in part[1:]:  # a range; part[0] may be a minus sign
                 head, tail = part[1:].split("-", 1)
@@ -123,11 +189,13 @@ def parse_count_list(text: str, name: str, *, low: int = 1, high: int | None = N
 
 
 def parse_float_list(text: str, name: str) -> list[float]:
-    """``"0.1,0.4"`` -> [0.1, 0.4]; ``""`` or ``"none"`` -> [] (non-negative finite floats)."""
+    """``"0.1,0.4"`` -> [0.1, 0.4]; ``""`` or ``"none"`` -> [] (non-negative finite floats);
+    an empty part (``"0.1,,0.4"``) is refused."""
     if text.strip().lower() in ("", "none"):
         return []
+    parts = split_list(text, name)
     try:
-        values = [float(part) for part in text.split(",") if part.strip()]
+        values = [float(part) for part in parts]
     except ValueError as exc:
         raise InvalidInputError(
             f"{name}: expected numbers such as '0.1,0.4' (or 'none'), got {text!r}"

@@ -7,12 +7,17 @@ chain commands stay fast.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
 from specbound.cli.app import app
-from specbound.cli.common import check_model_options, echo_json
+from specbound.cli.common import (
+    EXIT_INTERRUPTED,
+    check_algorithm_values,
+    check_model_options,
+    echo_json,
+)
 from specbound.cli.options import (
     AUTO_THREADS_HELP,
     DEFAULT_EPS,
@@ -31,23 +36,38 @@ from specbound.cli.options import (
     build_algorithm,
 )
 from specbound.errors import InvalidInputError
-from specbound.validate import check_int
+from specbound.validate import check_int, check_seed
 
-__all__ = ["generate", "summary_line"]
+__all__ = ["generate", "summary_line", "warm_up"]
 
 
-def summary_line(output: Any) -> str:
-    """One line: tokens, target calls, acceptance rate, tokens/s, time split."""
+def summary_line(output: Any, warmup: float | None = None) -> str:
+    """One line: tokens, target calls, acceptance rate, tokens/s, time split, and the
+    warm-up (``warmup`` seconds, the first call's one-time costs, not in the rest)."""
     s = output.stats
     acceptance = "-" if s.acceptance_rate is None else f"{s.acceptance_rate:.2f}"
     per_call = s.tokens_per_target_call or 0.0
+    apart = "" if warmup is None else f"; warm-up {warmup:.3f} s before it, not counted"
     return (
         f"{s.new_tokens} tokens, {s.target_calls} target calls ({per_call:.2f} tokens/call), "
         f"{s.draft_calls} draft calls, {s.rejections} rejections, acceptance {acceptance}, "
         f"{s.tokens_per_second:.1f} tokens/s "
         f"(draft {s.draft_time:.3f} s, target {s.target_time:.3f} s, "
-        f"overhead {s.overhead_time:.3f} s)"
+        f"overhead {s.overhead_time:.3f} s{apart})"
     )
+
+
+def warm_up(pair: Any, spec: Any, prompt: str, sampling: Any, seed: int) -> float:
+    """Seconds of one throw-away generation of 1 token with ``spec``: the first call's
+    one-time costs (kernel choice, allocations, lazy imports) that would otherwise count
+    as the measured generation's overhead."""
+    import time
+
+    from specbound import lm
+
+    started = time.perf_counter()
+    lm.generate(pair, prompt, spec, max_new_tokens=1, seed=seed, sampling=sampling)
+    return time.perf_counter() - started
 
 
 class _Streamer:
@@ -55,12 +75,15 @@ class _Streamer:
 
     Decodes prompt and continuation together each time (so spacing between them and
     multi-token characters come out right) and prints what is new; a trailing U+FFFD (an
-    incomplete character) is held back until the next round.
+    incomplete character) is held back until the next round. ``echo=False`` (``--json``)
+    only keeps the ids, for a report of what was done when the run is interrupted.
     """
 
-    def __init__(self, tokenizer: Any, prompt_ids: list[int]) -> None:
+    def __init__(self, tokenizer: Any, prompt_ids: list[int], echo: bool = True) -> None:
         self.tokenizer = tokenizer
+        self.echo = echo
         self.ids = list(prompt_ids)
+        self.start = len(self.ids)
         self.printed = len(self._text())
 
     def _text(self) -> str:
@@ -68,6 +91,8 @@ class _Streamer:
 
     def __call__(self, new_ids: list[int]) -> None:
         self.ids.extend(new_ids)
+        if not self.echo:
+            return
         text = self._text()
         if text.endswith("\ufffd"):
             return
@@ -79,11 +104,20 @@ class _Streamer:
         sys.stdout.write(self._text()[self.printed :] + "\n")
         sys.stdout.flush()
 
+    @property
+    def new_ids(self) -> list[int]:
+        """The continuation's token ids received so far."""
+        return self.ids[self.start :]
+
+    def decoded(self) -> str:
+        """The continuation so far, as text."""
+        return str(self.tokenizer.decode(self.new_ids, skip_special_tokens=True))
+
 
 @app.command()
 def generate(
     ctx: typer.Context,
-    prompt: str = typer.Argument(..., help="The text to continue."),
+    prompt: str = typer.Argument(..., metavar="PROMPT", help="The text to continue."),
     target: str | None = typer.Option(
         None, "--target", help="Target model: a local path or hub id (default: embedded pair)."
     ),
@@ -110,6 +144,7 @@ def generate(
     ),
 ) -> None:
     """Continue PROMPT with a (target, draft) pair; print the text, then its statistics."""
+    check_algorithm_values(algorithm, num_drafts=num_drafts, eps=eps)
     spec = build_algorithm(
         algorithm,
         gamma=gamma,
@@ -122,35 +157,49 @@ def generate(
     spec.family.check_decoder()  # before any model is loaded
     check_model_options(target, draft)
     check_int(threads, "--threads", low=0)
+    check_seed(seed, "--seed")
     from specbound import lm
     from specbound.lm.engine.threads import auto_threads, torch_threads
-    from specbound.lm.limits import check_context, check_decode_memory
+    from specbound.lm.limits import (
+        check_context,
+        check_decode_memory,
+        check_vocabulary_before_loading,
+    )
+    from specbound.lm.prompts import check_text
     from specbound.lm.warping import SamplingConfig
 
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
+    check_text(prompt, "PROMPT")
     if not prompt.strip():
         raise InvalidInputError("prompt is empty; give some text to continue")
     check_int(max_new_tokens, "--max-new-tokens", low=1)
+    check_vocabulary_before_loading(spec, target)  # before any model is loaded
     pair = lm.load_pair(target=target, draft=draft, tokenizer=tokenizer, dtype=dtype, device=device)
     chosen = threads or auto_threads(pair.target_parameters)
     prompt_ids = lm.encode_prompt(pair, prompt)
-    check_context(pair, len(prompt_ids), max_new_tokens)  # before the prompt is echoed
+    # before the prompt is echoed: the pair's context window, memory, vocabulary
+    check_context(pair, len(prompt_ids), max_new_tokens)
     check_decode_memory(pair, spec, len(prompt_ids), max_new_tokens)
-    streamer = None if as_json else _Streamer(pair.tokenizer, prompt_ids)
-    if streamer is not None:
-        sys.stdout.write(prompt)
-        sys.stdout.flush()
+    spec.check_vocabulary(pair.vocab_size)
+    streamer = _Streamer(pair.tokenizer, prompt_ids, echo=not as_json)
     with torch_threads(chosen):
-        output = lm.generate(
-            pair,
-            prompt,
-            spec,
-            max_new_tokens=max_new_tokens,
-            seed=seed,
-            sampling=sampling,
-            on_tokens=streamer,
-        )
-    if streamer is None:
+        warmup = warm_up(pair, spec, prompt, sampling, seed)
+        if not as_json:
+            sys.stdout.write(prompt)
+            sys.stdout.flush()
+        try:
+            output = lm.generate(
+                pair,
+                prompt,
+                spec,
+                max_new_tokens=max_new_tokens,
+                seed=seed,
+                sampling=sampling,
+                on_tokens=streamer,
+            )
+        except KeyboardInterrupt:
+            _interrupted(streamer, prompt, as_json)
+    if as_json:
         echo_json(
             {
                 "prompt": prompt,
@@ -159,12 +208,31 @@ def generate(
                 "engine": pair.engines,
                 "sampling": {"temperature": temperature, "top_k": top_k, "top_p": top_p},
                 "seed": seed,
+                "warmup_seconds": warmup,
                 **output.to_dict(),
             }
         )
         return
     streamer.finish()
-    typer.echo(f"[{_describe(output.algorithm)}] {summary_line(output)}")
+    typer.echo(f"[{_describe(output.algorithm)}] {summary_line(output, warmup)}")
+
+
+def _interrupted(streamer: _Streamer, prompt: str, as_json: bool) -> NoReturn:
+    """Ctrl-C during generation: print what was generated, then exit 130."""
+    count = len(streamer.new_ids)
+    if as_json:
+        echo_json(
+            {
+                "prompt": prompt,
+                "interrupted": True,
+                "text": streamer.decoded(),
+                "token_ids": streamer.new_ids,
+            }
+        )
+    else:
+        streamer.finish()
+    typer.echo(f"interrupted after {count} new tokens (printed above; no statistics)", err=True)
+    raise typer.Exit(code=EXIT_INTERRUPTED)
 
 
 def _describe(algorithm: dict[str, Any]) -> str:

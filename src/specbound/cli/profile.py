@@ -1,13 +1,16 @@
 """``specbound profile``: predict a pair's rejections, calls and speed-up, then measure them.
 
 Thin: parses options, calls :func:`specbound.profile`, prints the side-by-side table
-(or ``--json``) and the recommended gamma and M. torch and transformers are imported
-inside the command, so ``specbound --help`` stays fast.
+(:mod:`specbound.cli.profile_table`, or ``--json``) and the recommended gamma and M.
+torch and transformers (and the table) are imported inside the command, so ``specbound
+--help`` stays fast.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import typer
 
@@ -19,133 +22,46 @@ from specbound.cli.common import (
     echo_json,
     parse_count_list,
     parse_float_list,
+    split_list,
+    take_prompts,
 )
 from specbound.cli.options import AUTO_THREADS_HELP, DeviceOption
 from specbound.validate import check_int, check_seed
 
-__all__ = ["format_report", "profile"]
+__all__ = ["parse_gamma_list", "profile"]
 
 
-def _pm(estimate: Any, digits: int = 2) -> str:
-    """``mean±half-width`` of the 95% interval."""
-    if estimate is None:
-        return "-"
-    low, high = estimate.ci95
-    return f"{estimate.mean:.{digits}f}±{(high - low) / 2:.{digits}f}"
+def parse_gamma_list(text: str) -> list[int]:
+    """``--gamma`` of profile: draft lengths such as ``"1,2,4,8"`` (``none`` may be listed;
+    it is always profiled); an empty part (``"2,,4"``) is refused."""
+    parts = split_list(text, "--gamma")
+    finite = [part for part in parts if part.lower() != "none"]
+    return parse_count_list(",".join(finite), "--gamma", high=MAX_LIST_GAMMA) if finite else []
 
 
-def _speed(estimate: Any) -> str:
-    if estimate is None:
-        return "-"
-    low, high = estimate.ci95
-    return f"{estimate.mean:.2f}x [{low:.2f},{high:.2f}]"
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Callable[[float], None] | None]:
+    """A rich progress bar on stderr (share of the profile done, time); None when off."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeElapsedColumn
 
-
-def _verdict(row: Any) -> str:
-    if row.holds is None:
-        return ""
-    mark = "ok" if row.holds else "MISS"
-    return f"{mark} (z {row.z_rejections:+.1f}/{row.z_calls:+.1f})"
-
-
-def format_report(report: Any) -> str:
-    """The human-readable side-by-side table of a :class:`~specbound.profiling.ProfileReport`."""
-    sampling = report.sampling
-    lines = [
-        f"target {report.target_name}",
-        f"draft  {report.draft_name}",
-        f"{len(report.prompts)} prompts x {report.samples_per_prompt} sampled paths "
-        f"(prediction), x {report.runs_per_prompt} runs (measurement); "
-        f"{report.max_new_tokens} new tokens; temperature {sampling.temperature:g}, "
-        f"top-k {sampling.top_k or 'off'}, top-p {sampling.top_p or 'off'}",
-        f"mean TV(draft, target) per token along target samples: {_pm(report.mean_tv, 3)}",
-    ]
-    if report.costs is not None:
-        costs = report.costs
-        target_one = float(costs.target_seconds(1, 1.0)[0]) * 1e3
-        fit = costs.fit
-        held_out = "n/a" if fit.held_out_error is None else f"{100 * fit.held_out_error:.1f}%"
-        lines.append(
-            f"costs (fitted to {fit.rounds} rounds of {fit.generations} generations; "
-            f"round residual {100 * fit.residual_spread:.1f}%, held-out generations "
-            f"{held_out}): target call {target_one:.2f} ms (1 token), draft position "
-            f"{costs.draft_seconds(1) * 1e3:.2f} ms, SD round overhead "
-            f"{costs.overhead_seconds('sequence', 1, 1) * 1e3:.2f} ms; autoregressive "
-            f"{costs.autoregressive_per_token() * 1e3:.2f} ms/token predicted"
-            + (
-                ""
-                if report.autoregressive is None or report.autoregressive.seconds_per_token is None
-                else f", {report.autoregressive.seconds_per_token.mean * 1e3:.2f} measured"
-            )
-        )
-    header = (
-        f"{'algorithm':<26} {'rejections/gen':>25} {'target calls/token':>25} "
-        f"{'speed-up vs autoregressive':>40}  agree"
+    columns = (
+        "[bold]profile",
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
     )
-    sub = (
-        f"{'':<26} {'predicted':>12} {'measured':>12} {'predicted':>12} {'measured':>12} "
-        f"{'predicted':>20} {'measured':>19}"
-    )
-    lines += ["", header, sub]
-    for row in report.rows:
-        p, m = row.prediction, row.measurement
-        label = row.label + ("" if p.lossless else " *")
-        lines.append(
-            f"{label:<26} {_pm(p.expected_rejections):>12} "
-            f"{_pm(None if m is None else m.rejections):>12} "
-            f"{_pm(p.calls_per_token, 3):>12} "
-            f"{_pm(None if m is None else m.calls_per_token, 3):>12} "
-            f"{_speed(p.predicted_speedup):>20} {_speed(None if m is None else m.speedup):>19}  "
-            f"{_verdict(row)}"
-        )
-    lines.append("")
-    lines.append(
-        "± is the 95% interval over runs; 'agree': measured rejections and calls within the "
-        "99% interval of the prediction (z = gap / combined standard error)."
-    )
-    if any(not p.lossless for p in report.predictions):
-        lines.append(
-            "* lossy (over-acceptance, drafting to the horizon): biased output; its per-token "
-            "bias TV(A, q) is in --json."
-        )
-    for item in report.headroom:
-        lines.append(
-            f"batch round start, M={item.num_drafts}: recursive rejection accepts "
-            f"{_pm(item.recursive, 3)}, the best lossless verifier of {item.num_drafts} "
-            f"drafts {_pm(item.optimal, 3)} (headroom {_pm(item.gap, 3)}) per position"
-        )
-    if report.recommended is not None:
-        rec = report.recommended
-        lines.append(
-            f"recommended: {rec.label} — best predicted speed-up among lossless settings, "
-            f"{_speed(rec.predicted_speedup)} (its 95% interval lies above 1)"
-        )
-    elif report.costs is not None:
-        lines.append(
-            "recommended: plain autoregressive decoding — no lossless setting's predicted "
-            "speed-up has its 95% interval above 1 on this pair and machine"
-        )
-    if report.holds is not None:
-        lines.append(
-            "prediction holds for every measured row"
-            if report.holds
-            else "prediction MISSES at least one row (see 'agree'). Each row misses by chance "
-            "1% of the time, and rows share their seeds (common random numbers, for the "
-            "speed-up comparison), so they tend to miss together: rerun with another --seed "
-            "or more --runs-per-prompt"
-        )
-    error, coverage = report.speedup_median_abs_error, report.speedup_coverage
-    if error is not None and coverage is not None:
-        lines.append(
-            f"wall-clock: median |measured/predicted speed-up - 1| = {100 * error:.1f}% over "
-            f"the lossless rows; {100 * coverage:.0f}% of them measured inside the predicted "
-            "95% interval"
-        )
-    return "\n".join(lines)
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("profile", total=1.0)
+        yield lambda fraction: bar.update(task, completed=min(max(fraction, 0.0), 1.0))
 
 
 @app.command()
 def profile(
+    ctx: typer.Context,
     target: str | None = typer.Option(
         None, "--target", help="Target model: a local path or hub id (default: embedded pair)."
     ),
@@ -168,7 +84,8 @@ def profile(
         "2,4",
         "--num-drafts",
         "-M",
-        help=f"Batch SD draft counts M, e.g. '2,4' or '2-8' (each <= {MAX_LIST_DRAFTS}).",
+        help=f"Batch SD draft counts M, e.g. '2,4' or '2-8' (each in 2..{MAX_LIST_DRAFTS}; "
+        "M = 1 is SD, always profiled).",
     ),
     eps: str = typer.Option(
         "0.1,0.4", "--eps", help="Over-acceptance thresholds (OPT and UNO); 'none' for none."
@@ -187,6 +104,9 @@ def profile(
     threads: int = typer.Option(0, "--threads", help=AUTO_THREADS_HELP),
     device: DeviceOption = "cpu",
     as_json: bool = typer.Option(False, "--json", metavar="", help="Print one JSON object."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", metavar="", help="No progress bar and no notes on stderr."
+    ),
 ) -> None:
     """Predict a model pair's rejections, target calls and speed-up, then measure them.
 
@@ -194,9 +114,9 @@ def profile(
     costs timed on this machine; prints prediction beside measurement and recommends the
     gamma and M with the best predicted speed-up.
     """
-    finite = [part for part in gamma.split(",") if part.strip().lower() not in ("", "none")]
-    gammas = parse_count_list(",".join(finite), "--gamma", high=MAX_LIST_GAMMA) if finite else []
-    drafts = parse_count_list(num_drafts, "--num-drafts", high=MAX_LIST_DRAFTS)
+    gammas = parse_gamma_list(gamma)
+    # NOTE: M = 1 is SD (always profiled): refused, not silently dropped
+    drafts = parse_count_list(num_drafts, "--num-drafts", low=2, high=MAX_LIST_DRAFTS)
     thresholds = parse_float_list(eps, "--eps")
     check_model_options(target, draft)
     for value, name in (
@@ -210,13 +130,18 @@ def profile(
     check_int(threads, "--threads", low=0)
     from specbound import lm, profiling
     from specbound.lm.engine.threads import auto_threads, torch_threads
-    from specbound.lm.prompts import load_prompts
     from specbound.lm.warping import SamplingConfig
 
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
-    texts = load_prompts(prompts, limit=num_prompts)
+    texts = take_prompts(ctx, prompts, num_prompts, quiet=quiet)
+    # NOTE: the bar is on stderr; off with --quiet, and with --json unless a terminal
+    # shows stdout (a pipe's reader wants the JSON alone, and stderr is often captured too)
+    shown = not quiet and (not as_json or sys.stdout.isatty())
     pair = lm.load_pair(target=target, draft=draft, dtype=dtype, device=device)
-    with torch_threads(threads or auto_threads(pair.target_parameters)):
+    with (
+        torch_threads(threads or auto_threads(pair.target_parameters)),
+        _progress_bar(shown) as advance,
+    ):
         report = profiling.profile(
             pair,
             texts,
@@ -225,13 +150,16 @@ def profile(
             runs_per_prompt=runs_per_prompt,
             seed=seed,
             gammas=gammas,
-            num_drafts=[m for m in drafts if m > 1] or [],
+            num_drafts=drafts,
             eps=thresholds,
             sampling=sampling,
             measure=measure,
             blocks=blocks,
+            progress=advance,
         )
     if as_json:
         echo_json(report.to_dict())
         return
+    from specbound.cli.profile_table import format_report
+
     typer.echo(format_report(report))

@@ -7,6 +7,7 @@ Thin: parse options, call :mod:`specbound.sweep`, print. ``specbound sweep SPEC.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,7 +17,7 @@ from typer.core import TyperGroup
 
 from specbound.cli.app import app
 from specbound.cli.bench import bench_app
-from specbound.cli.common import echo_json
+from specbound.cli.common import EXIT_INTERRUPTED, echo_json
 
 __all__ = ["sweep_app"]
 
@@ -65,19 +66,28 @@ def sweep_run(
     as_json: bool = typer.Option(False, "--json", help="Print the run's summary as JSON."),
 ) -> None:
     """Compute every cell of SPEC's grid; results in OUT/results.parquet."""
-    from specbound.sweep.runner import run_sweep
+    from specbound.sweep.runner import SweepInterrupted, run_sweep
     from specbound.sweep.store import RESULTS_NAME
 
-    run = run_sweep(
-        spec,
-        out,
-        executor=executor,
-        workers=workers,
-        address=address,
-        resume=resume,
-        limit=limit,
-        progress=progress and not as_json,
-    )
+    try:
+        run = run_sweep(
+            spec,
+            out,
+            executor=executor,
+            workers=workers,
+            address=address,
+            resume=resume,
+            limit=limit,
+            progress=progress and not as_json,
+        )
+    except SweepInterrupted as stop:
+        typer.echo(
+            f"interrupted: {stop.saved} of {stop.total} cells are saved in {stop.out} "
+            f"({stop.computed} computed by this run); continue with: specbound sweep run "
+            f"{shlex.quote(str(spec))} --out {shlex.quote(str(stop.out))} --resume",
+            err=True,
+        )
+        raise typer.Exit(code=EXIT_INTERRUPTED) from None
     summary = {
         "out": str(run.out),
         "results": str(run.out / RESULTS_NAME),
@@ -107,17 +117,33 @@ def sweep_run(
 @sweep_app.command("summarize")
 def sweep_summarize(
     folder: Annotated[Path, typer.Argument(help="A sweep's output folder.")],
-    as_json: bool = typer.Option(False, "--json", help="Print the summary rows as JSON."),
+    as_json: bool = typer.Option(
+        False, "--json", metavar="", help="Print the summary rows as JSON."
+    ),
+    plots: bool = typer.Option(
+        True, "--plots/--no-plots", metavar="", help="Write the plots into DIR/plots."
+    ),
 ) -> None:
-    """Print a table of a sweep's results and write its plots into DIR/plots."""
+    """Print a table of a sweep's results and write its plots into DIR/plots.
+
+    A folder that cannot be written still gives the table; the plots are then reported
+    as not written, in one line on stderr.
+    """
     from rich.console import Console
     from rich.table import Table
 
     from specbound.sweep.summarize import SHOWN, summarize
 
-    rows, plots = summarize(folder)
+    summary = summarize(folder, plots=plots)
+    rows = summary.rows
     if as_json:
-        echo_json({"rows": rows, "plots": [str(p) for p in plots]})
+        echo_json(
+            {
+                "rows": rows,
+                "plots": [str(p) for p in summary.plots],
+                "plot_error": summary.plot_error,
+            }
+        )
         return
     shown = [c for c in SHOWN if any(c in row for row in rows)]
     table = Table(title=f"sweep {folder}")
@@ -129,8 +155,10 @@ def sweep_summarize(
         table.add_row(row["label"], str(row["cells"]), str(row["failed"]), *values)
     # NOTE: piped output gets a wide table rather than rich's default of 80 columns
     Console(width=None if sys.stdout.isatty() else 160).print(table)
-    for path in plots:
+    for path in summary.plots:
         typer.echo(f"wrote {path}")
+    if summary.plot_error is not None:
+        typer.echo(f"note: {summary.plot_error} (the table above is complete)", err=True)
 
 
 DEFAULT_BENCH_OUT = Path("benchmarks/bench_sweep.json")

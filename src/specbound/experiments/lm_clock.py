@@ -169,7 +169,7 @@ def describe(record: Record) -> str:
 
 EXPERIMENT = Experiment(
     name="lm_clock",
-    title="Theory on real models — predicted vs measured wall-clock speed-up",
+    title="Wall clock on real models — predicted vs measured speed-up",
     revision=1,
     make_config=make_config,
     compute=compute,

@@ -31,3 +31,17 @@ __all__ = [
     "load_pair",
     "warp_probs",
 ]
+
+#: Names users look for in ``specbound.lm`` that live elsewhere -> where they are.
+_MOVED = {
+    "profile": "specbound.profile (sb.profile(pair, prompts, ...))",
+    "ProfileReport": "specbound.profiling.ProfileReport",
+    "bench": "specbound.bench",
+}
+
+
+def __getattr__(name: str) -> object:
+    """An unknown name: AttributeError, pointing to where a known one lives."""
+    where = _MOVED.get(name)
+    hint = f"; it is {where}" if where else ""
+    raise AttributeError(f"module 'specbound.lm' has no attribute {name!r}{hint}")

@@ -9,13 +9,20 @@ whose estimate exceeds the memory available, before any allocation.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from specbound.core.families import draft_length
-from specbound.errors import InvalidInputError
+from specbound.errors import InvalidInputError, SpecboundError
 from specbound.validate import check_memory
 
-__all__ = ["check_context", "check_decode_memory", "decode_memory_estimate"]
+__all__ = [
+    "check_context",
+    "check_decode_memory",
+    "check_vocabulary_before_loading",
+    "decode_memory_estimate",
+]
 
 #: float64 copies of a round's (M, gamma + 1, V) logits alive at once (warp, softmax, rules).
 LOGIT_COPIES = 6
@@ -73,3 +80,43 @@ def check_decode_memory(pair: Any, algorithm: Any, prompt_tokens: int, max_new_t
         f"decoding with num_drafts={algorithm.num_drafts}, gamma={algorithm.gamma}, "
         f"{max_new_tokens} new tokens",
     )
+
+
+def _config_vocab_size(folder: Path) -> int | None:
+    """``vocab_size`` in ``folder/config.json``, or None (no file, unreadable, no key)."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    value = config.get("vocab_size") if isinstance(config, dict) else None
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def check_vocabulary_before_loading(
+    algorithm: Any, target: str | None, option: str = "--verifier"
+) -> None:
+    """Refuse, before a model is loaded, an algorithm the target's vocabulary rules out
+    (batch SD's optimal verifier enumerates draft sets: a few dozen tokens at most).
+
+    The size is read from the target's ``config.json`` (``target`` None: the embedded
+    pair; a hub id is left to the check after loading). A model may pad its output rows
+    up to twice the tokenizer (:data:`~specbound.lm.loading.MIN_TOKENIZER_COVERAGE`), so
+    only a size refused even at half is refused here.
+    """
+    from specbound.lm.loading import MIN_TOKENIZER_COVERAGE, embedded_pair_path
+
+    folder = embedded_pair_path() / "target" if target is None else Path(target).expanduser()
+    rows = _config_vocab_size(folder) if folder.is_dir() else None
+    if rows is None:
+        return
+    try:
+        algorithm.check_vocabulary(-(-rows // MIN_TOKENIZER_COVERAGE))
+    except SpecboundError:
+        try:
+            algorithm.check_vocabulary(rows)
+        except SpecboundError as exc:
+            verifier = getattr(algorithm, "verifier", "")
+            raise type(exc)(
+                f"{option} {verifier} with -M {algorithm.num_drafts}: the target's "
+                f"vocabulary ({rows} tokens, config.json) is too large; {exc}"
+            ) from None

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from specbound.errors import IncompatibleModelsError, InvalidInputError, ModelNotFoundError
+from specbound.lm.pair_config import read_prompt_prefix
 
 __all__ = [
     "ModelPair",
@@ -49,8 +50,9 @@ class ModelPair:
     """A target (q) and a draft (p) model with their shared tokenizer.
 
     ``vocab_size`` is the shared vocabulary: logits of both models are cut to it.
-    ``prompt_prefix`` is prepended to every encoded prompt (the embedded pair was trained
-    on documents that each follow an end-of-text token, so it starts prompts with one).
+    ``prompt_prefix`` is prepended to every encoded prompt, as the pair's folders say
+    (:mod:`specbound.lm.pair_config`: the embedded pair was trained on documents that
+    each follow an end-of-text token, so its ``specbound.json`` starts prompts with one).
     """
 
     target: Any  # transformers.PreTrainedModel (typed loosely: transformers is optional-ish)
@@ -329,7 +331,11 @@ def load_pair(
         eos = getattr(target_model.generation_config, "eos_token_id", None)
         if isinstance(eos, list):
             eos = eos[0] if eos else None
-    prefix: tuple[int, ...] = (int(eos),) if embedded and eos is not None else ()
+    # NOTE: the prefix is the pair's own (its folders' specbound.json), so the embedded
+    # pair gives the same text whether loaded by default or through its folders
+    prefix = read_prompt_prefix(
+        [tokenizer_src, target_src], None if eos is None else int(eos), vocab_size
+    )
     return ModelPair(
         target=target_model.to(torch_device),
         draft=draft_model.to(torch_device),

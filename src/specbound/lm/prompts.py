@@ -10,7 +10,7 @@ from pathlib import Path
 from specbound.errors import InvalidInputError
 from specbound.validate import check_memory, format_bytes
 
-__all__ = ["DEFAULT_PROMPTS_NAME", "check_prompt", "load_prompts"]
+__all__ = ["DEFAULT_PROMPTS_NAME", "check_prompt", "check_text", "load_prompts"]
 
 #: Memory per byte of a prompts file while it is read and split into lines.
 READ_BYTES_PER_BYTE = 4
@@ -31,10 +31,28 @@ def _parse(text: str, source: str) -> list[str]:
     return prompts
 
 
+def check_text(text: str, name: str) -> str:
+    """``text`` if it can be written as UTF-8; else an error naming ``name`` and the byte.
+
+    NOTE: Python reads command-line bytes that are not UTF-8 (``printf 'caf\\xe9'``) as
+    lone surrogates (``'caf\\udce9'``), which no tokenizer can encode.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        char = ord(text[exc.start])
+        what = f"byte 0x{char - 0xDC00:02x}" if 0xDC80 <= char <= 0xDCFF else f"U+{char:04X}"
+        raise InvalidInputError(
+            f"{name} is not valid UTF-8 text ({what} at position {exc.start}); give UTF-8 "
+            "text (e.g. convert it with iconv -f latin1 -t utf-8)"
+        ) from None
+    return text
+
+
 def check_prompt(prompt: object, name: str = "prompt") -> str | Sequence[int]:
-    """``prompt`` if it is text or a sequence of token ids (integers, not booleans)."""
+    """``prompt`` if it is UTF-8 text or a sequence of token ids (integers, not booleans)."""
     if isinstance(prompt, str):
-        return prompt
+        return check_text(prompt, name)
     if isinstance(prompt, (bytes, dict, set)) or not isinstance(prompt, Sequence):
         if not (hasattr(prompt, "tolist") and hasattr(prompt, "__len__")):  # arrays, tensors
             raise InvalidInputError(

@@ -20,18 +20,40 @@ import numpy as np
 
 from specbound.estimates import Z95, Estimate
 
-__all__ = ["covered", "speedup_coverage", "speedup_median_abs_error"]
+__all__ = [
+    "MIN_INTERVAL_SAMPLES",
+    "coverage_interval",
+    "covered",
+    "speedup_coverage",
+    "speedup_median_abs_error",
+]
+
+#: Fewer independent samples than this make a normal 95% interval unreliable (the sample
+#: standard deviation of a handful of runs is itself far off, often 0); reports warn.
+MIN_INTERVAL_SAMPLES = 10
 
 
-def covered(predicted: Estimate | None, measured: Estimate | None) -> bool | None:
-    """Whether ``measured``'s mean lies in the 95% interval predicted for it:
-    ``predicted.mean +- 1.96 sqrt(se_p^2 + se_m^2)`` (None: a spread is undefined)."""
+def coverage_interval(
+    predicted: Estimate | None, measured: Estimate | None
+) -> tuple[float, float] | None:
+    """The 95% interval predicted *for the measurement*: ``predicted.mean +- 1.96
+    sqrt(se_p^2 + se_m^2)``, its lower end never below 0 (a speed-up is positive);
+    None when a spread is undefined."""
     if predicted is None or measured is None:
         return None
     spread = math.hypot(predicted.se, measured.se)
     if not math.isfinite(spread):
         return None
-    return bool(abs(measured.mean - predicted.mean) <= Z95 * spread)
+    return (max(predicted.mean - Z95 * spread, 0.0), predicted.mean + Z95 * spread)
+
+
+def covered(predicted: Estimate | None, measured: Estimate | None) -> bool | None:
+    """Whether ``measured``'s mean lies in :func:`coverage_interval` (None: a spread is
+    undefined)."""
+    bounds = coverage_interval(predicted, measured)
+    if bounds is None or measured is None:
+        return None
+    return bool(bounds[0] <= measured.mean <= bounds[1])
 
 
 def speedup_median_abs_error(ratios: Sequence[float | None]) -> float | None:

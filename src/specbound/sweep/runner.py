@@ -6,28 +6,51 @@ then starts an executor. Cells whose ids are already in the table with ``status=
 are skipped on ``resume``; failed ones are computed again. Each finished record goes to
 the :class:`~specbound.sweep.store.ResultsStore` at once (flushed atomically), so a
 sweep killed half way keeps every cell it had finished and ``--resume`` computes none of
-them again.
+them again. A resume first checks that the folder holds a sweep of the same spec, or one
+the new spec widens (:func:`check_same_sweep`); Ctrl-C raises :class:`SweepInterrupted`
+once every finished cell is saved, with the counts a caller reports.
 """
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from specbound.errors import InvalidInputError
-from specbound.io import write_json_atomic
+from specbound.io import read_json, write_json_atomic
 from specbound.sweep.executors import make_executor
-from specbound.sweep.grid import Cell, expand
+from specbound.sweep.grid import Cell, canonical, expand
 from specbound.sweep.spec import SweepSpec, load_spec
 from specbound.sweep.store import PARTS_DIR, RESULTS_NAME, SPEC_NAME, ResultsStore
 
-__all__ = ["SweepRun", "check_output", "default_out", "run_sweep"]
+__all__ = [
+    "SweepInterrupted",
+    "SweepRun",
+    "check_output",
+    "check_same_sweep",
+    "default_out",
+    "run_sweep",
+    "spec_hash",
+]
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run_sweep`, after every finished cell was saved: ``saved`` of
+    the grid's ``total`` cells are in ``out`` (``computed`` of them by this run)."""
+
+    def __init__(self, out: Path, saved: int, total: int, computed: int) -> None:
+        super().__init__(f"sweep interrupted: {saved} of {total} cells saved in {out}")
+        self.out = out
+        self.saved = saved
+        self.total = total
+        self.computed = computed
 
 
 @dataclass(frozen=True)
@@ -72,6 +95,42 @@ def check_output(out: Path, resume: bool) -> None:
             f"--out {str(out)!r} already holds a results table ({RESULTS_NAME}); pass "
             "--resume to continue that sweep, or choose another --out"
         )
+
+
+def spec_hash(spec: SweepSpec) -> str:
+    """The first 16 hex digits of the SHA-256 of the normalised spec (name, kind, seed and
+    the parsed grid; not the file's path): equal for equal specs however they are written."""
+    payload = {key: value for key, value in asdict(spec).items() if key != "source"}
+    return hashlib.sha256(canonical(payload).encode("utf-8")).hexdigest()[:16]
+
+
+def check_same_sweep(out: Path, spec: SweepSpec, cells: list[Cell], held: set[str]) -> None:
+    """Refuse to ``--resume`` into ``out`` a sweep of another spec.
+
+    The folder's ``sweep.json`` records the spec's name and hash. The same hash resumes;
+    another spec of the same name whose grid holds every cell already in the folder
+    (``held``: the table's cell ids, and those ``sweep.json`` lists) widens the sweep and
+    resumes too. Anything else would mix cells of two grids in one table.
+    """
+    recorded = read_json(out / SPEC_NAME)
+    if not isinstance(recorded, dict):
+        return
+    digest = spec_hash(spec)
+    if recorded.get("spec_hash") == digest:
+        return
+    listed = recorded.get("cell_ids")
+    known = held | (set(listed) if isinstance(listed, list) else set())
+    foreign = known - {cell.cell_id for cell in cells}
+    if recorded.get("name") == spec.name and not foreign:
+        return
+    old = f"sweep {recorded.get('name')!r} (spec {recorded.get('source')}"
+    old += f", hash {recorded['spec_hash']})" if recorded.get("spec_hash") else ")"
+    raise InvalidInputError(
+        f"--resume: --out {str(out)!r} holds {old}, but the spec given is sweep "
+        f"{spec.name!r} ({spec.source}, hash {digest}); {len(foreign)} of the folder's "
+        "cells are not in its grid. Resume with the same spec (or one that only adds "
+        "values to it), or choose another --out"
+    )
 
 
 @contextmanager
@@ -130,6 +189,8 @@ def run_sweep(
     folder = Path(out) if out is not None else default_out(parsed)
     check_output(folder, resume)
     store = ResultsStore(folder)
+    if resume:
+        check_same_sweep(folder, parsed, cells, set(store.rows))
     finished = store.finished()
     todo: list[Cell] = [cell for cell in cells if cell.cell_id not in finished]
     skipped = len(cells) - len(todo)
@@ -143,6 +204,7 @@ def run_sweep(
             "seed": parsed.seed,
             "source": parsed.source,
             "cells": len(cells),
+            "spec_hash": spec_hash(parsed),
             "cell_ids": [cell.cell_id for cell in cells],
             "executor": executor,
             "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -152,6 +214,7 @@ def run_sweep(
     failed: list[str] = []
     errors: dict[str, str] = {}
     runner = make_executor(executor, workers, address) if todo else None
+    interrupted = False
     try:
         with _progress(progress and bool(todo), len(cells), skipped) as advance:
             for record in runner.run(todo) if runner is not None else ():
@@ -162,10 +225,15 @@ def run_sweep(
                     errors[record["cell_id"]] = str(record["error"])
                 if advance is not None:
                     advance(len(failed))
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
         store.compact()
         if runner is not None:
             runner.close()
+    if interrupted:
+        saved = len(store.finished() & {cell.cell_id for cell in cells})
+        raise SweepInterrupted(folder, saved, len(cells), len(computed))
     return SweepRun(
         out=folder,
         total=len(cells),

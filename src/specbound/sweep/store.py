@@ -17,13 +17,13 @@ A cell computed again on ``--resume`` (one that had failed) replaces its old row
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from specbound.errors import InvalidInputError
+from specbound.io import atomic_output
 
 __all__ = ["PARTS_DIR", "RESULTS_NAME", "SPEC_NAME", "ResultsStore", "read_results"]
 
@@ -60,7 +60,8 @@ def read_results(folder: str | Path) -> list[dict[str, Any]]:
 
 
 def _write_atomic(rows: Iterable[dict[str, Any]], path: Path) -> None:
-    """``rows`` as one Parquet file at ``path``: a temporary file, then ``os.replace``."""
+    """``rows`` as one Parquet file at ``path`` through :func:`specbound.io.atomic_output`
+    (a temporary file, then ``os.replace``; the umask's permissions, like every output)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -69,15 +70,8 @@ def _write_atomic(rows: Iterable[dict[str, Any]], path: Path) -> None:
     for row in rows:
         columns.update(dict.fromkeys(row))
     table = pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_output(path, "results table", parents=True) as tmp:
         pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class ResultsStore:

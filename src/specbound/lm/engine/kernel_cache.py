@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import platform
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -78,13 +77,13 @@ def _read(path: Path) -> dict[str, list[str]]:
 
 
 def _write(path: Path, data: dict[str, list[str]]) -> None:
+    """``data`` to ``path`` through the one atomic writer (the umask's permissions)."""
+    from specbound.errors import OutputPathError
+    from specbound.io import write_text_atomic
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".kernels-", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=1, sort_keys=True)
-        os.replace(temporary, path)
-    except OSError:
+        write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True), "kernel cache")
+    except (OSError, OutputPathError):
         return  # NOTE: an unwritable cache only costs the timing in the next process
 
 
