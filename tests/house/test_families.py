@@ -121,7 +121,7 @@ def test_registry_builds_every_algorithm_with_its_defaults() -> None:
         sb.BatchSpeculative(num_drafts=3, gamma=2)
     )
     assert algorithm_from_options("uno", eps=0.3) == sb.OverAcceptance(eps=0.3, resample="uno")
-    assert set(REGISTRY) == {"ar", "sd", "block", "batch", "opt", "uno"}
+    assert set(REGISTRY) == {"ar", "sd", "block", "batch", "opt", "uno", "tree"}
     assert OPTIONS["gamma"].default is sb.algorithms.DEFAULT_GAMMA is sb.Speculative().gamma
     with pytest.raises(InvalidAlgorithmError, match="unknown algorithm option"):
         algorithm_from_options("sd", beta=1)

@@ -1,5 +1,6 @@
 """The "Token trees" figure: tokens per target call against the node budget, best tree
-beside best chain, exact (lines) and simulated (points with 95% intervals)."""
+beside best chain, exact (lines) and simulated (points with 95% intervals); and the exact
+target calls of random (chain, tree) cases against their simulated means."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ __all__ = ["trees_figure"]
 def trees_figure(data: dict[str, Any], path: Path) -> Path:
     budget = data["budget"]
     T, budgets = budget["T"], budget["budgets"]
-    fig, axes = subplots(1, 1, width=6.0, height=4.2, title="Token trees vs chains")
+    fig, axes = subplots(1, 2, width=12.5, height=4.8, title="Token trees")
     ax = axes[0, 0]
     for k, (kind, label) in enumerate((("tree", "best tree"), ("chain", "best chain (SD)"))):
         color, marker = COLORS[2 * k], "os"[k]
@@ -44,5 +45,32 @@ def trees_figure(data: dict[str, Any], path: Path) -> Path:
     ax.set_xticks(budgets)
     ax.set_xlabel("node budget (nodes scored per target call)")
     ax.set_ylabel("tokens per target call")
+    ax.set_title("best tree vs best chain per node budget")
     ax.legend(fontsize=8)
+    _cases_panel(axes[0, 1], data["cases"])
     return save(fig, path)
+
+
+def _cases_panel(ax: Any, cases: list[dict[str, Any]]) -> None:
+    """Exact expected target calls against the simulated mean (95% CI), one point per
+    random (chain, tree) case, beside the diagonal."""
+    exact = np.asarray([case["exact"] for case in cases])  # (n,)
+    means = np.asarray([case["measured"]["mean"] for case in cases])  # (n,)
+    half = Z95 * np.asarray([case["measured"]["se"] for case in cases])  # (n,)
+    low, high = float(min(exact.min(), means.min())), float(max(exact.max(), means.max()))
+    ax.plot([low, high], [low, high], color="0.5", linewidth=1, label="simulated = exact")
+    hollow_points(
+        ax,
+        exact,
+        means,
+        yerr=half,
+        color=COLORS[1],
+        marker="o",
+        size=6,
+        capsize=2,
+        label="random (chain, tree) cases (95% CI)",
+    )
+    ax.set_xlabel("exact expected target calls")
+    ax.set_ylabel("simulated mean target calls")
+    ax.set_title("exact theory vs Monte Carlo")
+    ax.legend(fontsize=8)
