@@ -12,14 +12,16 @@ from typing import Any
 import typer
 
 from specbound.cli.app import app
-from specbound.cli.common import check_model_options, echo_json
+from specbound.cli.common import echo_json, model_sources
 from specbound.cli.options import (
     AUTO_THREADS_HELP,
     AlgorithmOption,
+    ChatOption,
     DeviceOption,
     EpsOption,
     GammaOption,
     NumDraftsOption,
+    PairOption,
     SeedOption,
     VerifierOption,
     build_algorithm,
@@ -85,6 +87,8 @@ def generate(
         None, "--target", help="Target model: a local path or hub id (default: embedded pair)."
     ),
     draft: str | None = typer.Option(None, "--draft", help="Draft model: a path or hub id."),
+    pair_name: PairOption = None,
+    chat: ChatOption = True,
     tokenizer: str | None = typer.Option(
         None, "--tokenizer", help="Tokenizer path or hub id (default: the target's)."
     ),
@@ -109,30 +113,39 @@ def generate(
     spec = build_algorithm(
         algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier, context=ctx
     )
-    check_model_options(target, draft)
+    target, draft = model_sources(pair_name, target, draft)
     check_int(threads, "--threads", low=0)
     from specbound import lm
-    from specbound.lm.limits import check_context, check_decode_memory
+    from specbound.lm.chat import encode_text
     from specbound.lm.engine.threads import auto_threads, torch_threads
+    from specbound.lm.limits import check_context, check_decode_memory
     from specbound.lm.warping import SamplingConfig
 
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
     if not prompt.strip():
         raise InvalidInputError("prompt is empty; give some text to continue")
     check_int(max_new_tokens, "--max-new-tokens", low=1)
-    pair = lm.load_pair(target=target, draft=draft, tokenizer=tokenizer, dtype=dtype, device=device)
+    pair = lm.load_pair(
+        target=target,
+        draft=draft,
+        tokenizer=tokenizer,
+        dtype=dtype,
+        device=device,
+        chat=None if chat else False,
+    )
     chosen = threads or auto_threads(pair.target_parameters)
-    prompt_ids = lm.encode_prompt(pair, prompt)
+    text_ids = encode_text(pair, prompt)  # chat-templated for a chat model
+    prompt_ids = lm.encode_prompt(pair, text_ids)
     check_context(pair, len(prompt_ids), max_new_tokens)  # before the prompt is echoed
     check_decode_memory(pair, spec, len(prompt_ids), max_new_tokens)
     streamer = None if as_json else _Streamer(pair.tokenizer, prompt_ids)
     if streamer is not None:
-        sys.stdout.write(prompt)
+        sys.stdout.write(prompt + ("\n" if pair.chat else ""))  # a chat answers below
         sys.stdout.flush()
     with torch_threads(chosen):
         output = lm.generate(
             pair,
-            prompt,
+            text_ids,
             spec,
             max_new_tokens=max_new_tokens,
             seed=seed,
@@ -145,6 +158,7 @@ def generate(
                 "prompt": prompt,
                 "target": pair.target_name,
                 "draft": pair.draft_name,
+                "chat": pair.chat,
                 "engine": pair.engines,
                 "sampling": {"temperature": temperature, "top_k": top_k, "top_p": top_p},
                 "seed": seed,

