@@ -219,8 +219,8 @@ def _sampler_check(config: BeyondConfig) -> dict[str, Any]:
 
 def _lm_headroom(config: BeyondConfig) -> dict[str, Any]:
     from specbound.lm import SamplingConfig, encode_prompt
-    from specbound.lm.engine.threads import torch_threads
     from specbound.lm.prompts import load_prompts
+    from specbound.lm.engine.threads import torch_threads
     from specbound.profiling.paths import sample_paths
     from specbound.profiling.predict import HeadroomSamples, add_headroom
 

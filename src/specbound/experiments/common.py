@@ -107,8 +107,8 @@ def profile_section(config: Any, progress: Progress, **options: Any) -> ProfileR
     ``config.num_prompts`` shipped prompts, on :data:`LM_THREADS` threads, with the
     config's ``max_new_tokens``, ``samples_per_prompt``, ``runs_per_prompt``, ``seed``,
     ``gammas`` and ``num_drafts``; ``options`` are the section's other arguments."""
-    from specbound.lm.engine.threads import torch_threads
     from specbound.lm.prompts import load_prompts
+    from specbound.lm.engine.threads import torch_threads
     from specbound.profiling import profile
 
     with torch_threads(LM_THREADS):
