@@ -13,8 +13,8 @@ that folder (about 0.2 s for SmolLM2).
   ``~/.cache/specbound``). Deleting ``<cache>/gguf`` (:func:`clear_gguf_cache`) forgets
   every converted file; the next load converts again.
 * **Key**: the SHA-256 of the file's bytes (0.1 s for 98 MB from the page cache), so a
-  changed or replaced file is converted anew and two paths to the same file share one
-  folder.
+  changed or replaced file is converted anew, and files with the same bytes (a copy
+  under another name) share one folder.
 * **Atomic**: the folder is written under a temporary name in the same parent and then
   renamed; a reader sees a complete folder or none. Two processes converting at once
   each write their own temporary folder; the first rename wins, the other is discarded.
@@ -168,6 +168,9 @@ def converted_folder(path: str | os.PathLike[str]) -> Path:
     folder = _folder_for(file, digest)
     if _complete(folder, digest):
         return folder
+    for other in sorted(gguf_cache_root().glob(f"*-{digest[:_KEY_DIGITS]}")):
+        if _complete(other, digest):  # the same bytes under another file name
+            return other
     if folder.exists():  # NOTE: a folder left by an older or foreign writer: replace it
         shutil.rmtree(folder, ignore_errors=True)
     print(
