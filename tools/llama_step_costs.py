@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -41,6 +43,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--max-new", type=int, default=9)
     args = parser.parse_args()
+    logging.disable(logging.WARNING)  # transformers: deprecation notes, progress bars
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
     from transformers import AutoModelForCausalLM, DynamicCache
 

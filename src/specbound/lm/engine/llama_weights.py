@@ -132,16 +132,26 @@ def _model_bytes(model: Any) -> int:
 
 
 def _can_pack(model: Any) -> bool:
-    """oneDNN packing as :func:`~specbound.lm.engine.neox_weights.can_pack` decides it."""
+    """oneDNN packing as :func:`~specbound.lm.engine.neox_weights.can_pack` decides it,
+    and only where oneDNN accepts this dtype on this CPU (bfloat16 packing needs
+    AVX-512 BW/VL/DQ or AVX-NE-CONVERT: an AVX2-only CPU refuses it)."""
     ops = getattr(torch.ops, "mkldnn", None)
-    return (
+    dtype = model.model.embed_tokens.weight.dtype
+    if not (
         model.device.type == "cpu"
-        and model.model.embed_tokens.weight.dtype in (torch.float32, torch.bfloat16)
+        and dtype in (torch.float32, torch.bfloat16)
         and torch.backends.mkldnn.is_available()
         and hasattr(ops, "_reorder_linear_weight")
         and hasattr(ops, "_linear_pointwise")
         and PACK_MIN_BYTES <= _model_bytes(model) <= PACK_LIMIT_BYTES
-    )
+    ):
+        return False
+    assert ops is not None
+    try:
+        ops._reorder_linear_weight(torch.zeros(8, 8, dtype=dtype), 4)
+    except RuntimeError:
+        return False
+    return True
 
 
 def _fused(modules: tuple[Any, ...]) -> tuple[torch.Tensor, torch.Tensor | None]:
