@@ -36,8 +36,8 @@ def tiny_pair(tiny_dirs: tuple[Path, Path]):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def llama_pair(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """A tiny random Llama pair: any causal LM other than GPT-NeoX takes the generic
-    transformers forward with a ``DynamicCache`` (GPT-NeoX runs specbound's lean path)."""
+    """A tiny random Llama pair: it runs the engine's lean Llama forward (as GPT-NeoX runs
+    the lean NeoX one); other causal LMs take transformers' forward with a DynamicCache."""
     from specbound.lm import load_pair
 
     target_dir, draft_dir = save_llama_pair(tmp_path_factory.mktemp("llama_pair"))

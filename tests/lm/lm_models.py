@@ -65,7 +65,8 @@ def save_pair(root: Path, target_seed: int = 1, draft_seed: int = 2) -> tuple[Pa
 
 
 def make_llama(seed: int, vocab_rows: int, init_range: float = 0.5) -> torch.nn.Module:
-    """A random one-layer Llama: a causal LM that takes the generic transformers path."""
+    """A random one-layer Llama (grouped-query attention: 2 heads, 1 KV head); it runs the
+    engine's lean Llama forward (``specbound.lm.engine.llama``)."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)

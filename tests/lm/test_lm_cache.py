@@ -77,11 +77,12 @@ def test_rows_must_match(model: torch.nn.Module) -> None:
 
 
 def test_generic_path_on_a_non_neox_model() -> None:
-    """Llama takes the transformers forward: crop and fan-out on a DynamicCache."""
+    """The transformers forward (``fast=False``; Llama has a lean path of its own since):
+    crop and fan-out on a DynamicCache."""
     from lm_models import make_llama
 
     llama = make_llama(seed=6, vocab_rows=VOCAB)
-    lm = CachedLM(llama, VOCAB)
+    lm = CachedLM(llama, VOCAB, fast=False)
     assert not lm.fast
     with torch.inference_mode():
         lm.extend(torch.tensor([[1, 2, 3, 4]]))

@@ -73,7 +73,7 @@ CASES = [
     ("sd-warped", "tiny_pair", sb.Speculative(gamma=2), 2, 3_000, WARPED),
     ("block-gamma2", "tiny_pair", sb.BlockSpeculative(gamma=2), 3, 3_000, PLAIN),
     ("block-horizon", "tiny_pair", sb.BlockSpeculative(), 3, 3_000, WARPED),
-    # the generic transformers path (DynamicCache crop / fan-out), on a Llama pair
+    # the lean Llama path (its own preallocated cache: crop / fan-out / select)
     ("llama-sd-gamma2", "llama_pair", sb.Speculative(gamma=2), 2, 3_000, PLAIN),
     (
         "llama-batch2-gamma1",

@@ -49,9 +49,16 @@ def test_greedy_speculative_equals_greedy_autoregressive(
     [sb.Speculative(gamma=3), sb.BatchSpeculative(num_drafts=3, gamma=2)],
     ids=["sd", "batch"],
 )
-def test_greedy_equivalence_on_the_generic_transformers_path(
-    llama_pair: ModelPair, algorithm: sb.Algorithm
+@pytest.mark.parametrize("lean", [True, False], ids=["lean-llama", "transformers"])
+def test_greedy_equivalence_on_llama_both_engines(
+    llama_pair: ModelPair, algorithm: sb.Algorithm, lean: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """On the lean Llama forward, and on transformers' forward with a DynamicCache (the
+    fallback of every model no fast path supports; here forced by hiding the fast paths)."""
+    if not lean:
+        import specbound.lm.cache as cache
+
+        monkeypatch.setattr(cache, "fast_path", lambda model: None)
     reference = run(llama_pair, sb.Autoregressive(), temperature=0)
     assert run(llama_pair, algorithm, temperature=0).token_ids == reference.token_ids
 

@@ -14,12 +14,12 @@ import typer
 from specbound.cli.app import app
 from specbound.cli.common import (
     MAX_LIST_DRAFTS,
-    check_model_options,
     echo_json,
+    model_sources,
     parse_count_list,
     take_prompts,
 )
-from specbound.cli.options import AUTO_THREADS_HELP, DeviceOption
+from specbound.cli.options import AUTO_THREADS_HELP, ChatOption, DeviceOption, PairOption
 from specbound.validate import check_int
 
 __all__ = ["bench_app", "format_lm_table"]
@@ -87,6 +87,8 @@ def bench_lm(
         None, "--target", help="Target model: a local path or hub id (default: embedded pair)."
     ),
     draft: str | None = typer.Option(None, "--draft", help="Draft model: a path or hub id."),
+    pair_name: PairOption = None,
+    chat: ChatOption = True,
     tokenizer: str | None = typer.Option(
         None, "--tokenizer", help="Tokenizer path or hub id (default: the target's)."
     ),
@@ -126,7 +128,7 @@ def bench_lm(
     """specbound AR / SD / batch SD / over-acceptance beside HF generate and HF assisted
     generation on one pair: tokens/s, target calls per token, and the ratios."""
 
-    check_model_options(target, draft)
+    sources = model_sources(pair_name, target, draft)
     check_int(num_prompts, "--num-prompts", low=1)
     check_int(threads, "--threads", low=0)
     check_int(gamma, "--gamma (0: the best from profile)", low=0)
@@ -152,11 +154,13 @@ def bench_lm(
         profile_samples=2 if quick else 16,
         profile_timing_repeats=1 if quick else 3,
     )
-    record = _run_lm(config, target, draft, tokenizer, dtype, threads, device)
+    record = _run_lm(config, *sources, tokenizer, dtype, threads, device, chat)
     record["command"] = _lm_command(
         {
+            "pair": pair_name,
             "target": target,
             "draft": draft,
+            "no_chat": not chat,
             "tokenizer": tokenizer,
             "prompts": prompts,
             "num_prompts": num_prompts,
@@ -192,6 +196,7 @@ def _run_lm(
     dtype: str,
     threads: int,
     device: str = "cpu",
+    chat: bool = True,
 ) -> dict[str, Any]:
     """Load the pair and run the benchmark under ``threads``, with progress on stderr."""
     from rich.console import Console
@@ -201,7 +206,14 @@ def _run_lm(
     from specbound.bench.lm import run_lm_benchmark
     from specbound.lm.engine.threads import auto_threads, torch_threads
 
-    pair = lm.load_pair(target=target, draft=draft, tokenizer=tokenizer, dtype=dtype, device=device)
+    pair = lm.load_pair(
+        target=target,
+        draft=draft,
+        tokenizer=tokenizer,
+        dtype=dtype,
+        device=device,
+        chat=None if chat else False,
+    )
     with torch_threads(threads or auto_threads(pair.target_parameters)):
         console = Console(stderr=True)
         with Progress(

@@ -21,6 +21,7 @@ __all__ = [
     "echo_json",
     "fail",
     "given_on_command_line",
+    "model_sources",
     "parse_count_list",
     "parse_float_list",
     "parse_probs",
@@ -111,6 +112,33 @@ def check_model_options(target: str | None, draft: str | None) -> None:
     """``--target`` and ``--draft`` come together, or neither (the embedded pair)."""
     if (target is None) != (draft is None):
         raise InvalidInputError("give both --target and --draft, or neither (embedded pair)")
+
+
+def model_sources(
+    pair: str | None, target: str | None, draft: str | None
+) -> tuple[str | None, str | None]:
+    """The ``(target, draft)`` to give :func:`specbound.lm.load_pair` for ``--pair``,
+    ``--target`` and ``--draft``: a pair name as the target (``--draft`` may replace the
+    named pair's draft), else the models given (both, or neither: the embedded pair)."""
+    if pair is None:
+        check_model_options(target, draft)
+        return target, draft
+    from specbound.lm.pairs import PAIR_NAMES
+
+    name = pair.strip().lower()
+    if name not in PAIR_NAMES:
+        raise InvalidInputError(f"--pair must be one of {' | '.join(PAIR_NAMES)}; got {pair!r}")
+    if target is not None:
+        raise InvalidInputError(
+            f"--pair {name} names the target: give --pair or --target {target!r}, not both"
+        )
+    if name == "embedded":
+        if draft is not None:
+            raise InvalidInputError(
+                f"--pair embedded ships its own draft: remove --draft {draft!r}"
+            )
+        return None, None
+    return name, draft
 
 
 def parse_probs(text: str, name: str) -> np.ndarray:

@@ -15,8 +15,8 @@ from specbound.cli.app import app
 from specbound.cli.common import (
     EXIT_INTERRUPTED,
     check_algorithm_values,
-    check_model_options,
     echo_json,
+    model_sources,
 )
 from specbound.cli.options import (
     AUTO_THREADS_HELP,
@@ -26,10 +26,12 @@ from specbound.cli.options import (
     DEFAULT_TREE_TEXT,
     DEFAULT_VERIFIER,
     AlgorithmOption,
+    ChatOption,
     DeviceOption,
     EpsOption,
     GammaOption,
     NumDraftsOption,
+    PairOption,
     SeedOption,
     TreeOption,
     VerifierOption,
@@ -122,6 +124,8 @@ def generate(
         None, "--target", help="Target model: a local path or hub id (default: embedded pair)."
     ),
     draft: str | None = typer.Option(None, "--draft", help="Draft model: a path or hub id."),
+    pair_name: PairOption = None,
+    chat: ChatOption = True,
     tokenizer: str | None = typer.Option(
         None, "--tokenizer", help="Tokenizer path or hub id (default: the target's)."
     ),
@@ -155,7 +159,7 @@ def generate(
         context=ctx,
     )
     spec.family.check_decoder()  # before any model is loaded
-    check_model_options(target, draft)
+    target, draft = model_sources(pair_name, target, draft)
     check_int(threads, "--threads", low=0)
     check_seed(seed, "--seed")
     from specbound import lm
@@ -174,7 +178,14 @@ def generate(
         raise InvalidInputError("prompt is empty; give some text to continue")
     check_int(max_new_tokens, "--max-new-tokens", low=1)
     check_vocabulary_before_loading(spec, target)  # before any model is loaded
-    pair = lm.load_pair(target=target, draft=draft, tokenizer=tokenizer, dtype=dtype, device=device)
+    pair = lm.load_pair(
+        target=target,
+        draft=draft,
+        tokenizer=tokenizer,
+        dtype=dtype,
+        device=device,
+        chat=None if chat else False,
+    )
     chosen = threads or auto_threads(pair.target_parameters)
     prompt_ids = lm.encode_prompt(pair, prompt)
     # before the prompt is echoed: the pair's context window, memory, vocabulary
@@ -185,7 +196,7 @@ def generate(
     with torch_threads(chosen):
         warmup = warm_up(pair, spec, prompt, sampling, seed)
         if not as_json:
-            sys.stdout.write(prompt)
+            sys.stdout.write(prompt + ("\n" if pair.chat else ""))  # a chat answers below
             sys.stdout.flush()
         try:
             output = lm.generate(
@@ -205,6 +216,7 @@ def generate(
                 "prompt": prompt,
                 "target": pair.target_name,
                 "draft": pair.draft_name,
+                "chat": pair.chat,
                 "engine": pair.engines,
                 "sampling": {"temperature": temperature, "top_k": top_k, "top_p": top_p},
                 "seed": seed,

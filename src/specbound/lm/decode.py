@@ -32,6 +32,7 @@ from specbound.core import kernels
 from specbound.errors import InvalidInputError
 from specbound.lm.arrays import kernel_array, uniform_tensor
 from specbound.lm.cache import CachedLM
+from specbound.lm.chat import encode_text
 from specbound.lm.drafting import Drafter, DraftSource
 from specbound.lm.limits import check_context, check_decode_memory
 from specbound.lm.loading import ModelPair, check_model_pair
@@ -71,13 +72,15 @@ class _Counts:
 
 
 def encode_prompt(pair: ModelPair, prompt: str | Sequence[int]) -> list[int]:
-    """Token ids of ``prompt`` (text, or ids used as given), with the pair's prefix."""
+    """Token ids of ``prompt`` (text, or ids used as given), with the pair's prefix; text
+    goes through the tokenizer's chat template when the pair is a chat pair
+    (:func:`specbound.lm.chat.encode_text`)."""
     check_model_pair(pair)
     check_prompt(prompt)
     if isinstance(prompt, str):
         if not prompt.strip():
             raise InvalidInputError("prompt is empty; give some text to continue")
-        ids = list(pair.tokenizer.encode(prompt, add_special_tokens=True))
+        ids = encode_text(pair, prompt)  # chat-templated as one user turn for a chat model
     else:
         ids = [int(i) for i in prompt]
         bad = [i for i in ids if not 0 <= i < pair.vocab_size]

