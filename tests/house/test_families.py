@@ -126,4 +126,4 @@ def test_registry_builds_every_algorithm_with_its_defaults() -> None:
     with pytest.raises(InvalidAlgorithmError, match="unknown algorithm option"):
         algorithm_from_options("sd", beta=1)
     with pytest.raises(InvalidAlgorithmError, match="algorithm must be one of"):
-        algorithm_from_options("tree")
+        algorithm_from_options("nope")

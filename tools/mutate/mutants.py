@@ -314,8 +314,8 @@ MUTANTS = [
     _m(
         "sim-start-rejections",
         "chain/simulator.py",
-        "rejected[idx] = winner < 0",
-        "rejected[idx] = winner < -1",
+        "        token[idx] = chosen\n        rejected[idx] = winner < 0",
+        "        token[idx] = chosen\n        rejected[idx] = winner < -1",
         "batch round-start rejections not counted",
         SIM,
     ),
@@ -330,8 +330,8 @@ MUTANTS = [
     _m(
         "sim-draft-calls",
         "chain/simulator.py",
-        "self.draft_calls += starting * draft_length(self.algorithm, self.draft.horizon, n)",
-        "self.draft_calls += starting",
+        "self.draft_calls += starting * draft_length(self.algorithm, self.draft.horizon, n)\n        drafting",
+        "self.draft_calls += starting\n        drafting",
         "one draft call per round",
         SIM,
     ),
@@ -441,5 +441,30 @@ MUTANTS = [
         "return shapes.token_rounds(self.step_rule, None)",
         "batch SD's round start interpreted as SD's by the chain backends",
         ["tests/chain/test_chain_exact.py"],
+    ),
+    # ---- token trees ---------------------------------------------------------------------
+    _m(
+        "tree-children-from-q",
+        "chain/simulator.py",
+        "drawn = sample_rows(p, np.repeat(rows[:, None], children, axis=1), self.rng)",
+        "drawn = sample_rows(q, np.repeat(rows[:, None], children, axis=1), self.rng)",
+        "a tree's children drawn from the target in the simulator",
+        ["tests/chain/test_chain_tree.py"],
+    ),
+    _m(
+        "tree-bonus-no-restart",
+        "chain/recursion.py",
+        "    restart = apply(mass[depth], target)\n",
+        "    restart = 0.0 * apply(mass[depth], target)\n",
+        "the exact tree theory loses the mass of bonus positions",
+        ["tests/chain/test_chain_tree.py"],
+    ),
+    _m(
+        "wr-no-removal",
+        "core/without_replacement.py",
+        "                law[idx] = _without(law[idx], x[idx])",
+        "                law[idx] = law[idx]",
+        "without replacement: a refused child stays in the draft law the next is tried against",
+        ["tests/chain/test_chain_tree.py"],
     ),
 ]
