@@ -21,12 +21,18 @@ from specbound.cli.options import (
     DEFAULT_VERIFIER,
     AlgorithmOption,
     DeviceOption,
+    DrafterOption,
     EpsOption,
     GammaOption,
+    MaxDraftOption,
+    NgramMaxOption,
+    NgramMinOption,
     NumDraftsOption,
     SeedOption,
+    SuffixDepthOption,
     VerifierOption,
     build_algorithm,
+    check_drafter,
 )
 from specbound.errors import InvalidInputError
 from specbound.validate import check_int
@@ -94,6 +100,11 @@ def generate(
     num_drafts: NumDraftsOption = DEFAULT_NUM_DRAFTS,
     verifier: VerifierOption = DEFAULT_VERIFIER,
     eps: EpsOption = DEFAULT_EPS,
+    drafter: DrafterOption = "model",
+    ngram_min: NgramMinOption = 1,
+    ngram_max: NgramMaxOption = 3,
+    suffix_depth: SuffixDepthOption = 16,
+    max_draft: MaxDraftOption = 0,
     temperature: float = typer.Option(1.0, "--temperature", help="0 = greedy."),
     top_k: int = typer.Option(0, "--top-k", help="Keep the k most likely tokens (0: off)."),
     top_p: float = typer.Option(1.0, "--top-p", help="Nucleus mass to keep (1: off)."),
@@ -110,14 +121,23 @@ def generate(
     spec = build_algorithm(
         algorithm, gamma=gamma, num_drafts=num_drafts, eps=eps, verifier=verifier, context=ctx
     )
+    check_drafter(ctx, drafter, spec)
     check_model_options(target, draft)
     check_int(threads, "--threads", low=0)
+    check_int(max_draft, "--max-draft", low=0)
     from specbound import lm
     from specbound.lm.engine.threads import auto_threads, torch_threads
     from specbound.lm.limits import check_context, check_decode_memory
     from specbound.lm.warping import SamplingConfig
 
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
+    factory = lm.drafter_factory(
+        drafter,
+        ngram_min=ngram_min,
+        ngram_max=ngram_max,
+        suffix_depth=suffix_depth,
+        max_draft=max_draft or None,
+    )
     if not prompt.strip():
         raise InvalidInputError("prompt is empty; give some text to continue")
     check_int(max_new_tokens, "--max-new-tokens", low=1)
@@ -139,6 +159,7 @@ def generate(
             seed=seed,
             sampling=sampling,
             on_tokens=streamer,
+            drafter=factory,
         )
     if streamer is None:
         echo_json(
@@ -146,6 +167,7 @@ def generate(
                 "prompt": prompt,
                 "target": pair.target_name,
                 "draft": pair.draft_name,
+                "drafter": drafter,
                 "engine": pair.engines,
                 "sampling": {"temperature": temperature, "top_k": top_k, "top_p": top_p},
                 "seed": seed,
@@ -154,7 +176,8 @@ def generate(
         )
         return
     streamer.finish()
-    typer.echo(f"[{_describe(output.algorithm)}] {summary_line(output)}")
+    shown = _describe(output.algorithm) + ("" if drafter == "model" else f" drafter={drafter}")
+    typer.echo(f"[{shown}] {summary_line(output)}")
 
 
 def _describe(algorithm: dict[str, Any]) -> str:
