@@ -331,3 +331,20 @@ def test_generate_cli_runs_a_model_free_drafter(
     for extra in refusals:
         assert run_app(app, ["generate", "a b", *pair, *extra]) == 2
         assert "--drafter" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- workloads
+
+
+def test_shipped_workloads_load() -> None:
+    from specbound.lm.prompts import WORKLOADS, load_workload
+
+    for name in WORKLOADS:
+        prompts = load_workload(name)
+        assert 16 <= len(prompts) <= 24 and all(p.strip() for p in prompts)
+        assert len(set(prompts)) == len(prompts)
+        assert load_workload(name, limit=3) == prompts[:3]
+    # grounded prompts carry the passage or code the answer copies from
+    assert all("\n" in p or ":" in p for p in load_workload("grounded"))
+    with pytest.raises(InvalidInputError, match="workload"):
+        load_workload("closed")
