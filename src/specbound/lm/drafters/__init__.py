@@ -15,20 +15,22 @@ Model-free drafters hand verification point masses (``TV = 1 - q(x)``: Theorem 1
 them like any draft) and propose nothing when nothing matches (the round is one target
 step). ``max_draft`` caps a model-free round's proposal (None: as many as the round asks,
 ``min(gamma, remaining)``).
+
+A deterministic drafter's rounds are a function of the output, so its expected counts
+are predicted by replaying it on target-sampled paths
+(:mod:`specbound.lm.drafters.replay`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from specbound.errors import InvalidInputError
 from specbound.lm.cache import CachedLM
 from specbound.lm.decode import DrafterFactory
 from specbound.lm.drafters.index import NgramIndex, SuffixTrie, check_ngram_range
-from specbound.lm.drafters.sources import (
-    FallbackDrafter,
-    ModelFreeDrafter,
-    prompt_lookup,
-    suffix_decoding,
-)
+from specbound.lm.drafters.replay import ReplayedRounds, predict_along_paths, replay_rounds
+from specbound.lm.drafters.sources import FallbackDrafter, ModelFreeDrafter, TokenIndex
 from specbound.lm.drafting import Drafter, DraftSource
 from specbound.lm.warping import SamplingConfig
 from specbound.validate import check_int
@@ -41,8 +43,13 @@ __all__ = [
     "FallbackDrafter",
     "ModelFreeDrafter",
     "NgramIndex",
+    "ReplayedRounds",
     "SuffixTrie",
+    "TokenIndex",
     "drafter_factory",
+    "index_factory",
+    "predict_along_paths",
+    "replay_rounds",
 ]
 
 #: The names ``--drafter`` accepts.
@@ -50,6 +57,25 @@ DRAFTER_NAMES = ("model", "ngram", "suffix", "ngram+model", "suffix+model")
 DEFAULT_NGRAM_MIN = 1
 DEFAULT_NGRAM_MAX = 3
 DEFAULT_SUFFIX_DEPTH = 16
+
+
+def index_factory(
+    name: str,
+    *,
+    ngram_min: int = DEFAULT_NGRAM_MIN,
+    ngram_max: int = DEFAULT_NGRAM_MAX,
+    suffix_depth: int = DEFAULT_SUFFIX_DEPTH,
+) -> Callable[[], TokenIndex]:
+    """Builds fresh indexes of the model-free drafter ``name`` (``ngram`` or ``suffix``):
+    what :func:`~specbound.lm.drafters.replay.predict_along_paths` replays."""
+    low, high = check_ngram_range(ngram_min, ngram_max)
+    depth = check_int(suffix_depth, "suffix_depth", low=2)
+    if name == "ngram":
+        return lambda: NgramIndex(low, high)
+    if name == "suffix":
+        SuffixTrie(depth, low)  # refuse ngram_min >= suffix_depth now
+        return lambda: SuffixTrie(depth, low)
+    raise InvalidInputError(f"a model-free index is 'ngram' or 'suffix', got {name!r}")
 
 
 def drafter_factory(
@@ -77,9 +103,9 @@ def drafter_factory(
         SuffixTrie(depth, low)  # refuse ngram_min >= suffix_depth now
 
     def model_free(lm: CachedLM) -> ModelFreeDrafter:
-        if name.startswith("ngram"):
-            return prompt_lookup(lm, low, high, cap)
-        return suffix_decoding(lm, depth, low, cap)
+        kind = "ngram" if name.startswith("ngram") else "suffix"
+        index = index_factory(kind, ngram_min=low, ngram_max=high, suffix_depth=depth)()
+        return ModelFreeDrafter(kind, index, lm.vocab_size, lm.device, cap)
 
     def make(lm: CachedLM, sampling: SamplingConfig, eos: int | None) -> DraftSource:
         if name == "model":

@@ -23,8 +23,6 @@ import numpy as np
 import torch
 
 from specbound.errors import InvalidAlgorithmError
-from specbound.lm.cache import CachedLM
-from specbound.lm.drafters.index import NgramIndex, SuffixTrie
 from specbound.lm.drafting import Drafter, Proposal
 
 __all__ = [
@@ -32,8 +30,6 @@ __all__ = [
     "ModelFreeDrafter",
     "TokenIndex",
     "check_one_sequence",
-    "prompt_lookup",
-    "suffix_decoding",
 ]
 
 
@@ -99,25 +95,6 @@ class ModelFreeDrafter:
 
     def keep(self, row: int, length: int) -> None:
         """Nothing to undo: the index holds only final tokens."""
-
-
-def prompt_lookup(
-    lm: CachedLM, ngram_min: int = 1, ngram_max: int = 3, max_draft: int | None = None
-) -> ModelFreeDrafter:
-    """Prompt lookup (:class:`~specbound.lm.drafters.index.NgramIndex`) for ``lm``'s
-    vocabulary and device; ``lm`` itself is never run."""
-    index = NgramIndex(ngram_min, ngram_max)
-    return ModelFreeDrafter("ngram", index, lm.vocab_size, lm.device, max_draft)
-
-
-def suffix_decoding(
-    lm: CachedLM, depth: int = 16, ngram_min: int = 1, max_draft: int | None = None
-) -> ModelFreeDrafter:
-    """Suffix decoding (:class:`~specbound.lm.drafters.index.SuffixTrie`) for ``lm``'s
-    vocabulary and device; ``lm`` itself is never run."""
-    return ModelFreeDrafter(
-        "suffix", SuffixTrie(depth, ngram_min), lm.vocab_size, lm.device, max_draft
-    )
 
 
 class FallbackDrafter:
