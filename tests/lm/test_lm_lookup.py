@@ -249,10 +249,18 @@ def test_factory_refuses_bad_options() -> None:
         drafter_factory("ngram", max_draft=0)
 
 
-def test_cli_names_match_the_library() -> None:
+def test_cli_names_and_defaults_match_the_library() -> None:
+    import inspect
+
+    from specbound.cli.lm import generate
     from specbound.cli.options import DRAFTER_CHOICES
+    from specbound.lm import drafters
 
     assert DRAFTER_CHOICES == sb.lm.DRAFTER_NAMES
+    defaults = {k: v.default for k, v in inspect.signature(generate).parameters.items()}
+    assert defaults["ngram_min"] == drafters.DEFAULT_NGRAM_MIN
+    assert defaults["ngram_max"] == drafters.DEFAULT_NGRAM_MAX
+    assert defaults["suffix_depth"] == drafters.DEFAULT_SUFFIX_DEPTH
 
 
 # ----------------------------------------------------------------------------- the indexes
@@ -327,6 +335,7 @@ def test_generate_cli_runs_a_model_free_drafter(
         ["--drafter", "ngram", "-a", "batch", "-M", "3"],  # batch SD
         ["--ngram-max", "4"],  # a model-free option with --drafter model
         ["--drafter", "lookahead"],
+        ["--drafter", "suffix", "-a", "ar"],  # nothing drafted
     ]
     for extra in refusals:
         assert run_app(app, ["generate", "a b", *pair, *extra]) == 2

@@ -182,11 +182,16 @@ MODEL_FREE_OPTIONS = ("ngram_min", "ngram_max", "suffix_depth", "max_draft")
 
 def check_drafter(context: typer.Context | None, drafter: str, algorithm: Algorithm) -> None:
     """Refuse, before any model loads, an unknown ``--drafter``, a model-free drafter with
-    batch SD (one proposal sequence only), and a model-free option given with ``--drafter
-    model`` (it would be silently ignored)."""
+    autoregressive decoding (nothing drafted) or batch SD (one proposal sequence only), and
+    a model-free option given with ``--drafter model`` (it would be silently ignored)."""
     if drafter not in DRAFTER_CHOICES:
         raise InvalidAlgorithmError(
             f"--drafter must be one of {', '.join(DRAFTER_CHOICES)}, got {drafter!r}"
+        )
+    if drafter != "model" and not algorithm.family.drafts:
+        raise InvalidAlgorithmError(
+            f"--drafter {drafter} does not apply to autoregressive decoding (nothing is "
+            "drafted); remove it or choose a speculative --algorithm"
         )
     sequences = algorithm.family.num_sequences
     if drafter != "model" and sequences > 1:
