@@ -5,6 +5,12 @@ Conventions: ``transitions[n, s, :]`` is the law of ``x_{n+1}`` given ``x_n = s`
 (shape (T, S, S)); ``x_0 = start`` is not output; a run emits ``x_1..x_T``.
 """
 
+from specbound.chain.deterministic import (
+    copy_pair,
+    deterministic_draft,
+    proposed_states,
+    window_tokens,
+)
 from specbound.chain.files import load_chains, save_chains
 from specbound.chain.generators import (
     bernoulli_pairs,
@@ -22,12 +28,16 @@ __all__ = [
     "MarkovChain",
     "SimulationResult",
     "bernoulli_pairs",
+    "copy_pair",
+    "deterministic_draft",
     "load_chains",
     "one_step_chains",
+    "proposed_states",
     "random_chain",
     "random_pair",
     "save_chains",
     "simulate",
     "simulate_reference",
     "uniform_support_pairs",
+    "window_tokens",
 ]

@@ -28,14 +28,20 @@ from specbound.cli.options import (
     AlgorithmOption,
     ChatOption,
     DeviceOption,
+    DrafterOption,
     EpsOption,
     GammaOption,
+    MaxDraftOption,
+    NgramMaxOption,
+    NgramMinOption,
     NumDraftsOption,
     PairOption,
     SeedOption,
+    SuffixDepthOption,
     TreeOption,
     VerifierOption,
     build_algorithm,
+    check_drafter,
 )
 from specbound.errors import InvalidInputError
 from specbound.validate import check_int, check_seed
@@ -135,6 +141,11 @@ def generate(
     verifier: VerifierOption = DEFAULT_VERIFIER,
     eps: EpsOption = DEFAULT_EPS,
     branching: TreeOption = DEFAULT_TREE_TEXT,
+    drafter: DrafterOption = "model",
+    ngram_min: NgramMinOption = 1,
+    ngram_max: NgramMaxOption = 3,
+    suffix_depth: SuffixDepthOption = 16,
+    max_draft: MaxDraftOption = 0,
     temperature: float = typer.Option(1.0, "--temperature", help="0 = greedy."),
     top_k: int = typer.Option(0, "--top-k", help="Keep the k most likely tokens (0: off)."),
     top_p: float = typer.Option(1.0, "--top-p", help="Nucleus mass to keep (1: off)."),
@@ -159,8 +170,10 @@ def generate(
         context=ctx,
     )
     spec.family.check_decoder()  # before any model is loaded
+    check_drafter(ctx, drafter, spec)
     target, draft = model_sources(pair_name, target, draft)
     check_int(threads, "--threads", low=0)
+    check_int(max_draft, "--max-draft", low=0)
     check_seed(seed, "--seed")
     from specbound import lm
     from specbound.lm.engine.threads import auto_threads, torch_threads
@@ -174,6 +187,13 @@ def generate(
 
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
     check_text(prompt, "PROMPT")
+    factory = lm.drafter_factory(
+        drafter,
+        ngram_min=ngram_min,
+        ngram_max=ngram_max,
+        suffix_depth=suffix_depth,
+        max_draft=max_draft or None,
+    )
     if not prompt.strip():
         raise InvalidInputError("prompt is empty; give some text to continue")
     check_int(max_new_tokens, "--max-new-tokens", low=1)
@@ -207,6 +227,7 @@ def generate(
                 seed=seed,
                 sampling=sampling,
                 on_tokens=streamer,
+                drafter=factory,
             )
         except KeyboardInterrupt:
             _interrupted(streamer, prompt, as_json)
@@ -217,6 +238,7 @@ def generate(
                 "target": pair.target_name,
                 "draft": pair.draft_name,
                 "chat": pair.chat,
+                "drafter": drafter,
                 "engine": pair.engines,
                 "sampling": {"temperature": temperature, "top_k": top_k, "top_p": top_p},
                 "seed": seed,
@@ -226,7 +248,8 @@ def generate(
         )
         return
     streamer.finish()
-    typer.echo(f"[{_describe(output.algorithm)}] {summary_line(output, warmup)}")
+    shown = _describe(output.algorithm) + ("" if drafter == "model" else f" drafter={drafter}")
+    typer.echo(f"[{shown}] {summary_line(output, warmup)}")
 
 
 def _interrupted(streamer: _Streamer, prompt: str, as_json: bool) -> NoReturn:

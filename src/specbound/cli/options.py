@@ -28,18 +28,26 @@ __all__ = [
     "DEFAULT_NUM_DRAFTS",
     "DEFAULT_TREE_TEXT",
     "DEFAULT_VERIFIER",
+    "DRAFTER_CHOICES",
+    "MODEL_FREE_OPTIONS",
     "AlgorithmOption",
     "ChatOption",
     "DeviceOption",
+    "DrafterOption",
     "EpsOption",
     "GammaOption",
     "JsonOption",
+    "MaxDraftOption",
+    "NgramMaxOption",
+    "NgramMinOption",
     "NumDraftsOption",
     "PairOption",
     "SeedOption",
+    "SuffixDepthOption",
     "TreeOption",
     "VerifierOption",
     "build_algorithm",
+    "check_drafter",
     "check_options_apply",
     "format_gamma",
     "parse_gamma",
@@ -183,3 +191,63 @@ AUTO_THREADS_HELP = (
     "torch CPU threads (0: auto — 1 on machines with 2 cores or fewer and for targets under "
     "100M parameters, else torch's choice)."
 )
+
+
+#: ``--drafter`` (the same names as :data:`specbound.lm.DRAFTER_NAMES`, spelled here so
+#: that ``--help`` imports no torch).
+DRAFTER_CHOICES = ("model", "ngram", "suffix", "ngram+model", "suffix+model")
+DrafterOption = Annotated[
+    str,
+    typer.Option(
+        "--drafter",
+        help="Who drafts: model (the draft model), ngram (prompt lookup), suffix (suffix "
+        "decoding), ngram+model or suffix+model (model-free first, the draft model where "
+        "nothing matches). Model-free drafts are point masses; see docs/drafters.md.",
+    ),
+]
+NgramMinOption = Annotated[
+    int, typer.Option("--ngram-min", help="Shortest match a model-free drafter uses.")
+]
+NgramMaxOption = Annotated[
+    int, typer.Option("--ngram-max", help="Longest match prompt lookup tries (first).")
+]
+SuffixDepthOption = Annotated[
+    int, typer.Option("--suffix-depth", help="Longest substring the suffix drafter stores.")
+]
+MaxDraftOption = Annotated[
+    int,
+    typer.Option("--max-draft", help="Cap on a model-free round's proposal (0: gamma's)."),
+]
+#: The options only a model-free drafter reads (refused with ``--drafter model``).
+MODEL_FREE_OPTIONS = ("ngram_min", "ngram_max", "suffix_depth", "max_draft")
+
+
+def check_drafter(context: typer.Context | None, drafter: str, algorithm: Algorithm) -> None:
+    """Refuse, before any model loads, an unknown ``--drafter``, a model-free drafter with
+    autoregressive decoding (nothing drafted) or batch SD (one proposal sequence only), and
+    a model-free option given with ``--drafter model`` (it would be silently ignored)."""
+    if drafter not in DRAFTER_CHOICES:
+        raise InvalidAlgorithmError(
+            f"--drafter must be one of {', '.join(DRAFTER_CHOICES)}, got {drafter!r}"
+        )
+    if drafter != "model" and not algorithm.family.drafts:
+        raise InvalidAlgorithmError(
+            f"--drafter {drafter} does not apply to autoregressive decoding (nothing is "
+            "drafted); remove it or choose a speculative --algorithm"
+        )
+    sequences = algorithm.family.num_sequences
+    if drafter != "model" and sequences > 1:
+        raise InvalidAlgorithmError(
+            f"--drafter {drafter} proposes one draft sequence per round, but the algorithm "
+            f"asks for {sequences} (batch SD); use --drafter model with --num-drafts > 1"
+        )
+    if context is None or drafter != "model":
+        return
+    for parameter in MODEL_FREE_OPTIONS:
+        source = context.get_parameter_source(parameter) if parameter in context.params else None
+        if source is not None and source.name == "COMMANDLINE":
+            flag = "--" + parameter.replace("_", "-")
+            raise InvalidAlgorithmError(
+                f"{flag} applies to a model-free drafter (--drafter ngram, suffix, "
+                "ngram+model, suffix+model), not to --drafter model; remove it"
+            )

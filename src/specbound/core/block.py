@@ -116,6 +116,13 @@ class BlockVerificationRule:
         """Verify ``tokens`` (..., k) drafted from ``draft`` (..., k, V) against ``target``
         (..., k, V), or (..., k+1, V) whose last position gives the bonus token."""
         k = tokens.shape[-1]
+        if k == 0:  # nothing drafted (a model-free drafter without a match): one target step
+            tau = np.zeros(tokens.shape[:-1], dtype=np.int64)  # (...,)
+            if target.shape[-2] == 0:
+                return BlockOutcome(tau=tau, token=np.full(tau.shape, -1, dtype=np.int64))
+            first = np.reshape(target[..., 0, :], (-1, target.shape[-1]))  # (r, V)
+            token = sample_categorical(first, rng).reshape(tau.shape)  # (...,)
+            return BlockOutcome(tau=tau, token=token.astype(np.int64))
         weights = self.weights(draft, target, tokens)  # (..., k+1)
         heights = self.stop_probs(draft, target, weights)  # (..., k)
         kept = uniforms(rng, heights.shape) < heights  # (..., k)

@@ -14,17 +14,20 @@ from specbound.errors import require_extra
 require_extra("lm", ("torch", "transformers", "safetensors"), "language models")
 
 from specbound.lm.decode import DEFAULT_GAMMA, encode_prompt, generate  # noqa: E402
+from specbound.lm.drafters import DRAFTER_NAMES, drafter_factory  # noqa: E402
 from specbound.lm.loading import ModelPair, embedded_pair_path, load_pair  # noqa: E402
 from specbound.lm.stats import GenerationOutput, GenerationStats, RoundTiming  # noqa: E402
 from specbound.lm.warping import SamplingConfig, warp_probs  # noqa: E402
 
 __all__ = [
     "DEFAULT_GAMMA",
+    "DRAFTER_NAMES",
     "GenerationOutput",
     "GenerationStats",
     "ModelPair",
     "RoundTiming",
     "SamplingConfig",
+    "drafter_factory",
     "embedded_pair_path",
     "encode_prompt",
     "generate",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import numbers
 from collections.abc import Sequence
 from importlib import resources
@@ -10,13 +11,27 @@ from pathlib import Path
 from specbound.errors import InvalidInputError
 from specbound.validate import check_memory, format_bytes
 
-__all__ = ["DEFAULT_PROMPTS_NAME", "check_prompt", "check_text", "load_prompts"]
+__all__ = [
+    "DEFAULT_PROMPTS_NAME",
+    "WORKLOADS",
+    "check_prompt",
+    "check_text",
+    "load_prompts",
+    "load_workload",
+]
 
 #: Memory per byte of a prompts file while it is read and split into lines.
 READ_BYTES_PER_BYTE = 4
 
 #: The ~50 short prompts shipped with specbound (package data ``specbound/data``).
 DEFAULT_PROMPTS_NAME = "prompts.txt"
+
+#: The shipped workload prompt sets (package data ``specbound/data/<name>.json``, a JSON
+#: list of instructions, plain text; chat templates are applied when they are encoded):
+#: ``grounded`` — repeat, edit, extract from, or answer from a given passage or code, where
+#: the output copies the context (model-free drafters match); ``open`` — open-ended
+#: requests, where they rarely do.
+WORKLOADS = ("grounded", "open")
 
 
 def _parse(text: str, source: str) -> list[str]:
@@ -92,4 +107,15 @@ def load_prompts(path: str | Path | None = None, limit: int | None = None) -> li
         except UnicodeDecodeError as exc:
             raise InvalidInputError(f"prompts file {str(path)!r} is not UTF-8 text") from exc
         prompts = _parse(text, repr(str(path)))
+    return prompts[:limit] if limit is not None else prompts
+
+
+def load_workload(name: str, limit: int | None = None) -> list[str]:
+    """The shipped prompt set ``name`` (one of :data:`WORKLOADS`), the first ``limit``."""
+    if name not in WORKLOADS:
+        raise InvalidInputError(f"workload must be one of {', '.join(WORKLOADS)}, got {name!r}")
+    if limit is not None and limit < 1:
+        raise InvalidInputError(f"limit must be >= 1, got {limit}")
+    text = resources.files("specbound.data").joinpath(f"{name}.json").read_text("utf-8")
+    prompts = [str(p) for p in json.loads(text)]
     return prompts[:limit] if limit is not None else prompts
