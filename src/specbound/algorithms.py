@@ -343,12 +343,6 @@ class TreeSpeculative(_Spec):
     def family(self) -> VerificationFamily:
         return TreeFamily(tuple(self._rule(b) for b in self.branching), self.replacement)
 
-    def check_vocabulary(self, vocab_size: int) -> None:
-        """The optimal verifier's sampler enumerates draft sets: refuse big vocabularies."""
-        if self.verifier == "optimal":
-            for rule in self.family.rules:  # type: ignore[attr-defined]
-                MultiDraftFamily(SpeculativeRule(), rule).check_vocabulary(vocab_size)
-        self.family.check_vocabulary(vocab_size)
 
 
 Algorithm = (

@@ -35,6 +35,7 @@ from specbound.core.families.base import (
     VerificationFamily,
     draft_length,
 )
+from specbound.core.multidraft import OptimalMultiDraftRule, check_coupling_size
 from specbound.errors import InvalidAlgorithmError
 
 __all__ = ["TreeFamily", "tree_nodes"]
@@ -80,6 +81,12 @@ class TreeFamily(VerificationFamily):
 
     def interpret(self, shapes: RoundShapes[R]) -> R:
         return shapes.tree_rounds(self.rules, self.replacement)
+
+    def check_vocabulary(self, vocab_size: int) -> None:
+        """The optimal coupling's sampler enumerates draft sets: refuse big vocabularies."""
+        for rule in self.rules:
+            if isinstance(rule, OptimalMultiDraftRule) and rule.num_drafts > 1:
+                check_coupling_size(vocab_size, rule.num_drafts)
 
     def check_decoder(self) -> None:
         raise InvalidAlgorithmError(
