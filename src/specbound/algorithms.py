@@ -344,7 +344,6 @@ class TreeSpeculative(_Spec):
         return TreeFamily(tuple(self._rule(b) for b in self.branching), self.replacement)
 
 
-
 Algorithm = (
     Autoregressive
     | Speculative

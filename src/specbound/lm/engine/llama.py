@@ -16,10 +16,8 @@ that share a key/value head are folded into the query axis, (B, kvh, g*L, d), so
 scaled-dot-product attention over the (B, kvh, S, d) cache serves them all; the mask is
 repeated ``g`` times along the queries.
 
-The KV cache is a preallocated buffer per layer, (rows, kv_heads, capacity, head_dim),
-handled exactly as :class:`~specbound.lm.engine.neox.StaticNeoX` handles its own: crop
-moves the length back, :meth:`StaticLlama.repeat` fans row 0 out, :meth:`StaticLlama.select`
-keeps one row; the capacity doubles when exceeded.
+The KV cache is :class:`~specbound.lm.engine.static_cache.StaticCache`'s preallocated
+buffer per layer, (rows, kv_heads, capacity, head_dim), shared with the GPT-NeoX path.
 
 For token trees, :meth:`StaticLlama.forward` takes explicit ``position_ids`` (B, L) and a
 boolean ``attention_mask`` over (L, cached + L) (True: may attend); without them the
@@ -34,11 +32,9 @@ import torch
 import torch.nn.functional as nnf
 
 from specbound.lm.engine.llama_weights import LlamaLayer, LlamaWeights, llama_weights_for
-from specbound.lm.engine.matmul import KernelChoice
+from specbound.lm.engine.static_cache import StaticCache
 
 __all__ = ["StaticLlama", "supports"]
-
-_INITIAL_CAPACITY = 256
 
 
 def supports(model: Any) -> bool:
@@ -71,7 +67,7 @@ def _rotary_tables(cos: torch.Tensor, sin: torch.Tensor) -> tuple[torch.Tensor, 
     return cos.reshape(positions, 1, 1, half), signed.reshape(positions, 1, 2, half)
 
 
-class StaticLlama:
+class StaticLlama(StaticCache):
     """Llama forward passes that extend a preallocated KV cache of ``rows`` sequences.
 
     The interface of :class:`~specbound.lm.engine.neox.StaticNeoX`: :meth:`forward` feeds
@@ -81,80 +77,15 @@ class StaticLlama:
     """
 
     def __init__(self, model: Any, vocab_size: int, *, pack: str = "auto") -> None:
-        self.weights: LlamaWeights = llama_weights_for(model, vocab_size, pack)
-        self.vocab_size = vocab_size
-        self.dtype = self.weights.embedding.dtype
-        self.device = self.weights.embedding.device
-        self.scale = self.weights.head_dim**-0.5
-        self.length = 0
-        self.rows = 1
-        self._keys: list[torch.Tensor] = []
-        self._values: list[torch.Tensor] = []
-        self._cos = self._sin = torch.empty(0)
-        self._allocate(1, _INITIAL_CAPACITY)
+        super().__init__(llama_weights_for(model, vocab_size, pack), vocab_size)
+        self.weights: LlamaWeights
 
     @property
-    def packed(self) -> bool:
-        """Whether some matrix products use oneDNN-packed weights."""
-        return self.weights.kernels.any_packed or self.weights.head.choice.any_packed
+    def cached_heads(self) -> int:
+        return int(self.weights.kv_heads)
 
-    @property
-    def kernels(self) -> KernelChoice:
-        """The kernel the layers' linears use per input row count (the head's own:
-        ``weights.head.choice``)."""
-        return self.weights.kernels
-
-    # ------------------------------------------------------------------ cache buffers
-
-    @property
-    def capacity(self) -> int:
-        return int(self._keys[0].shape[2])
-
-    def _allocate(self, rows: int, capacity: int) -> None:
-        """(Re)allocate the buffers for ``rows`` x ``capacity``, keeping the cached prefix."""
-        weights = self.weights
-        shape = (rows, weights.kv_heads, capacity, weights.head_dim)
-        with torch.inference_mode():
-            buffers = [
-                torch.empty(shape, dtype=self.dtype, device=self.device)
-                for _ in range(2 * len(weights.layers))
-            ]
-            keys, values = buffers[: len(weights.layers)], buffers[len(weights.layers) :]
-            if self._keys and self.length:
-                kept = min(rows, self._keys[0].shape[0])
-                for new, old in zip([*keys, *values], [*self._keys, *self._values], strict=True):
-                    new[:kept, :, : self.length] = old[:kept, :, : self.length]
-        self._cos, self._sin = _rotary_tables(*weights.rotary_table(capacity, self.dtype))
-        self._keys, self._values = keys, values
-
-    def _reserve(self, rows: int, length: int) -> None:
-        if rows > self._keys[0].shape[0] or length > self.capacity:
-            capacity = self.capacity
-            while capacity < length:
-                capacity *= 2
-            self._allocate(max(rows, self._keys[0].shape[0]), capacity)
-
-    def crop(self, length: int) -> None:
-        """Keep the first ``length`` cached tokens of every row."""
-        self.length = min(self.length, length)
-
-    def repeat(self, rows: int) -> None:
-        """Fan the one-row cache out to ``rows`` identical rows."""
-        if rows == 1:
-            return
-        self._reserve(rows, self.length)
-        with torch.inference_mode():
-            for buffer in [*self._keys, *self._values]:
-                buffer[1:rows, :, : self.length] = buffer[0:1, :, : self.length]
-        self.rows = rows
-
-    def select(self, row: int) -> None:
-        """Keep only ``row`` (it becomes row 0)."""
-        if row != 0:
-            with torch.inference_mode():
-                for buffer in [*self._keys, *self._values]:
-                    buffer[0, :, : self.length] = buffer[row, :, : self.length]
-        self.rows = 1
+    def rotary_tables(self, capacity: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return _rotary_tables(*self.weights.rotary_table(capacity, self.dtype))
 
     # ------------------------------------------------------------------ the forward
 

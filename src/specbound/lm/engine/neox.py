@@ -12,10 +12,8 @@ rounding (``tests/bench/test_bench_neox_fast_path.py`` checks them to 1e-5). The
 weights it reads are :mod:`specbound.lm.engine.neox_weights`; which matrix-product kernel each
 call uses, :mod:`specbound.lm.engine.matmul`.
 
-The KV cache is a preallocated buffer per layer, (rows, heads, capacity, head_dim): a
-forward writes its new keys/values in place, cropping is moving the length back, fanning
-out to M rows copies the prefix into rows 1..M-1, and keeping a row copies it into row 0.
-Nothing is concatenated or reallocated per token; the capacity doubles when exceeded.
+The KV cache is :class:`~specbound.lm.engine.static_cache.StaticCache`'s preallocated
+buffer per layer, (rows, heads, capacity, head_dim), written in place by each forward.
 
 :func:`supports` says whether a model can take this path (the exact class, the default
 rotary embedding, eval mode); :class:`~specbound.lm.cache.CachedLM` falls back to the
@@ -29,12 +27,10 @@ from typing import Any
 import torch
 import torch.nn.functional as nnf
 
-from specbound.lm.engine.matmul import KernelChoice
 from specbound.lm.engine.neox_weights import Layer, weights_for
+from specbound.lm.engine.static_cache import StaticCache
 
 __all__ = ["StaticNeoX", "supports"]
-
-_INITIAL_CAPACITY = 256
 
 
 def supports(model: Any) -> bool:
@@ -82,7 +78,7 @@ def _rotate_in_place(
     turned.copy_(turned * cos + turned.flip(-2) * sin)  # (B, L, h, 2, 2, R/2)
 
 
-class StaticNeoX:
+class StaticNeoX(StaticCache):
     """GPT-NeoX forward passes that extend a preallocated KV cache of ``rows`` sequences.
 
     ``length`` tokens are cached per row (all rows have the same length). :meth:`forward`
@@ -95,82 +91,14 @@ class StaticNeoX:
     """
 
     def __init__(self, model: Any, vocab_size: int, *, pack: str = "auto") -> None:
-        self.weights = weights_for(model, vocab_size, pack)
-        self.vocab_size = vocab_size
-        self.dtype = self.weights.embedding.dtype
-        self.device = self.weights.embedding.device
-        self.scale = self.weights.head_dim**-0.5
-        self.length = 0
-        self.rows = 1
-        self._keys: list[torch.Tensor] = []
-        self._values: list[torch.Tensor] = []
-        self._cos = self._sin = torch.empty(0)
-        self._allocate(1, _INITIAL_CAPACITY)
+        super().__init__(weights_for(model, vocab_size, pack), vocab_size)
 
     @property
-    def packed(self) -> bool:
-        """Whether some matrix products use oneDNN-packed weights (see the module docstring)."""
-        return self.weights.kernels.any_packed or self.weights.head.choice.any_packed
+    def cached_heads(self) -> int:
+        return int(self.weights.heads)
 
-    @property
-    def kernels(self) -> KernelChoice:
-        """The kernel the layers' linears use for each input row count (see
-        :func:`~specbound.lm.engine.matmul.choose_kernels`; the LM head's own choice is
-        ``weights.head.choice``)."""
-        return self.weights.kernels
-
-    # ------------------------------------------------------------------ cache buffers
-
-    @property
-    def capacity(self) -> int:
-        return int(self._keys[0].shape[2])
-
-    def _allocate(self, rows: int, capacity: int) -> None:
-        """(Re)allocate the buffers for ``rows`` x ``capacity``, keeping the cached prefix."""
-        weights = self.weights
-        shape = (rows, weights.heads, capacity, weights.head_dim)
-        with torch.inference_mode():
-            keys = [
-                torch.empty(shape, dtype=self.dtype, device=self.device) for _ in weights.layers
-            ]
-            values = [
-                torch.empty(shape, dtype=self.dtype, device=self.device) for _ in weights.layers
-            ]
-            if self._keys and self.length:
-                kept = min(rows, self._keys[0].shape[0])
-                for new, old in zip([*keys, *values], [*self._keys, *self._values], strict=True):
-                    new[:kept, :, : self.length] = old[:kept, :, : self.length]
-        self._cos, self._sin = _rotary_tables(*weights.rotary_table(capacity, self.dtype))
-        self._keys, self._values = keys, values
-
-    def _reserve(self, rows: int, length: int) -> None:
-        if rows > self._keys[0].shape[0] or length > self.capacity:
-            capacity = self.capacity
-            while capacity < length:
-                capacity *= 2
-            self._allocate(max(rows, self._keys[0].shape[0]), capacity)
-
-    def crop(self, length: int) -> None:
-        """Keep the first ``length`` cached tokens of every row."""
-        self.length = min(self.length, length)
-
-    def repeat(self, rows: int) -> None:
-        """Fan the one-row cache out to ``rows`` identical rows."""
-        if rows == 1:
-            return
-        self._reserve(rows, self.length)
-        with torch.inference_mode():
-            for buffer in [*self._keys, *self._values]:
-                buffer[1:rows, :, : self.length] = buffer[0:1, :, : self.length]
-        self.rows = rows
-
-    def select(self, row: int) -> None:
-        """Keep only ``row`` (it becomes row 0)."""
-        if row != 0:
-            with torch.inference_mode():
-                for buffer in [*self._keys, *self._values]:
-                    buffer[0, :, : self.length] = buffer[row, :, : self.length]
-        self.rows = 1
+    def rotary_tables(self, capacity: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return _rotary_tables(*self.weights.rotary_table(capacity, self.dtype))
 
     # ------------------------------------------------------------------ the forward
 
