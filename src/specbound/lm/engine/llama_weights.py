@@ -19,7 +19,12 @@ from typing import Any
 
 import torch
 
-from specbound.lm.engine.matmul import LINEAR_ONLY, KernelChoice, Linear, remembered_choice
+from specbound.lm.engine.matmul import (
+    LINEAR_ONLY,
+    KernelChoice,
+    Linear,
+    layer_and_head_choice,
+)
 from specbound.lm.engine.neox_weights import PACK_LIMIT_BYTES, PACK_MIN_BYTES
 
 __all__ = [
@@ -203,18 +208,10 @@ def _build(model: Any, vocab_size: int, pack: bool, choice: KernelChoice | None)
     if not agree:  # NOTE: a oneDNN build that disagrees with linear: fall back, same results
         return _build(model, vocab_size, False, choice)
 
-    def allowed(chosen: KernelChoice) -> KernelChoice:
-        if chosen.any_packed and not pack:
-            return KernelChoice(tuple("linear" if k == "packed" else k for k in chosen.by_rows))
-        return chosen
-
-    layer_choice = head_choice = choice
-    if choice is None:
-        layer_linears = [item for layer in layers for item in _linears_of(layer)]
-        layer_choice = remembered_choice(layer_linears, pack, model.device)
-        head_choice = remembered_choice([head], pack, model.device)
-    assert layer_choice is not None and head_choice is not None
-    layer_choice, head_choice = allowed(layer_choice), allowed(head_choice)
+    layer_linears = [item for layer in layers for item in _linears_of(layer)]
+    layer_choice, head_choice = layer_and_head_choice(
+        layer_linears, head, pack, model.device, choice
+    )
     kept = tuple(
         replace(
             layer,

@@ -17,7 +17,12 @@ from typing import Any
 
 import torch
 
-from specbound.lm.engine.matmul import LINEAR_ONLY, KernelChoice, Linear, remembered_choice
+from specbound.lm.engine.matmul import (
+    LINEAR_ONLY,
+    KernelChoice,
+    Linear,
+    layer_and_head_choice,
+)
 
 __all__ = [
     "PACK_LIMIT_BYTES",
@@ -173,21 +178,10 @@ def _buildweights_for(
     if not agree:  # NOTE: a oneDNN build that disagrees with linear: fall back, same results
         return _buildweights_for(model, vocab_size, False, choice)
 
-    def allowed(chosen: KernelChoice) -> KernelChoice:
-        if chosen.any_packed and not pack:
-            return KernelChoice(tuple("linear" if k == "packed" else k for k in chosen.by_rows))
-        return chosen
-
-    # NOTE: the LM head is timed on its own: it is the largest single matrix of a small
-    # model (a quarter of the embedded draft's weights) and its best kernel often
-    # differs from the layers' (a (4096, 64) head: transposed 19 us, linear 28 us).
-    layer_choice = head_choice = choice
-    if choice is None:
-        layer_linears = [item for layer in layers for item in linears_of(layer)]
-        layer_choice = remembered_choice(layer_linears, pack, model.device)
-        head_choice = remembered_choice([head], pack, model.device)
-    assert layer_choice is not None and head_choice is not None
-    layer_choice, head_choice = allowed(layer_choice), allowed(head_choice)
+    layer_linears = [item for layer in layers for item in linears_of(layer)]
+    layer_choice, head_choice = layer_and_head_choice(
+        layer_linears, head, pack, model.device, choice
+    )
     head = head.keeping(head_choice)
     layers = tuple(
         replace(
