@@ -7,10 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from specbound.estimates import Z95
-from specbound.experiments.plotting.style import COLORS, hollow_points, save, subplots
+from specbound.experiments.plotting.style import (
+    COLORS,
+    save,
+    subplots,
+    tokens_per_call_series,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -29,21 +31,15 @@ def _calls_panel(ax: Axes, chain: dict[str, Any], title: str) -> None:
     """Tokens per target call (T / calls) of SD and block verification against gamma."""
     T, gammas = chain["T"], chain["gammas"]
     for k, (name, label) in enumerate((("sd", "SD"), ("block", "block verification"))):
-        color, marker = COLORS[2 * k], "os"[k]
-        ax.plot(gammas, [T / c for c in chain[name]["exact"]], color=color, label=f"{label}: exact")
-        points = chain[name]["measured"]
-        means = np.asarray([p["mean"] for p in points])
-        half = Z95 * np.asarray([p["se"] for p in points])
-        hollow_points(
+        tokens_per_call_series(
             ax,
             gammas,
-            T / means,
-            yerr=np.abs(T / (means - half) - T / means),
-            color=color,
-            marker=marker,
-            size=7,
-            capsize=3,
-            label=f"{label}: simulated (95% CI)",
+            T,
+            chain[name]["exact"],
+            chain[name]["measured"],
+            color=COLORS[2 * k],
+            marker="os"[k],
+            label=label,
         )
     ax.set_xticks(gammas)
     ax.set_xlabel("draft length gamma")

@@ -151,3 +151,35 @@ def save(fig: Figure, path: str | Path) -> Path:
     finally:
         plt.close(fig)
     return Path(path)
+
+
+def tokens_per_call_series(
+    ax: Axes,
+    x: Sequence[float],
+    horizon: int,
+    exact_calls: Sequence[float],
+    measured_calls: Sequence[dict[str, float]],
+    *,
+    color: str,
+    marker: str,
+    label: str,
+) -> None:
+    """Tokens per target call (``horizon / calls``): the exact values as a line, the
+    simulated means as hollow points with their 95% intervals (``measured_calls``: dicts
+    with ``mean`` and ``se`` of the target calls)."""
+    from specbound.estimates import Z95
+
+    ax.plot(x, [horizon / c for c in exact_calls], color=color, label=f"{label}: exact")
+    means = np.asarray([p["mean"] for p in measured_calls])  # (n,)
+    half = Z95 * np.asarray([p["se"] for p in measured_calls])  # (n,)
+    hollow_points(
+        ax,
+        x,
+        horizon / means,
+        yerr=np.abs(horizon / (means - half) - horizon / means),
+        color=color,
+        marker=marker,
+        size=7,
+        capsize=3,
+        label=f"{label}: simulated (95% CI)",
+    )

@@ -10,7 +10,13 @@ from typing import Any
 import numpy as np
 
 from specbound.estimates import Z95
-from specbound.experiments.plotting.style import COLORS, hollow_points, save, subplots
+from specbound.experiments.plotting.style import (
+    COLORS,
+    hollow_points,
+    save,
+    subplots,
+    tokens_per_call_series,
+)
 
 __all__ = ["trees_figure"]
 
@@ -21,26 +27,15 @@ def trees_figure(data: dict[str, Any], path: Path) -> Path:
     fig, axes = subplots(1, 2, width=12.5, height=4.8, title="Token trees")
     ax = axes[0, 0]
     for k, (kind, label) in enumerate((("tree", "best tree"), ("chain", "best chain (SD)"))):
-        color, marker = COLORS[2 * k], "os"[k]
-        ax.plot(
-            budgets,
-            [T / c for c in budget[f"{kind}_exact_calls"]],
-            color=color,
-            label=f"{label}: exact",
-        )
-        points = budget[f"{kind}_measured_calls"]
-        means = np.asarray([p["mean"] for p in points])  # (B,)
-        half = Z95 * np.asarray([p["se"] for p in points])  # (B,)
-        hollow_points(
+        tokens_per_call_series(
             ax,
             budgets,
-            T / means,
-            yerr=np.abs(T / (means - half) - T / means),
-            color=color,
-            marker=marker,
-            size=7,
-            capsize=3,
-            label=f"{label}: simulated (95% CI)",
+            T,
+            budget[f"{kind}_exact_calls"],
+            budget[f"{kind}_measured_calls"],
+            color=COLORS[2 * k],
+            marker="os"[k],
+            label=label,
         )
     ax.set_xticks(budgets)
     ax.set_xlabel("node budget (nodes scored per target call)")
