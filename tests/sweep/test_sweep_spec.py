@@ -136,3 +136,55 @@ def test_cli_spec_error_is_one_line_exit_2(write_spec, tmp_path: Path) -> None: 
         assert "line 8: chains.gama: unknown key" in lines[0]
         assert "Traceback" not in err + out
         assert not (tmp_path / "o" / "results.parquet").exists()
+
+
+TREE_SPEC = """
+[sweep]
+name = "trees"
+kind = "chains"
+seed = 1
+[chains]
+compute = "theory"
+algorithms = ["sd", "tree"]
+gamma = [2]
+tree = [[2, 1], "3,1", [2, 1]]
+[[chains.random]]
+T = [6]
+S = [3]
+"""
+
+
+def test_tree_shapes_are_a_grid_dimension_of_tree_cells_only() -> None:
+    import specbound as sb
+    from specbound.sweep.cells import algorithm_spec
+
+    spec = parse_spec(TREE_SPEC)
+    assert isinstance(spec.grid, ChainGrid)
+    assert spec.grid.tree == ((2, 1), (3, 1))  # distinct, in order; "3,1" as the CLI writes it
+    cells = expand(spec)
+    specs = [algorithm_spec(cell.config) for cell in cells]
+    assert specs == [
+        sb.Speculative(gamma=2),
+        sb.TreeSpeculative((2, 1)),
+        sb.TreeSpeculative((3, 1)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("[]", "empty"),
+        ("[[2, 0]]", "integers >= 1"),
+        ('["x"]', "integers >= 1"),
+        ("[true]", "list"),
+    ],
+)
+def test_bad_tree_shapes_are_refused_by_key(value: str, fragment: str) -> None:
+    with pytest.raises(SweepSpecError, match=f"tree.*{fragment}"):
+        parse_spec(TREE_SPEC.replace('tree = [[2, 1], "3,1", [2, 1]]', f"tree = {value}"))
+
+
+def test_trees_are_refused_in_language_model_sweeps() -> None:
+    text = '[sweep]\nname = "x"\nkind = "lm"\nseed = 0\n[lm]\nalgorithms = ["tree"]\n'
+    with pytest.raises(SweepSpecError, match="'tree' runs on chains only"):
+        parse_spec(text)

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from specbound.algorithms import VERIFIERS
 from specbound.errors import SpecboundError
-from specbound.registry import ALGORITHM_NAMES
+from specbound.registry import ALGORITHM_NAMES, OPTIONS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -128,6 +128,7 @@ class ChainGrid:
     M: tuple[int, ...]
     eps: tuple[float, ...]
     verifier: tuple[str, ...]
+    tree: tuple[tuple[int, ...], ...]
     random: tuple[RandomChains, ...]
     files: tuple[str, ...]
 
@@ -160,6 +161,7 @@ class LMGrid:
     M: tuple[int, ...]
     eps: tuple[float, ...]
     verifier: tuple[str, ...]
+    tree: tuple[tuple[int, ...], ...]
 
 
 @dataclass(frozen=True)
@@ -262,6 +264,20 @@ def _gamma(value: Any) -> int | None:
     return int(value)
 
 
+def _branching(value: Any) -> tuple[int, ...]:
+    """A tree shape: a list of integers >= 1 (``[4, 2, 1]``) or the CLI's ``"4,2,1"``."""
+    parts = value.split(",") if isinstance(value, str) else value
+    if not isinstance(parts, (list, tuple)) or not parts:
+        raise ValueError(f"must be a list of children per depth such as [4, 2, 1], got {value!r}")
+    try:
+        shape = tuple(int(part) for part in parts)
+    except (TypeError, ValueError):
+        shape = ()
+    if not shape or any(isinstance(p, bool) or b < 1 for p, b in zip(parts, shape, strict=False)):
+        raise ValueError(f"must be integers >= 1 per depth such as [4, 2, 1], got {value!r}")
+    return shape
+
+
 def _text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"must be a non-empty string, got {value!r}")
@@ -270,7 +286,7 @@ def _text(value: Any) -> str:
 
 # ---------------------------------------------------------------------------- tables
 
-_SETTING_KEYS = ("algorithms", "gamma", "M", "eps", "verifier")
+_SETTING_KEYS = ("algorithms", "gamma", "M", "eps", "verifier", "tree")
 _CHAIN_KEYS = ("compute", "n_runs", *_SETTING_KEYS, "random", "files")
 _RANDOM_KEYS = ("T", "S", "mix", "concentration", "zeros", "seeds")
 _LM_KEYS: tuple[str, ...] = ("compute", "pairs", "prompts", "prompts_file", "responses")
@@ -284,6 +300,7 @@ def _settings(table: _Table, algorithms: Sequence[str]) -> dict[str, tuple[Any, 
         "M": table.get_list("M", _int(1), [2]),
         "eps": table.get_list("eps", _float(0.0), [0.1]),
         "verifier": table.get_list("verifier", _choice(VERIFIERS), ["recursive"]),
+        "tree": table.get_list("tree", _branching, [OPTIONS["branching"].default]),
     }
 
 
@@ -365,6 +382,9 @@ def _prompts(table: _Table, base: Path) -> tuple[str, ...]:
 def _lm_grid(table: _Table, base: Path) -> LMGrid:
     table.check_keys(_LM_KEYS)
     compute = table.get("compute", _choice(LM_COMPUTE), "generate")
+    settings = _settings(table, ["opt", "uno"] if compute == "table1" else ["sd"])
+    if "tree" in settings["algorithms"]:
+        raise table.fail("algorithms", "'tree' runs on chains only for now ([chains] sweeps)")
     return LMGrid(
         compute=compute,
         pairs=_pairs(table),
@@ -372,7 +392,7 @@ def _lm_grid(table: _Table, base: Path) -> LMGrid:
         responses=table.get("responses", _int(1), 2),
         max_new_tokens=table.get("max_new_tokens", _int(1), 16),
         temperature=table.get_list("temperature", _float(0.0), [1.0]),
-        **_settings(table, ["opt", "uno"] if compute == "table1" else ["sd"]),
+        **settings,
     )
 
 
