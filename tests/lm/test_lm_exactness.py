@@ -64,6 +64,9 @@ class MisreportingDrafter(Drafter):
 
 PLAIN = SamplingConfig()
 WARPED = SamplingConfig(temperature=0.7, top_k=5, top_p=0.9)
+# top-k alone binds (no top-p to make it redundant): a target that lost its top-k in the
+# scoring call would put mass on tokens the warped law excludes
+TOP_K = SamplingConfig(top_k=3)
 
 CASES = [
     # (id, pair fixture, algorithm, horizon, samples, sampling)
@@ -71,6 +74,7 @@ CASES = [
     ("sd-gamma1", "tiny_pair", sb.Speculative(gamma=1), 3, 3_000, PLAIN),
     ("batch3-gamma2", "tiny_pair", sb.BatchSpeculative(num_drafts=3, gamma=2), 3, 3_000, PLAIN),
     ("sd-warped", "tiny_pair", sb.Speculative(gamma=2), 2, 3_000, WARPED),
+    ("sd-topk3", "tiny_pair", sb.Speculative(gamma=2), 3, 3_000, TOP_K),
     ("block-gamma2", "tiny_pair", sb.BlockSpeculative(gamma=2), 3, 3_000, PLAIN),
     ("block-horizon", "tiny_pair", sb.BlockSpeculative(), 3, 3_000, WARPED),
     # the lean Llama path (its own preallocated cache: crop / fan-out / select)

@@ -467,4 +467,12 @@ MUTANTS = [
         "without replacement: a refused child stays in the draft law the next is tried against",
         ["tests/chain/test_chain_tree.py"],
     ),
+    _m(
+        "lm-target-loses-topk",
+        "lm/decode.py",
+        "    return kernel_array(warp_probs(logits, sampling))  # (M, k or k+1, V) float64",
+        "    return kernel_array(warp_probs(logits, SamplingConfig(temperature=sampling.temperature)))",
+        "the scoring call warps the target without its top-k / top-p",
+        ["tests/lm/test_lm_exactness.py::test_output_law_is_target_law[sd-topk3]"],
+    ),
 ]
