@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 # importing a command module registers its commands on `app`
-from specbound.cli import bench, chain, lm, profile, reproduce, step, sweep  # noqa: F401
+from specbound.cli import bench, chain, distill, lm, profile, reproduce, step, sweep  # noqa: F401
 from specbound.cli.app import app
 from specbound.cli.common import run_app
 
