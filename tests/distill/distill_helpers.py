@@ -61,6 +61,7 @@ def run_distill(teacher: Path, out: Path, instructions: Path, **kwargs: Any) -> 
         "objective": "tv",
         "max_minutes": 0.1,
         "lr": 3e-3,
+        "eval_every_nth": 1,
         "warmup_steps": 2,
         **kwargs,
     }
