@@ -260,7 +260,13 @@ def _distill(
     phases = [{k: v for k, v in p.items()} for p in state["phases"]]
     splits = manifest.get("splits", {})
     data = {
-        "train": _data_summary(train_laws, len(train_text), splits.get("train", {})),
+        "train": _data_summary(
+            train_laws,
+            len(train_text)
+            if not data_settings.train_prompts
+            else min(len(train_text), data_settings.train_prompts),
+            splits.get("train", {}),
+        ),
         "heldout": _data_summary(heldout, len(held_text), splits.get("heldout", {})),
         "settings": asdict(data_settings),
     }
