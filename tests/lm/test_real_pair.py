@@ -238,3 +238,22 @@ def test_smollm2_prompts_are_chat_templated_by_default(smollm2_pair: Any) -> Non
     raw = encode_text(replace(smollm2_pair, chat=False), "Hi")
     assert smollm2_pair.tokenizer.decode(raw) == "Hi"
     assert os.environ["SPECBOUND_CACHE_DIR"] != str(Path.home() / ".cache" / "specbound")
+
+
+@needs_smollm2
+@pytest.mark.usefixtures("untimed_kernels")
+def test_the_named_pair_loads_its_shipped_distilled_draft() -> None:
+    """``load_pair("smollm2")`` rebuilds the shipped draft (layers only) on the target's
+    embedding; greedy SD with it gives the autoregressive tokens."""
+    with user_cache():
+        pair = sb.lm.load_pair("smollm2")
+    assert pair.draft.config.num_hidden_layers == 2
+    assert pair.draft.get_input_embeddings().weight.shape == (49152, 576)
+    greedy = sb.lm.SamplingConfig(temperature=0)
+    ar = sb.lm.generate(
+        pair, "Name a color.", sb.Autoregressive(), max_new_tokens=4, sampling=greedy
+    )
+    sd = sb.lm.generate(
+        pair, "Name a color.", sb.Speculative(gamma=2), max_new_tokens=4, sampling=greedy
+    )
+    assert sd.token_ids == ar.token_ids

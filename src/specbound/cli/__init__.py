@@ -10,7 +10,17 @@ from __future__ import annotations
 import sys
 
 # importing a command module registers its commands on `app`
-from specbound.cli import bench, chain, engine, lm, profile, reproduce, step, sweep  # noqa: F401
+from specbound.cli import (  # noqa: F401
+    bench,
+    chain,
+    distill,
+    engine,
+    lm,
+    profile,
+    reproduce,
+    step,
+    sweep,
+)
 from specbound.cli.app import app
 from specbound.cli.common import run_app
 

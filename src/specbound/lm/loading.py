@@ -21,6 +21,7 @@ import torch
 
 from specbound.errors import IncompatibleModelsError, InvalidInputError, ModelNotFoundError
 from specbound.lm.chat import has_chat_template
+from specbound.lm.distilled import is_distilled_draft, materialize_draft
 from specbound.lm.gguf import converted_folder, is_gguf
 from specbound.lm.pair_config import read_prompt_prefix
 from specbound.lm.pairs import PAIR_NAMES, shipped_draft, smollm2_gguf
@@ -349,7 +350,10 @@ def load_pair(
             with contextlib.suppress(ModelNotFoundError):
                 draft_tok = _load_tokenizer(draft_src, "draft", local_files_only)
         target_model = _load_model(target_src, "target", torch_dtype, local_files_only)
-        draft_model = _load_model(draft_src, "draft", torch_dtype, local_files_only)
+        if is_distilled_draft(draft_src):  # layers only: rebuilt on the target's embedding
+            draft_model = materialize_draft(draft_src, target_model, torch_dtype)
+        else:
+            draft_model = _load_model(draft_src, "draft", torch_dtype, local_files_only)
     # a GGUF model is named by its file, not by its cached conversion
     target_label = os.fspath(target) if is_gguf(os.fspath(target)) else target_src
     draft_label = os.fspath(draft) if is_gguf(os.fspath(draft)) else draft_src
