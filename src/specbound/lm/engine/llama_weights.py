@@ -26,6 +26,7 @@ from specbound.lm.engine.matmul import (
     layer_and_head_choice,
 )
 from specbound.lm.engine.neox_weights import PACK_LIMIT_BYTES, PACK_MIN_BYTES
+from specbound.lm.engine.weights_cache import WeightsTable, built_once
 
 __all__ = [
     "LlamaLayer",
@@ -251,9 +252,7 @@ def _signature(model: Any) -> tuple[Any, ...]:
     return (fields, *((t.data_ptr(), t._version) for t in _tracked(model)))
 
 
-_WEIGHTS: weakref.WeakKeyDictionary[Any, dict[tuple[int, str], tuple[Any, LlamaWeights]]] = (
-    weakref.WeakKeyDictionary()
-)
+_WEIGHTS: WeightsTable = weakref.WeakKeyDictionary()
 
 #: ``pack`` values: what each fixes (None: timed by :func:`choose_kernels`).
 _PACK_CHOICES: dict[str, KernelChoice | None] = {
@@ -274,16 +273,14 @@ def llama_weights_for(model: Any, vocab_size: int, pack: str) -> LlamaWeights:
     if pack not in _PACK_CHOICES:
         raise ValueError(f"pack must be one of {sorted(_PACK_CHOICES)}, got {pack!r}")
     packable = _can_pack(model)
-    per_model = _WEIGHTS.setdefault(model, {})
-    signature = _signature(model)
-    cached = per_model.get((vocab_size, pack))
-    if cached is None or cached[0] != signature:
-        built = _build(
-            model, vocab_size, packable and pack in ("auto", "always"), _PACK_CHOICES[pack]
-        )
-        cached = (signature, built)
-        per_model[(vocab_size, pack)] = cached
-    return cached[1]
+    use_packing = packable and pack in ("auto", "always")
+    return built_once(
+        _WEIGHTS,
+        model,
+        (vocab_size, pack),
+        _signature(model),
+        lambda: _build(model, vocab_size, use_packing, _PACK_CHOICES[pack]),
+    )
 
 
 def clear_llama_weights_cache() -> None:

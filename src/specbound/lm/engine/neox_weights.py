@@ -23,6 +23,7 @@ from specbound.lm.engine.matmul import (
     Linear,
     layer_and_head_choice,
 )
+from specbound.lm.engine.weights_cache import WeightsTable, built_once
 
 __all__ = [
     "PACK_LIMIT_BYTES",
@@ -207,9 +208,7 @@ def _buildweights_for(
     )
 
 
-_WEIGHTS: weakref.WeakKeyDictionary[Any, dict[tuple[int, str], tuple[Any, Weights]]] = (
-    weakref.WeakKeyDictionary()
-)
+_WEIGHTS: WeightsTable = weakref.WeakKeyDictionary()
 
 
 def _tracked(model: Any) -> list[torch.Tensor]:
@@ -267,16 +266,14 @@ def weights_for(model: Any, vocab_size: int, pack: str) -> Weights:
     if pack not in _PACK_CHOICES:
         raise ValueError(f"pack must be one of {sorted(_PACK_CHOICES)}, got {pack!r}")
     packable = can_pack(model, model.gpt_neox.embed_in.weight.dtype, model.device)
-    per_model = _WEIGHTS.setdefault(model, {})
-    signature = _signature(model)
-    cached = per_model.get((vocab_size, pack))
-    if cached is None or cached[0] != signature:
-        built = _buildweights_for(
-            model, vocab_size, packable and pack in ("auto", "always"), _PACK_CHOICES[pack]
-        )
-        cached = (signature, built)
-        per_model[(vocab_size, pack)] = cached
-    return cached[1]
+    use_packing = packable and pack in ("auto", "always")
+    return built_once(
+        _WEIGHTS,
+        model,
+        (vocab_size, pack),
+        _signature(model),
+        lambda: _buildweights_for(model, vocab_size, use_packing, _PACK_CHOICES[pack]),
+    )
 
 
 def clear_weights_cache() -> None:
