@@ -1,10 +1,10 @@
 """One verification round on the tiny LM pair, conditional on fixed drafted tokens.
 
 The prompt and the drafted tokens are fixed; the draft and target laws at every drafted
-position are computed here from the models' logits (a full forward, no cache) and warped
-here (``torch.softmax(logits / temperature)`` after a top-k mask written in this file),
-not by the library's warp. The exact law of (row, accepted count, next token) comes from
-``round_laws`` (formulas written from the paper, no library call), and
+position are computed in the tests from the models' logits (a full forward, no cache) and
+warped there (``torch.softmax(logits / temperature)`` after a top-k mask written in
+``lm_round.py``), not by the library's warp. The exact law of (row, accepted count,
+next token) comes from ``round_laws`` (formulas written from the paper, no library call), and
 :func:`specbound.lm.verification.verify_round` — the decoder's verification — is sampled
 ``N`` times against it with a Pearson chi-square at ALPHA = 1e-3.
 
@@ -19,62 +19,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
+from lm_round import cells_of, powered_n, round_laws_of
 
 import specbound as sb
-from round_harness import POWER, assert_law, chi_square_power, joint_sample_size
+from round_harness import assert_law
 from round_laws import Kind, batch_round_law, round_law
 from round_mutants import ResidualFromScaledDraft, ScaledAccept, ScaledDraftStart, ScaledStart, Spec
 from specbound.core.batch import RecursiveRejectionRule
-from specbound.lm.verification import verify_round
 from stats_helpers import ALPHA, chi_square_pvalue
 
 PROMPT = [3]
-
-
-def warped(
-    model: torch.nn.Module, ids: list[int], vocab: int, temperature: float, top_k: int | None
-):
-    """The laws of the tokens after every prefix of ``ids``: (len(ids), V), float64."""
-    with torch.inference_mode():
-        logits = model(input_ids=torch.tensor([ids])).logits[0, :, :vocab].double()
-    scores = logits / temperature
-    if top_k is not None:
-        kth = torch.topk(scores, top_k, dim=-1).values[..., -1:]
-        scores = scores.masked_fill(scores < kth, -torch.inf)
-    return torch.softmax(scores, dim=-1).numpy()
-
-
-def round_laws_of(pair, drafted: np.ndarray, temperature: float = 1.0, top_k: int | None = None):  # type: ignore[no-untyped-def]
-    """(p (M, k, V), q (M, k+1, V)) at the drafted positions of each row, and the bonus."""
-    k = drafted.shape[1]
-    ps, qs = [], []
-    for row in drafted:
-        ids = [*PROMPT, *(int(t) for t in row)]
-        start = len(PROMPT) - 1
-        ps.append(warped(pair.draft, ids, pair.vocab_size, temperature, top_k)[start : start + k])
-        qs.append(warped(pair.target, ids, pair.vocab_size, temperature, top_k)[start:])
-    return np.stack(ps), np.stack(qs)
-
-
-def cells_of(algorithm, p, q, drafted, n: int, rng: np.random.Generator) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """``n`` rounds through ``verify_round``: cell = (row, accepted, next or V) flattened."""
-    k, V = drafted.shape[1], p.shape[-1]
-    out = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        o = verify_round(algorithm, p, q, drafted, rng)
-        nxt = V if o.next_token is None else o.next_token
-        out[i] = (o.row * (k + 1) + o.accepted) * (V + 1) + nxt
-    return out
-
-
-def powered_n(law: np.ndarray, *mutants: np.ndarray) -> int:
-    """The N at which every mutant law is rejected with POWER (asserted)."""
-    n = joint_sample_size(law.ravel(), [m.ravel() for m in mutants])
-    for m in mutants:
-        assert chi_square_power(law.ravel(), m.ravel(), n) >= POWER
-    return n
-
 
 SINGLE = [
     # (id, algorithm, kind, drafted tokens, temperature, top_k)
@@ -97,7 +51,7 @@ def test_one_round_follows_its_exact_law(
     power >= 0.99 against acceptance x 0.98 and against the 0.9-draft residual; both
     wrong verifiers are rejected by the same test."""
     drafted = np.array([tokens])
-    p, q = round_laws_of(tiny_pair, drafted, temperature, top_k)
+    p, q = round_laws_of(tiny_pair, PROMPT, drafted, temperature, top_k)
     x = drafted[0]
     law = round_law(p[0], q[0], x, kind)
     assert law.sum() == pytest.approx(1.0, abs=1e-12)
@@ -121,7 +75,7 @@ def test_batch_round_follows_its_exact_law(tiny_pair) -> None:  # type: ignore[n
     in ``round_laws``. Power >= 0.99 against both mutants (N ~ 1.2k); both wrong round
     starts are rejected."""
     drafted = np.array([[4, 1], [0, 4]])
-    p, q = round_laws_of(tiny_pair, drafted)
+    p, q = round_laws_of(tiny_pair, PROMPT, drafted)
     law = batch_round_law(p, q, drafted)
     assert law.sum() == pytest.approx(1.0, abs=1e-12)
     scaled = batch_round_law(p, q, drafted, accept_scale=0.98)
