@@ -14,6 +14,7 @@ import importlib.util
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,20 @@ def smollm2_folder() -> Path:
 
     with user_cache():
         return converted_folder(smollm2_gguf())
+
+
+@contextlib.contextmanager
+def named_smollm2() -> Iterator[Any]:
+    """``load_pair("smollm2")`` (SmolLM2 and its shipped draft) for the block, with the
+    engine's kernel timing replaced by ``linear`` for every row count (timing costs
+    seconds on a 135M model and changes no law); skips if the package is not installed."""
+    if not installed():
+        pytest.skip(SKIP_REASON)
+    import specbound as sb
+    import specbound.lm.engine.matmul as matmul
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matmul, "choose_kernels", lambda linears: matmul.LINEAR_ONLY)
+        with user_cache():
+            pair = sb.lm.load_pair("smollm2")
+        yield pair
