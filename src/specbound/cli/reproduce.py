@@ -4,6 +4,10 @@ Thin: parses options, shows a rich progress bar (stderr), calls
 :func:`specbound.experiments.reproduce`, prints where the report is and how many claims
 held. Exit code 0 when every claim holds, 1 when one fails (everything is still written),
 2 for a user mistake such as an unknown experiment in ``--only``.
+
+``--pair smollm2`` runs the language-model sections on that named pair as a second report
+(default folder ``results/smollm2``); the Markov-chain sections are skipped with a note,
+and refused when ``--only`` names one.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from rich.progress import (
 )
 
 from specbound.cli.app import app
+from specbound.cli.common import model_sources
+from specbound.cli.options import PairOption
 from specbound.io import check_output_folder
 from specbound.validate import check_seed
 
@@ -79,10 +85,19 @@ class _RichReporter:
             self._progress.update(task, description=f"{label} [dim]({status})[/dim]")
 
 
+def default_out(pair: str | None) -> str:
+    """The output folder when ``--out`` is not given: ``results``, or ``results/<pair>``
+    for a named model pair (so its report never mixes with the main one)."""
+    return DEFAULT_OUT if pair is None else f"{DEFAULT_OUT}/{pair}"
+
+
 @app.command()
 def reproduce(
-    out: str = typer.Option(
-        DEFAULT_OUT, "--out", help="Output folder: REPORT.md, data/, figures/."
+    out: str | None = typer.Option(
+        None,
+        "--out",
+        help=f"Output folder: REPORT.md, data/, figures/ (default: {DEFAULT_OUT}; "
+        f"{DEFAULT_OUT}/PAIR with --pair).",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of every chain drawn and every simulation."),
     quick: bool = typer.Option(
@@ -100,21 +115,35 @@ def reproduce(
         metavar="",
         help="Recompute even when a data file with the same config exists.",
     ),
+    pair: PairOption = None,
 ) -> None:
     """Regenerate the paper's figures and Table 1, every claim checked, into REPORT.md.
 
-    Figures 2-4, a gamma study, the theory on real models and a Table 1 analog.
+    Figures 2-4, a gamma study, the theory on real models and a Table 1 analog. With
+    --pair smollm2: the language-model sections on that pair, as a second report.
     """
     from specbound.experiments import reproduce as run_experiments
     from specbound.experiments import select
 
     check_seed(seed, "--seed")
-    select(only)  # a user mistake fails before any work
+    name, _ = model_sources(pair, None, None)  # None: the embedded pair
+    chosen = select(only, name)  # a user mistake fails before any work
+    out = default_out(name) if out is None else out
     check_output_folder(out, "--out")  # before any work
+    if name is not None:
+        check_pair_installed(name)
+        if only is None:
+            note_skipped(name, chosen)
     console = Console(stderr=True)
     with _RichReporter(console) as reporter:
         result = run_experiments(
-            Path(out), seed=seed, quick=quick, only=only, force=force, reporter=reporter
+            Path(out),
+            seed=seed,
+            quick=quick,
+            only=only,
+            force=force,
+            reporter=reporter,
+            pair=name,
         )
     typer.echo(f"report: {result.report}")
     typer.echo(f"claims: {result.claims_held} of {result.claims_total} hold")
@@ -125,3 +154,25 @@ def reproduce(
             err=True,
         )
         raise typer.Exit(code=EXIT_CLAIM_FAILED)
+
+
+def check_pair_installed(name: str) -> None:
+    """The named pair's model and shipped draft are installed (one error line if not),
+    before any section starts."""
+    from specbound.lm.pairs import shipped_draft, smollm2_gguf
+
+    if name == "smollm2":
+        smollm2_gguf()
+    shipped_draft(name)
+
+
+def note_skipped(name: str, chosen: list[str]) -> None:
+    """Say on stderr which sections a ``--pair`` run leaves out."""
+    from specbound.experiments import REGISTRY
+
+    skipped = [section for section in REGISTRY if section not in chosen]
+    typer.echo(
+        f"note: --pair {name} runs the language-model sections ({', '.join(chosen)}); "
+        f"the Markov-chain sections are skipped: {', '.join(skipped)}",
+        err=True,
+    )

@@ -11,7 +11,10 @@ bundle pickles (a sweep can send ``compute`` to a process pool or a Ray worker u
 * ``claims(config, data)`` -> the list of :class:`Claim` that the data supports or refutes;
 * ``plot(data, fig_dir)`` -> the PNG files drawn *from the data alone*;
 * ``describe(record)`` -> the Markdown paragraphs of its report section: the claim, the
-  theorem it checks, how its inputs were drawn.
+  theorem it checks, how its inputs were drawn;
+* ``on_pair(quick, seed, pair)`` (language-model sections only) -> the config of the
+  section on the named model pair ``pair`` (``specbound reproduce --pair smollm2``),
+  sized for that pair's cost; None for a section that runs on Markov chains only.
 
 The runner (:mod:`specbound.experiments.runner`) does the rest: caching by config hash,
 atomic writes; :mod:`specbound.experiments.report` writes the section around
@@ -181,7 +184,8 @@ class Experiment:
 
     ``revision`` is bumped whenever ``compute`` changes what it produces, so data files
     written by older code are recomputed rather than trusted. ``timed``: the data record
-    wall-clock seconds, so the same seed need not give the same bytes.
+    wall-clock seconds, so the same seed need not give the same bytes. ``on_pair``: the
+    section's config on a named model pair (None: the section does not run on one).
     """
 
     name: str
@@ -193,3 +197,4 @@ class Experiment:
     plot: Callable[[dict[str, Any], Path], list[Path]]
     describe: Callable[[Record], str]
     timed: bool = False
+    on_pair: Callable[[bool, int, str], Any] | None = None

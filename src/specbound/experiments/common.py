@@ -65,16 +65,35 @@ class ChainSpec:
 @dataclass(frozen=True)
 class PairSpec:
     """The (target, draft) language-model pair of an LM section: paths or hub ids, and
-    optionally the tokenizer's (default: the target's). Both None: the embedded pair."""
+    optionally the tokenizer's (default: the target's). Both None: the embedded pair. A
+    pair name (``smollm2``) as the target and no draft: that named pair, with its shipped
+    draft (:meth:`named`; :func:`specbound.lm.load_pair` reads it so)."""
 
     target: str | None = None
     draft: str | None = None
     tokenizer: str | None = None
 
+    @classmethod
+    def named(cls, name: str) -> PairSpec:
+        """The named pair ``name`` (one of :data:`specbound.lm.pairs.PAIR_NAMES`)."""
+        from specbound.lm.pairs import check_pair_name
+
+        check_pair_name(name)
+        return cls() if name == "embedded" else cls(target=name)
+
     @property
     def embedded(self) -> bool:
         """Whether this is the embedded pair shipped with specbound."""
         return self.target is None and self.draft is None
+
+    @property
+    def name(self) -> str | None:
+        """The pair's name when it is a named pair other than the embedded one, else None."""
+        if self.target is None or self.draft is not None or self.tokenizer is not None:
+            return None
+        from specbound.lm.pairs import PAIR_NAMES
+
+        return self.target if self.target in PAIR_NAMES else None
 
     def load(self) -> ModelPair:
         """The pair, loaded by :func:`specbound.lm.load_pair` (imports torch on first use)."""
@@ -88,6 +107,11 @@ class PairSpec:
         """How the report names the pair; ``*_name``: the loaded models' names."""
         if self.embedded:
             return "The embedded pair"
+        if self.name is not None:
+            return (
+                f"The `{self.name}` pair (target `{target_name}`, its shipped distilled draft"
+                f" `{draft_name}`)"
+            )
         return f"target `{target_name}`, draft `{draft_name}`"
 
 

@@ -64,6 +64,38 @@ def make_config(quick: bool, seed: int) -> LMClockConfig:
     return LMClockConfig(seed=seed)
 
 
+def make_pair_config(quick: bool, seed: int, pair: str) -> LMClockConfig:
+    """The section on the named pair ``pair`` (``reproduce --pair``): a real target step
+    costs 30-60 ms on a CPU, so fewer prompts, paths, runs and timing repeats; gamma 2
+    and 4 (2 when ``quick``), batch M = 2, Decoding-OPT/UNO at eps 0.1 (none when quick)."""
+    spec = PairSpec.named(pair)
+    if quick:
+        return LMClockConfig(
+            seed=seed,
+            num_prompts=1,
+            samples_per_prompt=2,
+            runs_per_prompt=2,
+            max_new_tokens=8,
+            gammas=(2,),
+            num_drafts=(2,),
+            eps=(),
+            timing_repeats=2,
+            pair=spec,
+        )
+    return LMClockConfig(
+        seed=seed,
+        num_prompts=3,
+        samples_per_prompt=6,
+        runs_per_prompt=3,
+        max_new_tokens=24,
+        gammas=(2, 4),
+        num_drafts=(2,),
+        eps=(0.1,),
+        timing_repeats=3,
+        pair=spec,
+    )
+
+
 def _family(algorithm: dict[str, Any]) -> str:
     name = algorithm["name"]
     if name == "batch":
@@ -177,4 +209,5 @@ EXPERIMENT = Experiment(
     plot=plot,
     describe=describe,
     timed=True,
+    on_pair=make_pair_config,
 )

@@ -61,6 +61,34 @@ def make_config(quick: bool, seed: int) -> LMTheoryConfig:
     return LMTheoryConfig(seed=seed)
 
 
+def make_pair_config(quick: bool, seed: int, pair: str) -> LMTheoryConfig:
+    """The section on the named pair ``pair`` (``reproduce --pair``). A real target step
+    costs 30-60 ms on a CPU (the embedded pair's ~2 ms): fewer prompts, paths, runs and
+    tokens, gamma 2 and 4 (2 when ``quick``), batch M = 2."""
+    spec = PairSpec.named(pair)
+    if quick:
+        return LMTheoryConfig(
+            seed=seed,
+            num_prompts=1,
+            samples_per_prompt=2,
+            runs_per_prompt=2,
+            max_new_tokens=6,
+            gammas=(2,),
+            num_drafts=(2,),
+            pair=spec,
+        )
+    return LMTheoryConfig(
+        seed=seed,
+        num_prompts=4,
+        samples_per_prompt=6,
+        runs_per_prompt=4,
+        max_new_tokens=16,
+        gammas=(2, 4),
+        num_drafts=(2,),
+        pair=spec,
+    )
+
+
 def _estimate(raw: dict[str, Any]) -> dict[str, float]:
     return {"mean": raw["mean"], "se": raw["se"], "n": raw["n"]}
 
@@ -203,4 +231,5 @@ EXPERIMENT = Experiment(
     claims=claims,
     plot=plot,
     describe=describe,
+    on_pair=make_pair_config,
 )

@@ -22,7 +22,7 @@ import importlib
 from specbound.errors import InvalidInputError
 from specbound.experiments.base import Experiment
 
-__all__ = ["REGISTRY", "load", "select"]
+__all__ = ["REGISTRY", "load", "pair_sections", "select"]
 
 #: experiment name -> module defining ``EXPERIMENT``; the report follows this order.
 REGISTRY: dict[str, str] = {
@@ -50,8 +50,32 @@ def load(name: str) -> Experiment:
     return experiment
 
 
-def select(only: str | None) -> list[str]:
-    """Parse ``--only fig2,fig4`` into registered names, in report order (None: all)."""
+def pair_sections() -> list[str]:
+    """The sections that run on a language-model pair (``Experiment.on_pair``), in report
+    order: what ``reproduce --pair NAME`` runs."""
+    return [name for name in REGISTRY if load(name).on_pair is not None]
+
+
+def select(only: str | None, pair: str | None = None) -> list[str]:
+    """Parse ``--only fig2,fig4`` into registered names, in report order (None: all).
+
+    With a named model ``pair`` (``--pair smollm2``) only the language-model sections run:
+    None selects them all, and naming a chain-only section is refused."""
+    chosen = _parse_only(only)
+    if pair is None:
+        return chosen
+    allowed = pair_sections()
+    refused = [name for name in chosen if name not in allowed] if only is not None else []
+    if refused:
+        raise InvalidInputError(
+            f"--only: {', '.join(repr(n) for n in refused)} run(s) on Markov chains only, "
+            f"not on the model pair --pair {pair}; its sections: {', '.join(allowed)}"
+        )
+    return [name for name in chosen if name in allowed]
+
+
+def _parse_only(only: str | None) -> list[str]:
+    """``--only`` as registered names in report order (None: every section)."""
     if only is None:
         return list(REGISTRY)
     wanted = [part.strip() for part in only.split(",") if part.strip()]

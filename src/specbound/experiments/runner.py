@@ -86,10 +86,19 @@ def reproduce(
     only: str | None = None,
     force: bool = False,
     reporter: Reporter | None = None,
+    pair: str | None = None,
 ) -> RunResult:
-    """Compute (or reuse) the selected experiments, plot them, and write ``REPORT.md``."""
+    """Compute (or reuse) the selected experiments, plot them, and write ``REPORT.md``.
+
+    ``pair``: a named model pair other than the embedded one (``"smollm2"``): only the
+    language-model sections run, each with its config for that pair
+    (``Experiment.on_pair``); give such a run its own ``out_dir``."""
     out = Path(out_dir)
-    selected = registry.select(only)
+    if pair is not None:
+        from specbound.lm.pairs import check_pair_name  # imports torch: only for a pair
+
+        pair = None if check_pair_name(pair) == "embedded" else pair
+    selected = registry.select(only, pair)
     reporter = reporter or _Silent()
     outcomes: list[Outcome] = []
     for name in registry.REGISTRY:
@@ -98,7 +107,13 @@ def reproduce(
         if not wanted and not path.exists():
             continue
         experiment = registry.load(name)
-        config = experiment.make_config(quick, seed)
+        if pair is not None and experiment.on_pair is None:
+            continue  # a chain section: it has no config on a model pair
+        config = (
+            experiment.make_config(quick, seed)
+            if pair is None or experiment.on_pair is None
+            else experiment.on_pair(quick, seed, pair)
+        )
         digest = config_hash(name, experiment.revision, config)
         started = time.perf_counter()
         record = None if (wanted and force) else _load_valid(path, name, digest)
@@ -132,5 +147,5 @@ def reproduce(
                 seconds=time.perf_counter() - started,
             )
         )
-    report = write_report(out, outcomes, seed=seed, quick=quick)
+    report = write_report(out, outcomes, seed=seed, quick=quick, pair=pair)
     return RunResult(report=report, outcomes=tuple(outcomes))

@@ -44,6 +44,7 @@ from specbound.experiments.table1_compute import (
     Table1Config,
     compute,
     make_config,
+    make_pair_config,
     wilson_interval,
 )
 
@@ -54,6 +55,7 @@ __all__ = [
     "compute",
     "describe",
     "make_config",
+    "make_pair_config",
     "plot",
     "wilson_interval",
 ]
@@ -123,4 +125,5 @@ EXPERIMENT = Experiment(
     claims=claims,
     plot=plot,
     describe=describe,
+    on_pair=make_pair_config,
 )

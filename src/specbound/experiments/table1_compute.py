@@ -25,7 +25,15 @@ from specbound.estimates import Estimate, derive_seed
 from specbound.experiments.base import Progress, Steps
 from specbound.experiments.common import DECODERS, LM_THREADS, PairSpec
 
-__all__ = ["FIELDS", "Table1Config", "compute", "make_config", "score_response", "wilson_interval"]
+__all__ = [
+    "FIELDS",
+    "Table1Config",
+    "compute",
+    "make_config",
+    "make_pair_config",
+    "score_response",
+    "wilson_interval",
+]
 
 Array = NDArray[np.float64]
 #: Per-response values stored for every (eps, decoder).
@@ -62,6 +70,30 @@ def make_config(quick: bool, seed: int) -> Table1Config:
             seed=seed, num_prompts=3, responses_per_prompt=2, max_new_tokens=5, eps=(0.1, 0.4)
         )
     return Table1Config(seed=seed)
+
+
+def make_pair_config(quick: bool, seed: int, pair: str) -> Table1Config:
+    """Table 1 on the named pair ``pair`` (``reproduce --pair``): a real target step costs
+    30-60 ms on a CPU, so 12 prompts x 2 responses of 16 tokens at eps 0.1 and 0.4
+    (2 prompts, 1 response, 5 tokens when ``quick``)."""
+    spec = PairSpec.named(pair)
+    if quick:
+        return Table1Config(
+            seed=seed,
+            num_prompts=2,
+            responses_per_prompt=1,
+            max_new_tokens=5,
+            eps=(0.1, 0.4),
+            pair=spec,
+        )
+    return Table1Config(
+        seed=seed,
+        num_prompts=12,
+        responses_per_prompt=2,
+        max_new_tokens=16,
+        eps=(0.1, 0.4),
+        pair=spec,
+    )
 
 
 def wilson_interval(successes: float, trials: int, z: float = 1.959963984540054) -> list[float]:
