@@ -128,8 +128,11 @@ def reproduce(
     check_seed(seed, "--seed")
     name, _ = model_sources(pair, None, None)  # None: the embedded pair
     chosen = select(only, name)  # a user mistake fails before any work
-    out = default_out(name) if out is None else out
-    check_output_folder(out, "--out")  # before any work
+    if out is None:
+        out = default_out(name)
+        check_output_folder(DEFAULT_OUT, "--out")  # before any work; the pair's folder inside
+    else:
+        check_output_folder(out, "--out")  # before any work
     if name is not None:
         check_pair_installed(name)
         if only is None:
