@@ -44,7 +44,11 @@ def test_the_pair_sections_are_the_language_model_ones() -> None:
     ("args", "words"),
     [
         (["--pair", "gpt9"], "--pair must be one of embedded | smollm2; got 'gpt9'"),
-        (["--pair", "smollm2", "--only", "fig2,table1"], "'fig2' run(s) on Markov chains only"),
+        (
+            ["--pair", "smollm2", "--only", "fig2,table1"],
+            "--only 'fig2': a Markov-chain section, not run on a model pair (--pair smollm2 "
+            "runs lm_theory, lm_clock, table1)",
+        ),
         (["--pair", "smollm2", "--only", "nope"], "unknown experiment 'nope'"),
     ],
 )

@@ -67,9 +67,10 @@ def select(only: str | None, pair: str | None = None) -> list[str]:
     allowed = pair_sections()
     refused = [name for name in chosen if name not in allowed] if only is not None else []
     if refused:
+        sections = "a Markov-chain section" if len(refused) == 1 else "Markov-chain sections"
         raise InvalidInputError(
-            f"--only: {', '.join(repr(n) for n in refused)} run(s) on Markov chains only, "
-            f"not on the model pair --pair {pair}; its sections: {', '.join(allowed)}"
+            f"--only {', '.join(repr(n) for n in refused)}: {sections}, not run on a model "
+            f"pair (--pair {pair} runs {', '.join(allowed)})"
         )
     return [name for name in chosen if name in allowed]
 
