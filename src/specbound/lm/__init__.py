@@ -32,11 +32,11 @@ __all__ = [
     "RoundTiming",
     "SamplingConfig",
     "drafter_factory",
-    "uses_draft_model",
     "embedded_pair_path",
     "encode_prompt",
     "generate",
     "load_pair",
+    "uses_draft_model",
     "warp_probs",
 ]
 
