@@ -340,7 +340,7 @@ def run_lm_benchmark(
         },
         "profile": {
             "runs": len(reports),
-            "mean_tv": reports[0].mean_tv.to_dict(),
+            "mean_tv": reports[0].to_dict()["mean_tv"],
             "costs": [None if r.costs is None else r.costs.to_dict() for r in reports],
             "predictions": {
                 c.name: predicted(reports, c.algorithm)

@@ -25,10 +25,43 @@ from specbound.cli.common import (
     split_list,
     take_prompts,
 )
-from specbound.cli.options import AUTO_THREADS_HELP, ChatOption, DeviceOption, PairOption
+from specbound.cli.options import (
+    AUTO_THREADS_HELP,
+    ChatOption,
+    DeviceOption,
+    NgramMaxOption,
+    NgramMinOption,
+    PairOption,
+    SuffixDepthOption,
+)
+from specbound.errors import InvalidInputError
 from specbound.validate import check_int, check_seed
 
-__all__ = ["parse_gamma_list", "profile"]
+__all__ = ["parse_drafters", "parse_gamma_list", "profile"]
+
+#: What ``profile --drafter`` accepts (``specbound.profiling.lookup.PROFILED_DRAFTERS``,
+#: spelled here so that ``--help`` imports no torch).
+PROFILED_DRAFTERS = ("model", "ngram", "suffix")
+
+
+def parse_drafters(text: str) -> list[str]:
+    """``--drafter`` of profile: ``"model,ngram"`` or ``all``; unknown names and the
+    combined drafters (not predicted) are refused by name."""
+    parts = [part.strip().lower() for part in split_list(text, "--drafter")]
+    if parts == ["all"]:
+        return list(PROFILED_DRAFTERS)
+    for part in parts:
+        if part not in PROFILED_DRAFTERS:
+            hint = (
+                f" ({part} is not predicted: profile its parts, e.g. "
+                f"--drafter {part.split('+')[0]},model)"
+                if part.endswith("+model")
+                else ""
+            )
+            raise InvalidInputError(
+                f"--drafter: each of {', '.join(PROFILED_DRAFTERS)} (or all); got {part!r}{hint}"
+            )
+    return list(dict.fromkeys(parts))
 
 
 def parse_gamma_list(text: str) -> list[int]:
@@ -101,6 +134,19 @@ def profile(
     blocks: bool = typer.Option(
         True, "--blocks/--no-blocks", metavar="", help="Also block verification (Sun et al. 2024)."
     ),
+    drafter: str = typer.Option(
+        "model",
+        "--drafter",
+        help="Who drafts, a list: model (the draft model: every row), ngram (prompt "
+        "lookup), suffix (suffix decoding), or all. Model-free drafters are profiled as SD "
+        "at each --drafter-gamma; without model only the target loads.",
+    ),
+    drafter_gamma: str = typer.Option(
+        "4,8,16", "--drafter-gamma", help="Draft lengths of the model-free drafters' rows."
+    ),
+    ngram_min: NgramMinOption = 1,
+    ngram_max: NgramMaxOption = 3,
+    suffix_depth: SuffixDepthOption = 16,
     seed: int = typer.Option(0, "--seed", help="Seed (reproducible counts)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | bfloat16 | float16."),
     threads: int = typer.Option(0, "--threads", help=AUTO_THREADS_HELP),
@@ -120,6 +166,8 @@ def profile(
     # NOTE: M = 1 is SD (always profiled): refused, not silently dropped
     drafts = parse_count_list(num_drafts, "--num-drafts", low=2, high=MAX_LIST_DRAFTS)
     thresholds = parse_float_list(eps, "--eps")
+    drafters = parse_drafters(drafter)
+    drafter_gammas = parse_count_list(drafter_gamma, "--drafter-gamma", high=MAX_LIST_GAMMA)
     target, draft = model_sources(pair_name, target, draft)
     for value, name in (
         (num_prompts, "--num-prompts"),
@@ -131,16 +179,25 @@ def profile(
     check_seed(seed, "--seed")
     check_int(threads, "--threads", low=0)
     from specbound import lm, profiling
+    from specbound.lm.drafters import index_factory
     from specbound.lm.engine.threads import auto_threads, torch_threads
     from specbound.lm.warping import SamplingConfig
 
+    options = {"ngram_min": ngram_min, "ngram_max": ngram_max, "suffix_depth": suffix_depth}
+    index_factory("suffix" if "suffix" in drafters else "ngram", **options)  # before loading
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
     texts = take_prompts(ctx, prompts, num_prompts, quiet=quiet)
     # NOTE: the bar is on stderr; off with --quiet, and with --json unless a terminal
     # shows stdout (a pipe's reader wants the JSON alone, and stderr is often captured too)
     shown = not quiet and (not as_json or sys.stdout.isatty())
+    with_draft = "model" in drafters  # model-free drafters alone: the target alone loads
     pair = lm.load_pair(
-        target=target, draft=draft, dtype=dtype, device=device, chat=None if chat else False
+        target=target,
+        draft=draft if with_draft else None,
+        dtype=dtype,
+        device=device,
+        chat=None if chat else False,
+        with_draft=with_draft,
     )
     with (
         torch_threads(threads or auto_threads(pair.target_parameters)),
@@ -160,6 +217,9 @@ def profile(
             measure=measure,
             blocks=blocks,
             progress=advance,
+            drafter=drafters,
+            drafter_gammas=drafter_gammas,
+            drafter_options=options,
         )
     if as_json:
         echo_json(report.to_dict())

@@ -101,7 +101,8 @@ def _profile(pair: Any, config: dict[str, Any], sampling: Any) -> tuple[dict, di
     )
     results = report.to_dict()
     seconds = results.pop("seconds")
-    columns = {"mean_tv": report.mean_tv.mean, "holds": report.holds, "rows": len(report.rows)}
+    tv = None if report.mean_tv is None else report.mean_tv.mean
+    columns = {"mean_tv": tv, "holds": report.holds, "rows": len(report.rows)}
     return results, columns, {"wall_s": seconds}
 
 

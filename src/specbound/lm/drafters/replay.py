@@ -36,11 +36,13 @@ __all__ = ["ReplayedRounds", "predict_along_paths", "replay_rounds"]
 class ReplayedRounds:
     """The rounds of one run: ``accepted`` (kept drafted tokens per round, as
     :attr:`~specbound.lm.GenerationStats.accepted_lengths`), ``drafted`` (proposed
-    tokens per round), ``rejections`` and ``target_calls`` (= rounds)."""
+    tokens per round), ``rejections``, ``target_calls`` (= rounds) and ``starts`` (output
+    tokens before each round: its context is the prompt's length plus this)."""
 
     accepted: tuple[int, ...]
     drafted: tuple[int, ...]
     rejections: int
+    starts: tuple[int, ...] = ()
 
     @property
     def target_calls(self) -> int:
@@ -66,9 +68,11 @@ def replay_rounds(
     index.extend([int(t) for t in prompt_ids])
     accepted: list[int] = []
     drafted: list[int] = []
+    starts: list[int] = []
     rejections = 0
     done = 0
     while done < len(path):
+        starts.append(done)
         shape = algorithm.family.proposal(algorithm.gamma, max_new_tokens - done)  # (1, length)
         check_one_sequence("ngram/suffix", shape.sequences)
         cap = shape.length if max_draft is None else min(shape.length, max_draft)
@@ -89,7 +93,7 @@ def replay_rounds(
         drafted.append(k)
         index.extend(path[done : done + emitted])
         done += emitted
-    return ReplayedRounds(tuple(accepted), tuple(drafted), rejections)
+    return ReplayedRounds(tuple(accepted), tuple(drafted), rejections, tuple(starts))
 
 
 def predict_along_paths(
