@@ -12,12 +12,13 @@ from typing import Annotated, Any
 import typer
 
 from specbound.cli.app import app
-from specbound.cli.bench_drafters import bench_prompts, chosen_contenders, parse_bench_drafters
+from specbound.cli.bench_drafters import chosen_contenders, parse_bench_drafters
 from specbound.cli.common import (
     MAX_LIST_DRAFTS,
     echo_json,
     model_sources,
     parse_count_list,
+    workload_prompts,
 )
 from specbound.cli.options import (
     AUTO_THREADS_HELP,
@@ -174,7 +175,7 @@ def bench_lm(
     from specbound.bench.lm import LMBenchConfig
 
     config = LMBenchConfig(
-        prompts=tuple(bench_prompts(ctx, prompts, workload, num_prompts)),
+        prompts=tuple(workload_prompts(ctx, prompts, workload, num_prompts)),
         max_new_tokens=max_new_tokens,
         repeats=repeats,
         gamma=gamma or None,

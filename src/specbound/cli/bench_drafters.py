@@ -7,12 +7,10 @@ The bench modules (and torch) are imported inside the functions, so that ``specb
 
 from __future__ import annotations
 
-import typer
-
-from specbound.cli.common import split_list, take_prompts
+from specbound.cli.common import split_list
 from specbound.errors import InvalidInputError
 
-__all__ = ["bench_prompts", "chosen_contenders", "parse_bench_drafters"]
+__all__ = ["chosen_contenders", "parse_bench_drafters"]
 
 
 def parse_bench_drafters(text: str) -> tuple[tuple[str, ...], bool]:
@@ -50,20 +48,3 @@ def chosen_contenders(
     if only is None:
         return None
     return tuple(part.strip() for part in split_list(only, "--contenders"))
-
-
-def bench_prompts(
-    context: typer.Context, path: str | None, workload: str | None, count: int
-) -> list[str]:
-    """The prompts of the run: the shipped ``workload`` set (``grounded`` | ``open``), or
-    ``--prompts`` (the shipped short prompts when neither is given), the first ``count``."""
-    if workload is None:
-        return take_prompts(context, path, count)
-    from specbound.lm.prompts import load_workload
-
-    if path is not None:
-        raise InvalidInputError(f"give --prompts or --workload, not both (got {path!r})")
-    try:
-        return load_workload(workload, count)
-    except InvalidInputError as exc:
-        raise InvalidInputError(f"--workload: {exc}") from None

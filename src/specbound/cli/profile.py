@@ -23,7 +23,7 @@ from specbound.cli.common import (
     parse_count_list,
     parse_float_list,
     split_list,
-    take_prompts,
+    workload_prompts,
 )
 from specbound.cli.options import (
     AUTO_THREADS_HELP,
@@ -103,6 +103,9 @@ def profile(
     chat: ChatOption = True,
     prompts: str | None = typer.Option(
         None, "--prompts", help="Prompts file, one per line (default: the shipped prompts)."
+    ),
+    workload: str | None = typer.Option(
+        None, "--workload", help="A shipped prompt set instead of --prompts: grounded | open."
     ),
     num_prompts: int = typer.Option(4, "--num-prompts", help="Use the first N prompts."),
     max_new_tokens: int = typer.Option(32, "--max-new-tokens", "-n", help="Tokens per run."),
@@ -186,7 +189,7 @@ def profile(
     options = {"ngram_min": ngram_min, "ngram_max": ngram_max, "suffix_depth": suffix_depth}
     index_factory("suffix" if "suffix" in drafters else "ngram", **options)  # before loading
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
-    texts = take_prompts(ctx, prompts, num_prompts, quiet=quiet)
+    texts = workload_prompts(ctx, prompts, workload, num_prompts, quiet=quiet)
     # NOTE: the bar is on stderr; off with --quiet, and with --json unless a terminal
     # shows stdout (a pipe's reader wants the JSON alone, and stderr is often captured too)
     shown = not quiet and (not as_json or sys.stdout.isatty())
