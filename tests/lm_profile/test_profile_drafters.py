@@ -207,3 +207,22 @@ def test_cli_refuses_bad_drafter_options_before_loading(
     monkeypatch.setattr(loading, "_load_model", lambda *a: pytest.fail("a model loaded"))
     assert run_app(app, ["profile", "--drafter", "ngram", option, value]) == 2
     assert match in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--ngram-max", "4"], "--ngram-max applies to model-free drafters"),
+        (["--workload", "poems"], "--workload"),
+        (["--workload", "open", "--prompts", "p.txt"], "not both"),
+    ],
+)
+def test_cli_refuses_options_that_would_be_ignored(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    match: str,
+) -> None:
+    monkeypatch.setattr(loading, "_load_model", lambda *a: pytest.fail("a model loaded"))
+    assert run_app(app, ["profile", *args]) == 2
+    assert match in capsys.readouterr().err

@@ -19,6 +19,7 @@ from specbound.cli.common import (
     MAX_LIST_DRAFTS,
     MAX_LIST_GAMMA,
     echo_json,
+    given_on_command_line,
     model_sources,
     parse_count_list,
     parse_float_list,
@@ -187,6 +188,13 @@ def profile(
     from specbound.lm.warping import SamplingConfig
 
     options = {"ngram_min": ngram_min, "ngram_max": ngram_max, "suffix_depth": suffix_depth}
+    if drafters == ["model"]:
+        for name in options:
+            if given_on_command_line(ctx, name):
+                flag = "--" + name.replace("_", "-")
+                raise InvalidInputError(
+                    f"{flag} applies to model-free drafters; add --drafter ngram or suffix"
+                )
     index_factory("suffix" if "suffix" in drafters else "ngram", **options)  # before loading
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
     texts = workload_prompts(ctx, prompts, workload, num_prompts, quiet=quiet)

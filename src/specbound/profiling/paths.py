@@ -81,6 +81,7 @@ def sample_paths(
     *,
     output_law: OutputLaw | None = None,
     stop_at_eos: bool = True,
+    draft_laws: bool = True,
 ) -> SampledPaths:
     """Draw ``num_samples`` continuations of ``prompt_ids`` (already encoded) at once.
 
@@ -88,20 +89,22 @@ def sample_paths(
     ``output_law(p_n, q_n)`` (default: the target law ``q_n``, i.e. the law SD and batch
     SD output, Theorem 1). Rows that produced the end-of-sequence token keep being
     extended (nothing after it is read); sampling stops once every row has one. A pair
-    loaded without its draft (model-free drafters) samples from the target alone and
-    records no draft laws (``draft_probs`` (N, T, 0)); ``output_law`` needs the draft.
+    loaded without its draft (model-free drafters), or ``draft_laws=False``, samples from
+    the target alone and records no draft laws (``draft_probs`` (N, T, 0)); ``output_law``
+    needs them.
     """
     if num_samples < 1 or max_new_tokens < 1:
         raise ValueError("num_samples and max_new_tokens must be >= 1")
     if not prompt_ids:
         raise ValueError("prompt_ids is empty")
     eos = pair.eos_token_id if stop_at_eos else None
-    if output_law is not None and not pair.has_draft:
+    with_draft = draft_laws and pair.has_draft
+    if output_law is not None and not with_draft:
         raise MissingDraftError("an output law built from the draft's needs the draft model")
     target = CachedLM(pair.target, pair.vocab_size)
-    draft = CachedLM(pair.draft, pair.vocab_size) if pair.has_draft else None
+    draft = CachedLM(pair.draft, pair.vocab_size) if with_draft else None
     tokens: list[NDArray[np.int64]] = []
-    draft_laws: list[Array] = []
+    p_laws: list[Array] = []
     target_laws: list[Array] = []
     with torch.inference_mode():
         if len(prompt_ids) > 1:
@@ -125,7 +128,7 @@ def sample_paths(
             law = target_probs if output_law is None else output_law(draft_probs, target_probs)
             last = sample_categorical(law, rng)  # (N,)
             tokens.append(last)
-            draft_laws.append(draft_probs)
+            p_laws.append(draft_probs)
             target_laws.append(target_probs)
             if eos is not None:
                 done |= last == eos
@@ -135,7 +138,7 @@ def sample_paths(
     return SampledPaths(
         tokens=stacked,
         lengths=_first_eos(stacked, eos),
-        draft_probs=np.stack(draft_laws, axis=1),  # (N, T, V)
+        draft_probs=np.stack(p_laws, axis=1),  # (N, T, V)
         target_probs=np.stack(target_laws, axis=1),  # (N, T, V)
     )
 

@@ -212,6 +212,7 @@ def profile(
             sampling,
             np.random.default_rng(derive_seed(seed, 0, i, 0)),
             stop_at_eos=stop_at_eos,
+            draft_laws=with_model,
         )
         add_lookup_paths(paths, prompt_ids, settings, looked, costs, max_new_tokens, eos, options)
         if not with_model:
