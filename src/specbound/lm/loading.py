@@ -20,15 +20,14 @@ from typing import Any
 import torch
 
 from specbound.errors import IncompatibleModelsError, InvalidInputError, ModelNotFoundError
+from specbound.lm.absent_draft import NO_DRAFT, AbsentDraft
 from specbound.lm.chat import has_chat_template
 from specbound.lm.distilled import is_distilled_draft, materialize_draft
 from specbound.lm.gguf import converted_folder, is_gguf
 from specbound.lm.pair_config import read_prompt_prefix
-from specbound.lm.pairs import PAIR_NAMES, MissingDraftError, shipped_draft, smollm2_gguf
+from specbound.lm.pairs import PAIR_NAMES, shipped_draft, smollm2_gguf
 
 __all__ = [
-    "NO_DRAFT",
-    "AbsentDraft",
     "ModelPair",
     "check_device",
     "check_model_pair",
@@ -49,37 +48,6 @@ _DTYPES = {
 #: Pythia 50277 tokens, 50304 rows; a tokenizer of 2 tokens for 4096 rows is not).
 MIN_TOKENIZER_COVERAGE = 2
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")
-
-
-#: The ``draft_name`` of a pair loaded without its draft model.
-NO_DRAFT = "none (loaded without a draft model)"
-
-
-class AbsentDraft(torch.nn.Module):
-    """Stands in for the draft of a pair loaded with ``load_pair(..., with_draft=False)``
-    (model-free drafters need only the target): it has the target's ``device`` and
-    ``dtype`` and no config, and calling it raises :class:`MissingDraftError`, so whatever
-    needs the draft model says so by name instead of failing somewhere deeper."""
-
-    def __init__(self, device: torch.device, dtype: torch.dtype) -> None:
-        super().__init__()
-        self._where = (device, dtype)
-        self.config = None
-
-    @property
-    def device(self) -> torch.device:
-        return self._where[0]
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return self._where[1]
-
-    def forward(self, *args: Any, **kwargs: Any) -> Any:
-        raise MissingDraftError(
-            "this model pair was loaded without its draft model (a model-free --drafter: "
-            "ngram or suffix); load it with the draft (load_pair(..., with_draft=True), "
-            "or --drafter model, ngram+model, suffix+model) to draft with the model"
-        )
 
 
 @dataclass(frozen=True, eq=False)
