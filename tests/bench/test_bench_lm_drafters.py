@@ -15,7 +15,7 @@ import pytest
 
 from specbound.algorithms import Autoregressive, Speculative
 from specbound.bench.hf_baseline import hf_generate
-from specbound.bench.lm_contenders import Contender, drafters_only
+from specbound.bench.lm_contenders import Contender, drafters_only, recommended_contender
 from specbound.bench.lm_drafters import drafter_ratios, drafter_targets
 from specbound.cli import app
 from specbound.cli.common import run_app
@@ -55,7 +55,8 @@ def test_drafters_only_run_loads_the_target_alone_and_writes_the_record(
     data = json.loads(capsys.readouterr().out)
     assert loaded_roles == ["target"]
     names = ["specbound_ar", "hf_ar", "specbound_ngram", "hf_prompt_lookup", "specbound_suffix"]
-    assert set(data["contenders"]) == set(names)
+    # (profile's recommendation, chosen on timed costs, runs too if none of these runs it)
+    assert set(names) <= set(data["contenders"]) <= {*names, "specbound_recommended"}
     assert data["drafter_gamma"]["values"] == {"ngram": 4, "suffix": 4}
     assert data["contenders"]["hf_prompt_lookup"]["description"].startswith("HF prompt lookup")
     for row in data["contenders"].values():
@@ -68,7 +69,7 @@ def test_drafters_only_run_loads_the_target_alone_and_writes_the_record(
     )
     assert data["targets"]["ngram_vs_autoregressive"] == 2.0
     assert set(data["meets_targets"]) == set(data["targets"])
-    assert data["ratios"]["recommended_contender"] in {*names, None}
+    assert data["ratios"]["recommended_contender"] in {*data["contenders"], None}
     assert "--drafters-only" in data["command"] and "--workload grounded" in data["command"]
 
 
@@ -119,6 +120,18 @@ def test_drafter_ratios_are_the_stated_quotients() -> None:
     assert ratios["recommendation_vs_best_measured"] == 1.0
     # plain decoding recommended: AR's tokens/s over the best
     assert drafter_ratios(summaries, items, None)["recommendation_vs_best_measured"] == 0.4
+
+
+def test_the_recommendation_runs_when_no_contender_does() -> None:
+    one = Estimate(1.0, 0.01, 4)
+    choice = Prediction(Speculative(gamma=16), one, one, one, one, one, one, one, "suffix")
+    items = [Contender("specbound_ar", "", Autoregressive())]
+    (added,) = recommended_contender(choice, items)
+    assert added.name == "specbound_recommended"
+    assert (added.algorithm, added.drafter) == (Speculative(gamma=16), "suffix")
+    runs_it = [*items, Contender("specbound_suffix", "", Speculative(gamma=16), drafter="suffix")]
+    assert recommended_contender(choice, runs_it) == []
+    assert recommended_contender(None, items) == []  # plain decoding: specbound_ar
 
 
 def test_targets_follow_the_workload() -> None:

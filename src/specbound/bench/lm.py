@@ -54,6 +54,7 @@ from specbound.bench.lm_contenders import (
     contender_names,
     contenders,
     drafter_contenders,
+    recommended_contender,
     select,
 )
 from specbound.bench.lm_drafters import (
@@ -287,6 +288,9 @@ def run_lm_benchmark(
         contenders(gamma, config.num_drafts, config.eps, config.hf)
         + drafter_contenders(chosen_gammas, config.ngram_max, config.hf)
     )
+    chosen = recommend(reports[0].predictions) if reports else None
+    if config.drafters:  # the recommendation is measured too (recommendation_vs_best)
+        items += recommended_contender(chosen, items)
     for contender in items:  # warm-up: the first timed configuration of a process runs slow
         _run(contender, pair, config.prompts[0], config, 0, min(8, config.max_new_tokens))
     records = {c.name: Record() for c in items}
@@ -313,7 +317,6 @@ def run_lm_benchmark(
     sd_predicted = None if sd_prediction is None else sd_prediction["predicted_speedup"]
     ratios = headline_ratios(summaries, sd_predicted)
     record_speedups(summaries, reports, items)
-    chosen = recommend(reports[0].predictions) if reports else None
     sd_ceiling_speedup = ceiling(reports, gamma)
     ratios["sd_ceiling_speedup"] = sd_ceiling_speedup
     ratios["sd_vs_ceiling"] = ratio(ratios["sd_measured_speedup"], sd_ceiling_speedup)

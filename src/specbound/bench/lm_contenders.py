@@ -18,20 +18,25 @@ from specbound.algorithms import (
 from specbound.bench.hf_baseline import HF_DEFAULT_ASSISTANT_TOKENS
 from specbound.bench.lm_drafters import DRAFTER_CONTENDERS, HF_PROMPT_LOOKUP
 from specbound.errors import InvalidInputError
+from specbound.profiling.report import Prediction
 
 __all__ = [
     "BASELINE",
+    "RECOMMENDED",
     "Contender",
     "check_only",
     "contender_names",
     "contenders",
     "drafter_contenders",
     "drafters_only",
+    "recommended_contender",
     "select",
 ]
 
 #: The contender every run keeps: the ratios' baseline.
 BASELINE = "specbound_ar"
+#: The contender that runs profile's recommendation when no other does.
+RECOMMENDED = "specbound_recommended"
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,23 @@ def drafters_only(drafters: Sequence[str], model: bool, hf: bool) -> tuple[str, 
     names += [DRAFTER_CONTENDERS[d] for d in drafters]
     names += [HF_PROMPT_LOOKUP] if hf and "ngram" in drafters else []
     return tuple(names)
+
+
+def recommended_contender(choice: Prediction | None, items: Sequence[Contender]) -> list[Contender]:
+    """``[specbound_recommended]``: the setting profile recommends, when no contender of
+    ``items`` runs it (plain decoding, None, is ``specbound_ar``); else ``[]``."""
+    if choice is None or any(
+        c.algorithm == choice.algorithm and c.drafter == choice.drafter for c in items
+    ):
+        return []
+    return [
+        Contender(
+            RECOMMENDED,
+            f"specbound {choice.label} (profile's recommendation)",
+            choice.algorithm,
+            drafter=choice.drafter,
+        )
+    ]
 
 
 def select(items: Sequence[Contender], only: Sequence[str] | None) -> list[Contender]:
