@@ -141,6 +141,7 @@ def test_targets_follow_the_workload() -> None:
         "ngram_vs_hf_prompt_lookup": 1.3,
         "ngram_prediction_accuracy": 0.95,
         "suffix_prediction_accuracy": 0.95,
+        "ngram_model_prediction_accuracy": 0.95,
     }
     assert drafter_targets("open", ("suffix",)) == {
         "recommendation_vs_best_measured": 0.95,

@@ -7,7 +7,7 @@ the contenders
   decoding (:mod:`specbound.lm.drafters`), each at its gamma: the best predicted by
   ``profile --drafter`` among the profiled drafter gammas (or the one given);
 * ``specbound_ngram_model``, ``specbound_suffix_model`` — model-free first, the draft
-  model where nothing matches, at the gamma of their model-free part (not predicted);
+  model where nothing matches, at their gamma chosen the same way;
 * ``hf_prompt_lookup`` — transformers' prompt lookup with the same number of candidate
   tokens as ``specbound_ngram`` and ``max_matching_ngram_size`` = ``ngram_max``
   (:mod:`specbound.bench.hf_baseline` says precisely what it does).
@@ -84,9 +84,8 @@ def check_bench_drafters(drafters: Sequence[str]) -> tuple[str, ...]:
 
 
 def profiled_parts(drafters: Sequence[str]) -> list[str]:
-    """The model-free drafters profile predicts for ``drafters`` (a combined drafter
-    runs at its model-free part's gamma)."""
-    return list(dict.fromkeys(name.split("+")[0] for name in drafters))
+    """The drafters profile predicts for ``drafters``: all of them, once each."""
+    return list(dict.fromkeys(drafters))
 
 
 def drafter_gammas(
@@ -95,8 +94,8 @@ def drafter_gammas(
     gammas: Sequence[int],
     given: int | None,
 ) -> dict[str, int]:
-    """Each drafter's gamma: ``given``, else the best predicted speed-up of its
-    model-free part among ``gammas`` (median over the profile ``reports``)."""
+    """Each drafter's gamma: ``given``, else its best predicted speed-up among ``gammas``
+    (median over the profile ``reports``)."""
     chosen: dict[str, int] = {}
     for part in profiled_parts(drafters):
         best, best_speedup = gammas[0], float("-inf")
@@ -106,7 +105,7 @@ def drafter_gammas(
             if speedup is not None and speedup > best_speedup:
                 best, best_speedup = g, speedup
         chosen[part] = best if given is None else given
-    return {name: chosen[name.split("+")[0]] for name in drafters}
+    return {name: chosen[name] for name in drafters}
 
 
 def needs_draft(contender: Contender) -> bool:
@@ -171,6 +170,6 @@ def drafter_targets(workload: str | None, drafters: Sequence[str]) -> dict[str, 
     if "ngram" not in drafters:
         targets = {k: v for k, v in targets.items() if not k.startswith("ngram")}
     for drafter in drafters:
-        if drafter in DRAFTER_NAMES and not uses_draft_model(drafter):
+        if drafter in DRAFTER_NAMES and drafter != "model":
             targets[f"{short_name(drafter)}_prediction_accuracy"] = PREDICTION_ACCURACY
     return targets

@@ -42,25 +42,19 @@ __all__ = ["parse_drafters", "parse_gamma_list", "profile"]
 
 #: What ``profile --drafter`` accepts (``specbound.profiling.lookup.PROFILED_DRAFTERS``,
 #: spelled here so that ``--help`` imports no torch).
-PROFILED_DRAFTERS = ("model", "ngram", "suffix")
+PROFILED_DRAFTERS = ("model", "ngram", "suffix", "ngram+model", "suffix+model")
 
 
 def parse_drafters(text: str) -> list[str]:
-    """``--drafter`` of profile: ``"model,ngram"`` or ``all``; unknown names and the
-    combined drafters (not predicted) are refused by name."""
+    """``--drafter`` of profile: ``"model,ngram"`` or ``all`` (every drafter); an unknown
+    name is refused by name."""
     parts = [part.strip().lower() for part in split_list(text, "--drafter")]
     if parts == ["all"]:
         return list(PROFILED_DRAFTERS)
     for part in parts:
         if part not in PROFILED_DRAFTERS:
-            hint = (
-                f" ({part} is not predicted: profile its parts, e.g. "
-                f"--drafter {part.split('+')[0]},model)"
-                if part.endswith("+model")
-                else ""
-            )
             raise InvalidInputError(
-                f"--drafter: each of {', '.join(PROFILED_DRAFTERS)} (or all); got {part!r}{hint}"
+                f"--drafter: each of {', '.join(PROFILED_DRAFTERS)} (or all); got {part!r}"
             )
     return list(dict.fromkeys(parts))
 
@@ -142,11 +136,12 @@ def profile(
         "model",
         "--drafter",
         help="Who drafts, a list: model (the draft model: every row), ngram (prompt "
-        "lookup), suffix (suffix decoding), or all. Model-free drafters are profiled as SD "
-        "at each --drafter-gamma; without model only the target loads.",
+        "lookup), suffix (suffix decoding), ngram+model, suffix+model, or all. All but "
+        "model are profiled as SD at each --drafter-gamma; ngram/suffix alone load only "
+        "the target.",
     ),
     drafter_gamma: str = typer.Option(
-        "4,8,16", "--drafter-gamma", help="Draft lengths of the model-free drafters' rows."
+        "4,8,16", "--drafter-gamma", help="Draft lengths of the --drafter rows (all but model)."
     ),
     ngram_min: NgramMinOption = 1,
     ngram_max: NgramMaxOption = 3,
@@ -201,7 +196,7 @@ def profile(
     # NOTE: the bar is on stderr; off with --quiet, and with --json unless a terminal
     # shows stdout (a pipe's reader wants the JSON alone, and stderr is often captured too)
     shown = not quiet and (not as_json or sys.stdout.isatty())
-    with_draft = "model" in drafters  # model-free drafters alone: the target alone loads
+    with_draft = lm.uses_draft_model(drafters)  # model-free alone: the target alone loads
     pair = lm.load_pair(
         target=target,
         draft=draft if with_draft else None,

@@ -17,9 +17,9 @@ at every profiled gamma, each drafter itself and a *padded* prompt lookup that a
 proposes ``min(gamma, tokens left)`` tokens (:class:`PaddedIndex`), so the target call's
 row counts up to ``gamma + 1`` are timed whatever the prompts' matches.
 
-The combined drafters (``ngram+model``, ``suffix+model``) are not predicted: their model
-rounds would need the draft's laws along the path and a model round's cost, mixed round
-by round; profile them by their parts.
+The combined drafters (``ngram+model``, ``suffix+model``) are predicted by
+:mod:`specbound.profiling.fallback` (their model rounds need the draft's laws along the
+path); their calibration adds SD with the draft model at their gammas.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ from specbound.errors import InvalidInputError
 from specbound.lm.cache import CachedLM
 from specbound.lm.decode import DrafterFactory
 from specbound.lm.drafters import (
-    DRAFTER_NAMES,
     ModelFreeDrafter,
     TokenIndex,
+    drafter_factory,
     index_factory,
     replay_rounds,
 )
@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 #: The drafters :func:`specbound.profile` predicts (``model``: the draft model's rows).
-PROFILED_DRAFTERS = ("model", "ngram", "suffix")
+PROFILED_DRAFTERS = ("model", "ngram", "suffix", "ngram+model", "suffix+model")
 #: The gammas model-free drafters are profiled at by default.
 DEFAULT_DRAFTER_GAMMAS = (4, 8, 16)
 
@@ -78,6 +78,16 @@ class LookupSetting:
     def label(self) -> str:
         return f"{self.algorithm.label} drafter={self.drafter}"
 
+    @property
+    def combined(self) -> bool:
+        """Model-free first, the draft model where nothing matches."""
+        return self.drafter.endswith("+model")
+
+    @property
+    def index(self) -> str:
+        """The model-free index it drafts from (``ngram`` or ``suffix``)."""
+        return self.drafter.split("+")[0]
+
 
 def check_profiled_drafters(drafters: str | Sequence[str]) -> tuple[str, ...]:
     """The distinct drafter names of ``drafters`` (one name or several), each one of
@@ -86,12 +96,6 @@ def check_profiled_drafters(drafters: str | Sequence[str]) -> tuple[str, ...]:
     if not names:
         raise InvalidInputError("drafter: give at least one of " + ", ".join(PROFILED_DRAFTERS))
     for name in names:
-        if name in DRAFTER_NAMES and name not in PROFILED_DRAFTERS:
-            raise InvalidInputError(
-                f"drafter {name!r} is not predicted by profile (its model rounds would need "
-                "the draft's laws and costs mixed round by round); profile its parts: "
-                f"drafter={name.split('+')[0]!r} and 'model'"
-            )
         if name not in PROFILED_DRAFTERS:
             raise InvalidInputError(
                 f"drafter must be one of {', '.join(PROFILED_DRAFTERS)}, got {name!r}"
@@ -149,7 +153,7 @@ def calibration_drafters(
     runs: list[tuple[Speculative, DrafterFactory]] = []
     for gamma in sorted({s.algorithm.gamma for s in settings if s.algorithm.gamma}):
         runs.append((Speculative(gamma=gamma), _model_free("ngram", True, options)))
-        for name in dict.fromkeys(s.drafter for s in settings if s.algorithm.gamma == gamma):
+        for name in dict.fromkeys(s.index for s in settings if s.algorithm.gamma == gamma):
             runs.append((Speculative(gamma=gamma), _model_free(name, False, options)))
     return runs
 
@@ -158,7 +162,12 @@ def drafter_factories(
     settings: Sequence[LookupSetting], options: Mapping[str, int]
 ) -> dict[LookupSetting, DrafterFactory]:
     """The drafter factory each setting runs with."""
-    return {s: _model_free(s.drafter, False, options) for s in settings}
+    return {
+        s: drafter_factory(s.drafter, **options)
+        if s.combined
+        else _model_free(s.drafter, False, options)
+        for s in settings
+    }
 
 
 def add_lookup_paths(
@@ -174,7 +183,7 @@ def add_lookup_paths(
     """Replay every setting's drafter along each of ``paths`` (target-sampled) and add the
     path's rejections, target calls and (with ``costs``) cost features to ``samples``."""
     for setting in settings:
-        make_index = index_factory(setting.drafter, **options)
+        make_index = index_factory(setting.index, **options)
         for row in range(paths.num_samples):
             length = int(paths.lengths[row])
             rounds = replay_rounds(

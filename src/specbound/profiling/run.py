@@ -33,6 +33,7 @@ from specbound.lm.loading import ModelPair
 from specbound.lm.warping import SamplingConfig
 from specbound.profiling.calibrate import measure_costs
 from specbound.profiling.costs import LOOKUP
+from specbound.profiling.fallback import MODEL_ROUND, add_fallback_paths
 from specbound.profiling.lookup import (
     DEFAULT_DRAFTER_GAMMAS,
     LookupSetting,
@@ -146,7 +147,9 @@ def profile(
     ``drafter``: who drafts, one name or several of ``model`` (the draft model: every
     row above), ``ngram`` and ``suffix`` (model-free drafters: SD at each of
     ``drafter_gammas``, rows labelled ``SD gamma=8 drafter=ngram``; their rounds are
-    replayed along the target's paths, :mod:`specbound.profiling.lookup`).
+    replayed along the target's paths, :mod:`specbound.profiling.lookup`), and
+    ``ngram+model``, ``suffix+model`` (model-free first, the draft model where nothing
+    matches: :mod:`specbound.profiling.fallback`).
     ``drafter_options``: ``ngram_min``, ``ngram_max``, ``suffix_depth`` of
     :func:`~specbound.lm.drafter_factory`. Without ``model`` the pair's draft is never
     run (a pair from ``load_pair(..., with_draft=False)`` will do) and ``mean_tv`` is
@@ -166,12 +169,15 @@ def profile(
     options = dict(drafter_options or {})
     settings: list[LookupSetting] = lookup_settings(drafters, drafter_gammas)
     if settings:
-        index_factory(settings[0].drafter, **options)  # refuse bad options now
+        index_factory(settings[0].index, **options)  # refuse bad options now
     with_model = "model" in drafters
-    if with_model and not pair.has_draft:
+    combined = [s for s in settings if s.combined]
+    plain = [s for s in settings if not s.combined]
+    if (with_model or combined) and not pair.has_draft:
         raise InvalidInputError(
-            "drafter 'model' needs the draft model, but the pair was loaded without it "
-            "(with_draft=False); profile only model-free drafters or load the draft"
+            "drafter 'model' (or 'ngram+model', 'suffix+model') needs the draft model, but "
+            "the pair was loaded without it (with_draft=False); profile only model-free "
+            "drafters or load the draft"
         )
     lossless, lossy = (
         profiled_algorithms(gammas, num_drafts, eps, blocks, horizon) if with_model else ([], [])
@@ -188,7 +194,7 @@ def profile(
         costs = measure_costs(
             pair,
             prompts,
-            [*lossless, *lossy],
+            [*lossless, *lossy, *(s.algorithm for s in combined)],
             max_new_tokens=max_new_tokens,
             sampling=sampling,
             repeats=timing_repeats,
@@ -212,9 +218,10 @@ def profile(
             sampling,
             np.random.default_rng(derive_seed(seed, 0, i, 0)),
             stop_at_eos=stop_at_eos,
-            draft_laws=with_model,
+            draft_laws=with_model or bool(combined),
         )
-        add_lookup_paths(paths, prompt_ids, settings, looked, costs, max_new_tokens, eos, options)
+        add_lookup_paths(paths, prompt_ids, plain, looked, costs, max_new_tokens, eos, options)
+        add_fallback_paths(paths, prompt_ids, combined, looked, costs, max_new_tokens, eos, options)
         if not with_model:
             if costs is not None:
                 add_autoregressive_baseline(paths, target_paths, costs, len(prompt_ids))
@@ -255,7 +262,15 @@ def profile(
         report((0.25 + 0.75 * (i + 1) / len(encoded)) * predict_share)
     predictions = [prediction(a, samples[a], costs, target_paths) for a in [*lossless, *lossy]]
     predictions += [
-        prediction(s.algorithm, looked[s], costs, target_paths, s.drafter, LOOKUP) for s in settings
+        prediction(
+            s.algorithm,
+            looked[s],
+            costs,
+            target_paths,
+            s.drafter,
+            MODEL_ROUND if s.combined else LOOKUP,
+        )
+        for s in settings
     ]
 
     measured: dict[tuple[str, Algorithm], Measurement] = {}

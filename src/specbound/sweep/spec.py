@@ -293,9 +293,8 @@ _RANDOM_KEYS = ("T", "S", "mix", "concentration", "zeros", "seeds")
 _LM_KEYS: tuple[str, ...] = ("compute", "pairs", "prompts", "prompts_file", "responses")
 _LM_KEYS += ("max_new_tokens", "temperature", *_SETTING_KEYS, "drafter")
 #: Who drafts in an LM cell (``specbound.lm.DRAFTER_NAMES``, spelled here so that parsing
-#: a spec imports no torch); ``profile`` cells predict the first three only.
+#: a spec imports no torch).
 _DRAFTERS = ("model", "ngram", "suffix", "ngram+model", "suffix+model")
-_PROFILED_DRAFTERS = ("model", "ngram", "suffix")
 
 
 def _settings(table: _Table, algorithms: Sequence[str]) -> dict[str, tuple[Any, ...]]:
@@ -412,18 +411,10 @@ def _lm_grid(table: _Table, base: Path) -> LMGrid:
 def _drafters(table: _Table, compute: str) -> tuple[str, ...]:
     """The ``drafter`` list of an [lm] table: generate cells cross it with the algorithm
     settings that draft one sequence (not ar, not batch); a profile cell profiles every
-    one (model-free ones as SD at the grid's finite gammas); table1 takes none."""
+    one (all but ``model`` as SD at the grid's finite gammas); table1 takes none."""
     drafter = table.get_list("drafter", _choice(_DRAFTERS), ["model"])
     if compute == "table1" and drafter != ("model",):
         raise table.fail("drafter", "table1 cells compare OPT and UNO with the draft model")
-    if compute == "profile":
-        combined = [d for d in drafter if d not in _PROFILED_DRAFTERS]
-        if combined:
-            raise table.fail(
-                "drafter",
-                f"profile cells predict {', '.join(_PROFILED_DRAFTERS)}; {combined[0]!r} is "
-                "not predicted (profile its parts, or use compute = generate)",
-            )
     return drafter
 
 
