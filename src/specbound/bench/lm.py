@@ -63,7 +63,7 @@ from specbound.bench.lm_drafters import (
     drafter_ratios,
     drafter_targets,
     needs_draft,
-    profiled_parts,
+    profiled_drafters,
 )
 from specbound.bench.lm_predictions import (
     best_gamma,
@@ -252,7 +252,7 @@ def run_lm_benchmark(
             "without it; load the draft or run only model-free contenders"
         )
     gammas = tuple(sorted({*config.profile_gammas, *([config.gamma] if config.gamma else [])}))
-    profiled = [*(["model"] if config.needs_draft else []), *profiled_parts(config.drafters)]
+    profiled = [*(["model"] if config.needs_draft else []), *profiled_drafters(config.drafters)]
 
     def run_profile(repeat: int) -> ProfileReport | None:
         report_progress(f"repeat {repeat + 1}/{config.repeats}: profile", done / total)
@@ -354,7 +354,7 @@ def run_lm_benchmark(
                     )
                     for g in config.drafter_profile_gammas
                 }
-                for d in profiled_parts(config.drafters)
+                for d in profiled_drafters(config.drafters)
             },
         },
         "profile": {

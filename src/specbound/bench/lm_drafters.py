@@ -45,6 +45,8 @@ __all__ = [
     "drafter_gammas",
     "drafter_ratios",
     "drafter_targets",
+    "needs_draft",
+    "profiled_drafters",
     "short_name",
 ]
 
@@ -83,7 +85,7 @@ def check_bench_drafters(drafters: Sequence[str]) -> tuple[str, ...]:
     return names
 
 
-def profiled_parts(drafters: Sequence[str]) -> list[str]:
+def profiled_drafters(drafters: Sequence[str]) -> list[str]:
     """The drafters profile predicts for ``drafters``: all of them, once each."""
     return list(dict.fromkeys(drafters))
 
@@ -97,14 +99,14 @@ def drafter_gammas(
     """Each drafter's gamma: ``given``, else its best predicted speed-up among ``gammas``
     (median over the profile ``reports``)."""
     chosen: dict[str, int] = {}
-    for part in profiled_parts(drafters):
+    for name in profiled_drafters(drafters):
         best, best_speedup = gammas[0], float("-inf")
         for g in gammas:
-            row = predicted(reports, Speculative(gamma=g), part)
+            row = predicted(reports, Speculative(gamma=g), name)
             speedup = None if row is None else row["predicted_speedup"]
             if speedup is not None and speedup > best_speedup:
                 best, best_speedup = g, speedup
-        chosen[part] = best if given is None else given
+        chosen[name] = best if given is None else given
     return {name: chosen[name] for name in drafters}
 
 
