@@ -46,7 +46,7 @@ from typing import Any
 
 import torch
 
-from specbound.algorithms import Speculative
+from specbound.algorithms import BatchSpeculative, BlockSpeculative, Speculative
 from specbound.bench.hf_baseline import check_assistable, hf_generate
 from specbound.bench.lm_contenders import (
     Contender,
@@ -253,6 +253,9 @@ def run_lm_benchmark(
         )
     gammas = tuple(sorted({*config.profile_gammas, *([config.gamma] if config.gamma else [])}))
     profiled = [*(["model"] if config.needs_draft else []), *profiled_drafters(config.drafters)]
+    # only the families that run are profiled (and so can be recommended)
+    batch = any(isinstance(c.algorithm, BatchSpeculative) for c in every)
+    blocks = any(isinstance(c.algorithm, BlockSpeculative) for c in every)
 
     def run_profile(repeat: int) -> ProfileReport | None:
         report_progress(f"repeat {repeat + 1}/{config.repeats}: profile", done / total)
@@ -265,7 +268,7 @@ def run_lm_benchmark(
             samples_per_prompt=config.profile_samples,
             seed=config.seed,
             gammas=gammas,
-            num_drafts=config.num_drafts,
+            num_drafts=config.num_drafts if batch else (),
             eps=(),
             sampling=config.sampling,
             measure=False,
@@ -273,6 +276,7 @@ def run_lm_benchmark(
             timing_repeats=config.profile_timing_repeats,
             stop_at_eos=False,
             horizon=False,  # no contender drafts to the horizon
+            blocks=blocks,
             drafter=profiled,
             drafter_gammas=config.drafter_profile_gammas,
             drafter_options={"ngram_max": config.ngram_max},
