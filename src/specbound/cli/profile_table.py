@@ -129,12 +129,13 @@ def _costs(report: Any) -> list[str]:
 
 
 def _table(report: Any) -> list[str]:
+    width = max([26, *(len(row.label) + 2 for row in report.rows)])  # "SD ... drafter=..."
     header = (
-        f"{'algorithm':<28} {'rejections/gen':>25} {'target calls/token':>25} "
+        f"{'algorithm':<{width}} {'rejections/gen':>25} {'target calls/token':>25} "
         f"{'speed-up vs autoregressive':>40}  agree"
     )
     sub = (
-        f"{'':<28} {'predicted':>12} {'measured':>12} {'predicted':>12} {'measured':>12} "
+        f"{'':<{width}} {'predicted':>12} {'measured':>12} {'predicted':>12} {'measured':>12} "
         f"{'predicted':>20} {'measured':>19}"
     )
     lines = ["", header, sub]
@@ -142,7 +143,7 @@ def _table(report: Any) -> list[str]:
         p, m = row.prediction, row.measurement
         label = row.label + ("" if p.lossless else " *")
         lines.append(
-            f"{label:<28} {_pm(p.expected_rejections):>12} "
+            f"{label:<{width}} {_pm(p.expected_rejections):>12} "
             f"{_pm(None if m is None else m.rejections):>12} "
             f"{_pm(p.calls_per_token, 3):>12} "
             f"{_pm(None if m is None else m.calls_per_token, 3):>12} "
