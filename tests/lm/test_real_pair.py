@@ -257,3 +257,26 @@ def test_the_named_pair_loads_its_shipped_distilled_draft() -> None:
         pair, "Name a color.", sb.Speculative(gamma=2), max_new_tokens=4, sampling=greedy
     )
     assert sd.token_ids == ar.token_ids
+
+
+@needs_smollm2
+def test_smollm2_without_its_draft_copies_with_prompt_lookup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``load_pair("smollm2", with_draft=False)`` reads no draft folder (the shipped one
+    is made unreachable), and greedy prompt lookup copies a repeated paragraph with fewer
+    target calls than tokens, outputting autoregressive decoding's tokens."""
+    smollm2_folder()
+    monkeypatch.setattr(pairs, "shipped_draft", lambda name: pytest.fail("draft read"))
+    with user_cache():
+        pair = sb.lm.load_pair("smollm2", with_draft=False)
+    assert not pair.has_draft
+    prompt = sb.lm.prompts.load_workload("grounded", 1)[0]
+    greedy = sb.lm.SamplingConfig(temperature=0)
+    lookup = sb.lm.generate(
+        pair, prompt, sb.Speculative(gamma=8), max_new_tokens=24, sampling=greedy,
+        drafter=sb.lm.drafter_factory("ngram"),
+    )  # fmt: skip
+    plain = sb.lm.generate(pair, prompt, sb.Autoregressive(), max_new_tokens=24, sampling=greedy)
+    assert lookup.token_ids == plain.token_ids
+    assert lookup.stats.target_calls < lookup.stats.new_tokens

@@ -22,6 +22,25 @@ transformers 5.x details that matter for a fair comparison:
   both are set to an id beyond every logit row, which is never sampled nor in a prompt;
 * HF samples from torch's global generator, so each call seeds it inside
   :func:`torch.random.fork_rng` (the caller's global state is left as it was).
+
+A third contender needs no draft model: **prompt lookup** (``generate(
+prompt_lookup_num_tokens=k, max_matching_ngram_size=n)``, transformers 5.x
+``PromptLookupCandidateGenerator``), the peer of ``bench lm``'s ``specbound_ngram``. What
+it does, precisely:
+
+* candidates: for match lengths n, n - 1, ..., 1 (no shorter limit), the *first*
+  (leftmost) earlier occurrence of the sequence's last tokens that has a continuation; up
+  to k tokens after it, cut at the sequence's end (no overlapping copy) and at the first
+  end-of-sequence token; none found: the round is one plain step. specbound's prompt
+  lookup takes the *most recent* occurrence and may copy past the sequence's end, so the
+  two propose different tokens on some rounds;
+* verification: candidates carry no logits, so with ``do_sample=True`` HF draws one token
+  from the target's (processed) law q at every candidate position and keeps candidates
+  while they equal the draws, then keeps the first differing draw (or the bonus draw).
+  A candidate x is thus kept with probability q(x), and the first differing draw is
+  distributed as q with x removed and renormalised: the law of speculative sampling with
+  a point-mass draft, lossless like specbound's (greedy: argmax comparison). The number
+  of candidates is constant (no schedule).
 """
 
 from __future__ import annotations
@@ -38,7 +57,9 @@ import torch
 
 from specbound.errors import IncompatibleModelsError, InvalidInputError
 from specbound.lm.loading import ModelPair
+from specbound.lm.pairs import MissingDraftError
 from specbound.lm.warping import SamplingConfig
+from specbound.validate import check_int
 
 __all__ = ["HF_DEFAULT_ASSISTANT_TOKENS", "HFRun", "check_assistable", "hf_generate"]
 
@@ -135,7 +156,13 @@ def _assistant_fields(num_assistant_tokens: int | None) -> dict[str, Any]:
 def check_assistable(pair: ModelPair) -> None:
     """HF assisted generation (without its "universal" tokenizer mode, another algorithm)
     needs the two models' configs to declare the same vocabulary size; specbound only
-    needs both to cover the tokenizer. Raises :class:`IncompatibleModelsError` otherwise."""
+    needs both to cover the tokenizer. Raises :class:`IncompatibleModelsError` otherwise
+    (:class:`~specbound.lm.pairs.MissingDraftError` for a pair loaded without its draft)."""
+    if not pair.has_draft:
+        raise MissingDraftError(
+            "HF assisted generation needs the draft model, but the pair was loaded without "
+            "it; load it with its draft or leave the assisted contenders out"
+        )
     sizes = [int(m.config.get_text_config().vocab_size) for m in (pair.target, pair.draft)]
     if sizes[0] != sizes[1]:
         raise IncompatibleModelsError(
@@ -150,7 +177,8 @@ def _stop_token(pair: ModelPair, stop_at_eos: bool) -> int:
     if stop_at_eos and pair.eos_token_id is not None:
         return pair.eos_token_id
     # NOTE: an id past every model's logit rows: never sampled, never in a prompt.
-    return max(int(m.config.get_text_config().vocab_size) for m in (pair.target, pair.draft))
+    models = (pair.target, pair.draft) if pair.has_draft else (pair.target,)
+    return max(int(m.config.get_text_config().vocab_size) for m in models)
 
 
 def _generation_config(
@@ -182,6 +210,8 @@ def hf_generate(
     assistant: bool = False,
     num_assistant_tokens: int | None = None,
     stop_at_eos: bool = False,
+    prompt_lookup: int | None = None,
+    max_matching_ngram_size: int = 2,
 ) -> HFRun:
     """Run ``pair.target.generate`` on ``prompt_ids`` (already encoded, prefix included).
 
@@ -189,15 +219,25 @@ def hf_generate(
     candidates per round (None: transformers' defaults). Sampling follows ``sampling``
     (temperature, top-k, top-p; temperature 0 is greedy). ``stop_at_eos=False`` disables
     the end-of-sequence stop so every contender generates ``max_new_tokens`` tokens. The
-    wall time covers the whole ``generate`` call (prefill included).
+    wall time covers the whole ``generate`` call (prefill included). ``prompt_lookup``:
+    prompt lookup with that many candidate tokens per round and match lengths up to
+    ``max_matching_ngram_size`` (module docstring; the draft model is not used).
     """
     if num_assistant_tokens is not None and num_assistant_tokens < 1:
         raise InvalidInputError(f"num_assistant_tokens must be >= 1, got {num_assistant_tokens}")
+    if prompt_lookup is not None:
+        if assistant:
+            raise InvalidInputError("prompt_lookup and assistant are two ways of drafting")
+        check_int(prompt_lookup, "prompt_lookup", low=1)
+        check_int(max_matching_ngram_size, "max_matching_ngram_size", low=1)
     if assistant:
         check_assistable(pair)
     sampling = sampling or SamplingConfig()
     stop_token = _stop_token(pair, stop_at_eos)
     config = _generation_config(pair, max_new_tokens, sampling, stop_token)
+    if prompt_lookup is not None:
+        config.prompt_lookup_num_tokens = int(prompt_lookup)
+        config.max_matching_ngram_size = int(max_matching_ngram_size)
     device = pair.device
     ids = torch.tensor([list(prompt_ids)], dtype=torch.long, device=device)  # (1, L)
     mask = torch.ones_like(ids)  # (1, L)
@@ -206,10 +246,15 @@ def hf_generate(
     stop = {"eos_token_id": stop_token, "pad_token_id": stop_token}
     draft_fields = _assistant_fields(num_assistant_tokens) if assistant else {}
     handle = pair.target.register_forward_pre_hook(counter)
+    draft_config = (
+        _generation_fields(pair.draft, {**stop, **draft_fields})
+        if pair.has_draft
+        else contextlib.nullcontext()
+    )
     try:
         with (
             _generation_fields(pair.target, stop),
-            _generation_fields(pair.draft, {**stop, **draft_fields}),
+            draft_config,
             _quiet(),
             torch.random.fork_rng(devices=[]),
             torch.inference_mode(),

@@ -15,7 +15,13 @@ draft, q = target), every *contender* generates ``max_new_tokens`` tokens per pr
 * ``specbound_block`` — block verification (Sun et al. 2024) at gamma, beyond the
   paper: the same drafts and scoring call as SD, the block judged as a whole;
 * ``specbound_batch_m2``, ``specbound_batch_m4`` (batch SD, M drafts) and
-  ``specbound_opt_eps0.2`` (over-acceptance, Decoding-OPT), at gamma.
+  ``specbound_opt_eps0.2`` (over-acceptance, Decoding-OPT), at gamma;
+* with ``drafters``: SD with model-free drafters and transformers' prompt lookup
+  (:mod:`specbound.bench.lm_drafters`).
+
+``only`` runs a subset (:mod:`specbound.bench.lm_contenders`; specbound's autoregressive
+decoding, the baseline, always runs); a run whose contenders never use the draft model
+works on a pair loaded without it.
 
 Each repeat runs every contender on every prompt, in an order that alternates between
 repeats (A B ... B A) so that drift on a shared machine hits all alike; each contender's
@@ -40,15 +46,25 @@ from typing import Any
 
 import torch
 
-from specbound.algorithms import (
-    Algorithm,
-    Autoregressive,
-    BatchSpeculative,
-    BlockSpeculative,
-    OverAcceptance,
-    Speculative,
+from specbound.algorithms import BatchSpeculative, BlockSpeculative, Speculative
+from specbound.bench.hf_baseline import check_assistable, hf_generate
+from specbound.bench.lm_contenders import (
+    Contender,
+    check_only,
+    contender_names,
+    contenders,
+    drafter_contenders,
+    recommended_contender,
+    select,
 )
-from specbound.bench.hf_baseline import HF_DEFAULT_ASSISTANT_TOKENS, check_assistable, hf_generate
+from specbound.bench.lm_drafters import (
+    check_bench_drafters,
+    drafter_gammas,
+    drafter_ratios,
+    drafter_targets,
+    needs_draft,
+    profiled_drafters,
+)
 from specbound.bench.lm_predictions import (
     best_gamma,
     ceiling,
@@ -67,6 +83,7 @@ from specbound.bench.lm_summary import (
 from specbound.errors import InvalidInputError
 from specbound.estimates import derive_seed
 from specbound.lm.decode import encode_prompt, generate
+from specbound.lm.drafters import drafter_factory
 from specbound.lm.engine.kernel_cache import cpu_name
 from specbound.lm.loading import ModelPair
 from specbound.lm.warping import SamplingConfig
@@ -105,6 +122,12 @@ class LMBenchConfig:
     profile_gammas: tuple[int, ...] = (1, 2, 3, 4, 6, 8)
     profile_samples: int = 16
     profile_timing_repeats: int = 3
+    drafters: tuple[str, ...] = ()
+    drafter_gamma: int | None = None
+    drafter_profile_gammas: tuple[int, ...] = (4, 8, 16)
+    ngram_max: int = 3
+    only: tuple[str, ...] | None = None
+    workload: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.prompts, str) or not self.prompts:
@@ -120,6 +143,26 @@ class LMBenchConfig:
         check_float(self.eps, "eps", low=0.0)
         check_seed(self.seed)
         SamplingConfig(self.temperature, self.top_k, self.top_p)
+        check_bench_drafters(self.drafters)
+        if self.drafter_gamma is not None:
+            check_int(self.drafter_gamma, "drafter_gamma", low=1)
+        for g in self.drafter_profile_gammas:
+            check_int(g, "drafter_profile_gammas", low=1)
+        check_int(self.ngram_max, "ngram_max", low=1)
+        names = contender_names(self.num_drafts, self.eps, self.drafters, self.hf)
+        check_only(self.only, names)
+
+    def chosen(self, items: Sequence[Contender]) -> list[Contender]:
+        """The contenders of ``items`` this run times (``only``)."""
+        return select(items, self.only)
+
+    @property
+    def needs_draft(self) -> bool:
+        """Whether a contender of this run uses the draft model (else the target alone
+        need load)."""
+        items = contenders(1, self.num_drafts, self.eps, self.hf)
+        items += drafter_contenders({d: 1 for d in self.drafters}, 1, self.hf)
+        return any(needs_draft(c) for c in self.chosen(items))
 
     @property
     def sampling(self) -> SamplingConfig:
@@ -129,64 +172,6 @@ class LMBenchConfig:
         data = asdict(self)
         data["prompts"] = list(self.prompts)
         return data
-
-
-@dataclass(frozen=True)
-class Contender:
-    """One way of generating: a specbound ``algorithm``, or HF ``generate`` (``hf``)."""
-
-    name: str
-    description: str
-    algorithm: Algorithm | None = None
-    assistant: bool = False
-    num_assistant_tokens: int | None = None
-
-    @property
-    def hf(self) -> bool:
-        return self.algorithm is None
-
-
-def contenders(gamma: int, num_drafts: Sequence[int], eps: float, hf: bool) -> list[Contender]:
-    """The contenders of a run, specbound and HF alternating where they pair up."""
-    k20 = HF_DEFAULT_ASSISTANT_TOKENS
-    items = [
-        Contender("specbound_ar", "specbound autoregressive", Autoregressive()),
-        Contender("hf_ar", "HF generate, no assistant"),
-        Contender("specbound_sd", f"specbound SD gamma={gamma}", Speculative(gamma=gamma)),
-        Contender(
-            "hf_assisted",
-            f"HF assisted generation, {gamma} assistant tokens (constant)",
-            assistant=True,
-            num_assistant_tokens=gamma,
-        ),
-        Contender(
-            "specbound_block",
-            f"specbound block verification gamma={gamma}",
-            BlockSpeculative(gamma=gamma),
-        ),
-        Contender("specbound_sd_k20", f"specbound SD gamma={k20}", Speculative(gamma=k20)),
-        Contender(
-            "hf_assisted_default",
-            f"HF assisted generation, defaults ({k20} tokens, heuristic schedule)",
-            assistant=True,
-        ),
-    ]
-    items += [
-        Contender(
-            f"specbound_batch_m{m}",
-            f"specbound batch SD M={m} gamma={gamma}",
-            BatchSpeculative(num_drafts=m, gamma=gamma),
-        )
-        for m in num_drafts
-    ]
-    items.append(
-        Contender(
-            f"specbound_opt_eps{eps:g}",
-            f"specbound over-acceptance (OPT) eps={eps:g} gamma={gamma}",
-            OverAcceptance(eps=eps, resample="opt", gamma=gamma),
-        )
-    )
-    return [c for c in items if hf or not c.hf]
 
 
 def _run(
@@ -207,6 +192,7 @@ def _run(
             seed=seed,
             sampling=sampling,
             stop_at_eos=False,
+            drafter=drafter_factory(contender.drafter, ngram_max=config.ngram_max),
         ).stats
         speculative = contender.algorithm.drafts
         return Run(
@@ -226,6 +212,8 @@ def _run(
         assistant=contender.assistant,
         num_assistant_tokens=contender.num_assistant_tokens,
         stop_at_eos=False,
+        prompt_lookup=contender.prompt_lookup,
+        max_matching_ngram_size=config.ngram_max,
     )
     return Run(run.new_tokens, run.seconds, None, run.target_calls)
 
@@ -255,12 +243,24 @@ def run_lm_benchmark(
 
     report_progress = progress or (lambda message, fraction: None)
     started = time.perf_counter()
-    if config.hf:
+    every = config.chosen(contenders(1, config.num_drafts, config.eps, config.hf))
+    if any(c.assistant for c in every):
         check_assistable(pair)  # fail before minutes of profiling
+    if config.needs_draft and not pair.has_draft:
+        raise InvalidInputError(
+            "a contender of this run drafts with the draft model, but the pair was loaded "
+            "without it; load the draft or run only model-free contenders"
+        )
     gammas = tuple(sorted({*config.profile_gammas, *([config.gamma] if config.gamma else [])}))
+    profiled = [*(["model"] if config.needs_draft else []), *profiled_drafters(config.drafters)]
+    # only the families that run are profiled (and so can be recommended)
+    batch = any(isinstance(c.algorithm, BatchSpeculative) for c in every)
+    blocks = any(isinstance(c.algorithm, BlockSpeculative) for c in every)
 
-    def run_profile(repeat: int) -> ProfileReport:
+    def run_profile(repeat: int) -> ProfileReport | None:
         report_progress(f"repeat {repeat + 1}/{config.repeats}: profile", done / total)
+        if not profiled:
+            return None
         return profile(
             pair,
             list(config.prompts),
@@ -268,7 +268,7 @@ def run_lm_benchmark(
             samples_per_prompt=config.profile_samples,
             seed=config.seed,
             gammas=gammas,
-            num_drafts=config.num_drafts,
+            num_drafts=config.num_drafts if batch else (),
             eps=(),
             sampling=config.sampling,
             measure=False,
@@ -276,23 +276,31 @@ def run_lm_benchmark(
             timing_repeats=config.profile_timing_repeats,
             stop_at_eos=False,
             horizon=False,  # no contender drafts to the horizon
+            blocks=blocks,
+            drafter=profiled,
+            drafter_gammas=config.drafter_profile_gammas,
+            drafter_options={"ngram_max": config.ngram_max},
         )
 
-    done, total = (
-        0,
-        config.repeats
-        * len(config.prompts)
-        * (len(contenders(1, config.num_drafts, config.eps, config.hf)) + 1),
-    )
-    reports = [run_profile(0)]
+    done, total = 0, config.repeats * len(config.prompts) * (len(every) + len(config.drafters) + 2)
+    reports = [r for r in [run_profile(0)] if r is not None]
     gamma = config.gamma if config.gamma is not None else best_gamma(reports[:1], gammas)
-    items = contenders(gamma, config.num_drafts, config.eps, config.hf)
+    chosen_gammas = drafter_gammas(
+        config.drafters, reports[:1], config.drafter_profile_gammas, config.drafter_gamma
+    )
+    items = config.chosen(
+        contenders(gamma, config.num_drafts, config.eps, config.hf)
+        + drafter_contenders(chosen_gammas, config.ngram_max, config.hf)
+    )
+    chosen = recommend(reports[0].predictions) if reports else None
+    if config.drafters:  # the recommendation is measured too (recommendation_vs_best)
+        items += recommended_contender(chosen, items)
     for contender in items:  # warm-up: the first timed configuration of a process runs slow
         _run(contender, pair, config.prompts[0], config, 0, min(8, config.max_new_tokens))
     records = {c.name: Record() for c in items}
     for repeat in range(config.repeats):
         if repeat > 0:  # one profile per repeat: its call costs see the same load
-            reports.append(run_profile(repeat))
+            reports += [r for r in [run_profile(repeat)] if r is not None]
         done += len(config.prompts)
         order = items if repeat % 2 == 0 else items[::-1]
         for record in records.values():
@@ -313,10 +321,12 @@ def run_lm_benchmark(
     sd_predicted = None if sd_prediction is None else sd_prediction["predicted_speedup"]
     ratios = headline_ratios(summaries, sd_predicted)
     record_speedups(summaries, reports, items)
-    chosen = recommend(reports[0].predictions) if reports else None
     sd_ceiling_speedup = ceiling(reports, gamma)
     ratios["sd_ceiling_speedup"] = sd_ceiling_speedup
     ratios["sd_vs_ceiling"] = ratio(ratios["sd_measured_speedup"], sd_ceiling_speedup)
+    if config.drafters:
+        ratios.update(drafter_ratios(summaries, items, chosen))
+    targets = {**TARGETS, **drafter_targets(config.workload, config.drafters)}
     env = environment_info()
     return {
         "benchmark": "lm",
@@ -338,12 +348,26 @@ def run_lm_benchmark(
                 for g in gammas
             },
         },
+        "drafter_gamma": {
+            "values": chosen_gammas,
+            "source": "option" if config.drafter_gamma is not None else "profile (first run)",
+            "predicted_speedup_by_gamma": {
+                d: {
+                    str(g): (predicted(reports, Speculative(gamma=g), d) or {}).get(
+                        "predicted_speedup"
+                    )
+                    for g in config.drafter_profile_gammas
+                }
+                for d in profiled_drafters(config.drafters)
+            },
+        },
         "profile": {
             "runs": len(reports),
-            "mean_tv": reports[0].mean_tv.to_dict(),
+            "drafters": profiled,
+            "mean_tv": reports[0].to_dict()["mean_tv"] if reports else None,
             "costs": [None if r.costs is None else r.costs.to_dict() for r in reports],
             "predictions": {
-                c.name: predicted(reports, c.algorithm)
+                c.name: predicted(reports, c.algorithm, c.drafter)
                 for c in items
                 if c.algorithm is not None and c.algorithm.drafts
             },
@@ -355,10 +379,10 @@ def run_lm_benchmark(
         "ratios_per_repeat": ratios_per_repeat(
             summaries, None if sd_prediction is None else sd_prediction["predicted_speedup_runs"]
         ),
-        "targets": TARGETS,
+        "targets": targets,
         "meets_targets": {
             name: None if ratios.get(name) is None else bool(ratios[name] >= bound)
-            for name, bound in TARGETS.items()
+            for name, bound in targets.items()
         },
         "seconds": time.perf_counter() - started,
     }

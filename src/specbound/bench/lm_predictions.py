@@ -22,9 +22,11 @@ if TYPE_CHECKING:
 __all__ = ["best_gamma", "ceiling", "predicted", "record_speedups", "sd_ceiling"]
 
 
-def _prediction(report: ProfileReport, algorithm: Algorithm) -> dict[str, Any] | None:
+def _prediction(
+    report: ProfileReport, algorithm: Algorithm, drafter: str = "model"
+) -> dict[str, Any] | None:
     try:
-        row = report.find(algorithm)
+        row = report.find(algorithm, drafter)
     except KeyError:
         return None
     speedup = row.prediction.predicted_speedup
@@ -37,15 +39,18 @@ def _prediction(report: ProfileReport, algorithm: Algorithm) -> dict[str, Any] |
     }
 
 
-def predicted(reports: Sequence[ProfileReport], algorithm: Algorithm) -> dict[str, Any] | None:
-    """The median over profile runs of the predicted speed-up (and each run's value).
+def predicted(
+    reports: Sequence[ProfileReport], algorithm: Algorithm, drafter: str = "model"
+) -> dict[str, Any] | None:
+    """The median over profile runs of the predicted speed-up (and each run's value) of
+    ``algorithm`` drafted by ``drafter``; None when it was not profiled.
 
     NOTE: each profile run times its per-call costs in a few hundred milliseconds; on a
     shared machine a burst of load during that window moves one run's prediction by tens
     of percent, so the benchmark takes the median over several runs.
     """
-    runs = [_prediction(report, algorithm) for report in reports]
-    if any(run is None for run in runs):
+    runs = [_prediction(report, algorithm, drafter) for report in reports]
+    if not runs or any(run is None for run in runs):
         return None
     speedups = [run["predicted_speedup"] for run in runs if run is not None]
     first = runs[0]
@@ -108,7 +113,11 @@ def record_speedups(
         summary = summaries[contender.name]
         measured = median_of(summaries, contender.name, "decode_tokens_per_second")
         summary["measured_speedup"] = ratio(measured, baseline)
-        prediction = predicted(reports, contender.algorithm) if contender.algorithm.drafts else None
+        prediction = (
+            predicted(reports, contender.algorithm, contender.drafter)
+            if contender.algorithm.drafts
+            else None
+        )
         summary["predicted_speedup"] = (
             None if prediction is None else prediction["predicted_speedup"]
         )

@@ -12,14 +12,21 @@ from typing import Annotated, Any
 import typer
 
 from specbound.cli.app import app
+from specbound.cli.bench_drafters import chosen_contenders, parse_bench_drafters
 from specbound.cli.common import (
     MAX_LIST_DRAFTS,
     echo_json,
     model_sources,
     parse_count_list,
-    take_prompts,
+    workload_prompts,
 )
-from specbound.cli.options import AUTO_THREADS_HELP, ChatOption, DeviceOption, PairOption
+from specbound.cli.options import (
+    AUTO_THREADS_HELP,
+    ChatOption,
+    DeviceOption,
+    NgramMaxOption,
+    PairOption,
+)
 from specbound.validate import check_int
 
 __all__ = ["bench_app", "format_lm_table"]
@@ -124,9 +131,34 @@ def bench_lm(
     as_json: bool = typer.Option(
         False, "--json", metavar="", help="Print the JSON record on stdout."
     ),
+    drafter: str = typer.Option(
+        "",
+        "--drafter",
+        help="Drafter contenders, a list of ngram, suffix, ngram+model, suffix+model (or "
+        "all): SD with each, and HF prompt lookup beside ngram; 'model' in the list keeps "
+        "SD with the draft model in --drafters-only.",
+    ),
+    drafter_gamma: int = typer.Option(
+        0, "--drafter-gamma", help="Their gamma (0: the best predicted among 4, 8, 16)."
+    ),
+    ngram_max: NgramMaxOption = 3,
+    workload: str | None = typer.Option(
+        None, "--workload", help="A shipped prompt set instead of --prompts: grounded | open."
+    ),
+    only: str | None = typer.Option(
+        None, "--contenders", help="Run only these contenders (a list; specbound_ar always)."
+    ),
+    drafters_only: bool = typer.Option(
+        False,
+        "--drafters-only",
+        metavar="",
+        help="Only specbound_ar, hf_ar, the --drafter contenders and hf_prompt_lookup "
+        "(with 'model' in --drafter: specbound_sd too); the draft loads only if needed.",
+    ),
 ) -> None:
-    """specbound AR / SD / batch SD / over-acceptance beside HF generate and HF assisted
-    generation on one pair: tokens/s, target calls per token, and the ratios."""
+    """specbound AR / SD / batch SD / over-acceptance (and, with --drafter, model-free
+    drafters) beside HF generate, HF assisted generation and HF prompt lookup on one pair:
+    tokens/s, target calls per token, and the ratios."""
 
     sources = model_sources(pair_name, target, draft)
     check_int(num_prompts, "--num-prompts", low=1)
@@ -136,11 +168,14 @@ def bench_lm(
 
     check_output_file(out, "--out", parents=out == DEFAULT_LM_OUT)  # before any work
     drafts = tuple(parse_count_list(num_drafts, "--num-drafts", low=2, high=MAX_LIST_DRAFTS))
+    drafters, keep_sd = parse_bench_drafters(drafter)
+    check_int(drafter_gamma, "--drafter-gamma (0: the best from profile)", low=0)
+    chosen = chosen_contenders(only, drafters_only, drafters, keep_sd, hf)
 
     from specbound.bench.lm import LMBenchConfig
 
     config = LMBenchConfig(
-        prompts=tuple(take_prompts(ctx, prompts, num_prompts)),
+        prompts=tuple(workload_prompts(ctx, prompts, workload, num_prompts)),
         max_new_tokens=max_new_tokens,
         repeats=repeats,
         gamma=gamma or None,
@@ -153,6 +188,11 @@ def bench_lm(
         hf=hf,
         profile_samples=2 if quick else 16,
         profile_timing_repeats=1 if quick else 3,
+        drafters=drafters,
+        drafter_gamma=drafter_gamma or None,
+        ngram_max=ngram_max,
+        only=chosen,
+        workload=workload,
     )
     record = _run_lm(config, *sources, tokenizer, dtype, threads, device, chat)
     record["command"] = _lm_command(
@@ -178,6 +218,12 @@ def bench_lm(
             "seed": seed,
             "no_hf": not hf,
             "quick": quick,
+            "drafter": drafter or None,
+            "drafter_gamma": drafter_gamma or None,
+            "ngram_max": ngram_max if drafters else None,
+            "workload": workload,
+            "contenders": only,
+            "drafters_only": drafters_only,
         }
     )
     written = _write(out, record)
@@ -206,13 +252,15 @@ def _run_lm(
     from specbound.bench.lm import run_lm_benchmark
     from specbound.lm.engine.threads import auto_threads, torch_threads
 
+    with_draft = config.needs_draft  # model-free contenders alone: the target alone loads
     pair = lm.load_pair(
         target=target,
-        draft=draft,
+        draft=draft if with_draft else None,
         tokenizer=tokenizer,
         dtype=dtype,
         device=device,
         chat=None if chat else False,
+        with_draft=with_draft,
     )
     with torch_threads(threads or auto_threads(pair.target_parameters)):
         console = Console(stderr=True)
@@ -259,6 +307,9 @@ def format_lm_table(record: dict[str, Any]) -> str:
     per_repeat = record.get("ratios_per_repeat", {})
     for name, value in record["ratios"].items():
         if value is None:
+            continue
+        if isinstance(value, str):
+            lines.append(f"{name:<32} {value}")
             continue
         target = record["targets"].get(name)
         verdict = ""

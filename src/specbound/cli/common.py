@@ -28,6 +28,7 @@ __all__ = [
     "run_app",
     "split_list",
     "take_prompts",
+    "workload_prompts",
 ]
 
 EXIT_USER_ERROR = 2
@@ -239,3 +240,26 @@ def echo_json(payload: Any) -> None:
     from specbound.io import to_json
 
     sys.stdout.write(to_json(payload) + "\n")
+
+
+def workload_prompts(
+    context: typer.Context,
+    path: str | None,
+    workload: str | None,
+    count: int,
+    *,
+    quiet: bool = False,
+) -> list[str]:
+    """``--workload`` or ``--prompts``: the shipped ``workload`` set (``grounded`` |
+    ``open``), or :func:`take_prompts` of ``path`` (the shipped short prompts when neither
+    is given); the first ``count``."""
+    if workload is None:
+        return take_prompts(context, path, count, quiet=quiet)
+    from specbound.lm.prompts import load_workload
+
+    if path is not None:
+        raise InvalidInputError(f"give --prompts or --workload, not both (got {path!r})")
+    try:
+        return load_workload(workload, count)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"--workload: {exc}") from None

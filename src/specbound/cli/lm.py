@@ -65,8 +65,11 @@ def summary_line(output: Any, warmup: float | None = None) -> str:
     )
 
 
-def warm_up(pair: Any, spec: Any, prompt: str, sampling: Any, seed: int) -> float:
-    """Seconds of one throw-away generation of 1 token with ``spec``: the first call's
+def warm_up(
+    pair: Any, spec: Any, prompt: str, sampling: Any, seed: int, drafter: Any = None
+) -> float:
+    """Seconds of one throw-away generation of 1 token with ``spec`` and ``drafter`` (a
+    drafter factory; None: the draft model): the first call's
     one-time costs (kernel choice, allocations, lazy imports) that would otherwise count
     as the measured generation's overhead."""
     import time
@@ -74,7 +77,8 @@ def warm_up(pair: Any, spec: Any, prompt: str, sampling: Any, seed: int) -> floa
     from specbound import lm
 
     started = time.perf_counter()
-    lm.generate(pair, prompt, spec, max_new_tokens=1, seed=seed, sampling=sampling)
+    chosen = {} if drafter is None else {"drafter": drafter}
+    lm.generate(pair, prompt, spec, max_new_tokens=1, seed=seed, sampling=sampling, **chosen)
     return time.perf_counter() - started
 
 
@@ -198,13 +202,15 @@ def generate(
         raise InvalidInputError("prompt is empty; give some text to continue")
     check_int(max_new_tokens, "--max-new-tokens", low=1)
     check_vocabulary_before_loading(spec, target)  # before any model is loaded
+    with_draft = lm.uses_draft_model(drafter)  # model-free: the target alone loads
     pair = lm.load_pair(
         target=target,
-        draft=draft,
+        draft=draft if with_draft else None,
         tokenizer=tokenizer,
         dtype=dtype,
         device=device,
         chat=None if chat else False,
+        with_draft=with_draft,
     )
     chosen = threads or auto_threads(pair.target_parameters)
     prompt_ids = lm.encode_prompt(pair, prompt)
@@ -214,7 +220,7 @@ def generate(
     spec.check_vocabulary(pair.vocab_size)
     streamer = _Streamer(pair.tokenizer, prompt_ids, echo=not as_json)
     with torch_threads(chosen):
-        warmup = warm_up(pair, spec, prompt, sampling, seed)
+        warmup = warm_up(pair, spec, prompt, sampling, seed, factory)
         if not as_json:
             sys.stdout.write(prompt + ("\n" if pair.chat else ""))  # a chat answers below
             sys.stdout.flush()

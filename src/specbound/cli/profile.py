@@ -19,16 +19,44 @@ from specbound.cli.common import (
     MAX_LIST_DRAFTS,
     MAX_LIST_GAMMA,
     echo_json,
+    given_on_command_line,
     model_sources,
     parse_count_list,
     parse_float_list,
     split_list,
-    take_prompts,
+    workload_prompts,
 )
-from specbound.cli.options import AUTO_THREADS_HELP, ChatOption, DeviceOption, PairOption
+from specbound.cli.options import (
+    AUTO_THREADS_HELP,
+    ChatOption,
+    DeviceOption,
+    NgramMaxOption,
+    NgramMinOption,
+    PairOption,
+    SuffixDepthOption,
+)
+from specbound.errors import InvalidInputError
 from specbound.validate import check_int, check_seed
 
-__all__ = ["parse_gamma_list", "profile"]
+__all__ = ["parse_drafters", "parse_gamma_list", "profile"]
+
+#: What ``profile --drafter`` accepts (``specbound.profiling.lookup.PROFILED_DRAFTERS``,
+#: spelled here so that ``--help`` imports no torch).
+PROFILED_DRAFTERS = ("model", "ngram", "suffix", "ngram+model", "suffix+model")
+
+
+def parse_drafters(text: str) -> list[str]:
+    """``--drafter`` of profile: ``"model,ngram"`` or ``all`` (every drafter); an unknown
+    name is refused by name."""
+    parts = [part.strip().lower() for part in split_list(text, "--drafter")]
+    if parts == ["all"]:
+        return list(PROFILED_DRAFTERS)
+    for part in parts:
+        if part not in PROFILED_DRAFTERS:
+            raise InvalidInputError(
+                f"--drafter: each of {', '.join(PROFILED_DRAFTERS)} (or all); got {part!r}"
+            )
+    return list(dict.fromkeys(parts))
 
 
 def parse_gamma_list(text: str) -> list[int]:
@@ -71,6 +99,9 @@ def profile(
     prompts: str | None = typer.Option(
         None, "--prompts", help="Prompts file, one per line (default: the shipped prompts)."
     ),
+    workload: str | None = typer.Option(
+        None, "--workload", help="A shipped prompt set instead of --prompts: grounded | open."
+    ),
     num_prompts: int = typer.Option(4, "--num-prompts", help="Use the first N prompts."),
     max_new_tokens: int = typer.Option(32, "--max-new-tokens", "-n", help="Tokens per run."),
     samples_per_prompt: int = typer.Option(
@@ -101,6 +132,20 @@ def profile(
     blocks: bool = typer.Option(
         True, "--blocks/--no-blocks", metavar="", help="Also block verification (Sun et al. 2024)."
     ),
+    drafter: str = typer.Option(
+        "model",
+        "--drafter",
+        help="Who drafts, a list: model (the draft model: every row), ngram (prompt "
+        "lookup), suffix (suffix decoding), ngram+model, suffix+model, or all. All but "
+        "model are profiled as SD at each --drafter-gamma; ngram/suffix alone load only "
+        "the target.",
+    ),
+    drafter_gamma: str = typer.Option(
+        "4,8,16", "--drafter-gamma", help="Draft lengths of the --drafter rows (all but model)."
+    ),
+    ngram_min: NgramMinOption = 1,
+    ngram_max: NgramMaxOption = 3,
+    suffix_depth: SuffixDepthOption = 16,
     seed: int = typer.Option(0, "--seed", help="Seed (reproducible counts)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | bfloat16 | float16."),
     threads: int = typer.Option(0, "--threads", help=AUTO_THREADS_HELP),
@@ -120,6 +165,8 @@ def profile(
     # NOTE: M = 1 is SD (always profiled): refused, not silently dropped
     drafts = parse_count_list(num_drafts, "--num-drafts", low=2, high=MAX_LIST_DRAFTS)
     thresholds = parse_float_list(eps, "--eps")
+    drafters = parse_drafters(drafter)
+    drafter_gammas = parse_count_list(drafter_gamma, "--drafter-gamma", high=MAX_LIST_GAMMA)
     target, draft = model_sources(pair_name, target, draft)
     for value, name in (
         (num_prompts, "--num-prompts"),
@@ -131,16 +178,32 @@ def profile(
     check_seed(seed, "--seed")
     check_int(threads, "--threads", low=0)
     from specbound import lm, profiling
+    from specbound.lm.drafters import index_factory
     from specbound.lm.engine.threads import auto_threads, torch_threads
     from specbound.lm.warping import SamplingConfig
 
+    options = {"ngram_min": ngram_min, "ngram_max": ngram_max, "suffix_depth": suffix_depth}
+    if drafters == ["model"]:
+        for name in options:
+            if given_on_command_line(ctx, name):
+                flag = "--" + name.replace("_", "-")
+                raise InvalidInputError(
+                    f"{flag} applies to model-free drafters; add --drafter ngram or suffix"
+                )
+    index_factory("suffix" if "suffix" in drafters else "ngram", **options)  # before loading
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
-    texts = take_prompts(ctx, prompts, num_prompts, quiet=quiet)
+    texts = workload_prompts(ctx, prompts, workload, num_prompts, quiet=quiet)
     # NOTE: the bar is on stderr; off with --quiet, and with --json unless a terminal
     # shows stdout (a pipe's reader wants the JSON alone, and stderr is often captured too)
     shown = not quiet and (not as_json or sys.stdout.isatty())
+    with_draft = lm.uses_draft_model(drafters)  # model-free alone: the target alone loads
     pair = lm.load_pair(
-        target=target, draft=draft, dtype=dtype, device=device, chat=None if chat else False
+        target=target,
+        draft=draft if with_draft else None,
+        dtype=dtype,
+        device=device,
+        chat=None if chat else False,
+        with_draft=with_draft,
     )
     with (
         torch_threads(threads or auto_threads(pair.target_parameters)),
@@ -160,6 +223,9 @@ def profile(
             measure=measure,
             blocks=blocks,
             progress=advance,
+            drafter=drafters,
+            drafter_gammas=drafter_gammas,
+            drafter_options=options,
         )
     if as_json:
         echo_json(report.to_dict())

@@ -82,15 +82,19 @@ def _header(report: Any) -> list[str]:
         if report.measurements
         else " (no measurement)"
     )
-    return [
+    lines = [
         f"target {report.target_name}",
         f"draft  {report.draft_name}",
         f"{len(report.prompts)} prompts x {report.samples_per_prompt} sampled paths "
         f"(prediction){runs}; "
         f"{report.max_new_tokens} new tokens; temperature {sampling.temperature:g}, "
         f"top-k {sampling.top_k or 'off'}, top-p {sampling.top_p or 'off'}",
-        f"mean TV(draft, target) per token along target samples: {_pm(report.mean_tv, 3)}",
     ]
+    if report.mean_tv is not None:
+        lines.append(
+            f"mean TV(draft, target) per token along target samples: {_pm(report.mean_tv, 3)}"
+        )
+    return lines
 
 
 def _costs(report: Any) -> list[str]:
@@ -105,23 +109,33 @@ def _costs(report: Any) -> list[str]:
         if report.autoregressive is None or report.autoregressive.seconds_per_token is None
         else f", {report.autoregressive.seconds_per_token.mean * 1e3:.2f} measured"
     )
+    rounds = [
+        f"{name} {costs.overhead_seconds(kind, 1, 1) * 1e3:.2f} ms"
+        for kind, name in (("sequence", "SD"), ("lookup", "model-free SD"))
+        if kind in costs.basis.kinds
+    ]
+    draft = (
+        f"draft position {costs.draft_seconds(1) * 1e3:.2f} ms, "
+        if "sequence" in costs.basis.kinds
+        else ""
+    )
     return [
         f"costs (fitted to {fit.rounds} rounds of {fit.generations} generations; "
         f"round residual {100 * fit.residual_spread:.1f}%, held-out generations "
-        f"{held_out}): target call {target_one:.2f} ms (1 token), draft position "
-        f"{costs.draft_seconds(1) * 1e3:.2f} ms, SD round overhead "
-        f"{costs.overhead_seconds('sequence', 1, 1) * 1e3:.2f} ms; autoregressive "
+        f"{held_out}): target call {target_one:.2f} ms (1 token), {draft}round overhead "
+        f"{', '.join(rounds)}; autoregressive "
         f"{costs.autoregressive_per_token() * 1e3:.2f} ms/token predicted{measured}"
     ]
 
 
 def _table(report: Any) -> list[str]:
+    width = max([26, *(len(row.label) + 2 for row in report.rows)])  # "SD ... drafter=..."
     header = (
-        f"{'algorithm':<26} {'rejections/gen':>25} {'target calls/token':>25} "
+        f"{'algorithm':<{width}} {'rejections/gen':>25} {'target calls/token':>25} "
         f"{'speed-up vs autoregressive':>40}  agree"
     )
     sub = (
-        f"{'':<26} {'predicted':>12} {'measured':>12} {'predicted':>12} {'measured':>12} "
+        f"{'':<{width}} {'predicted':>12} {'measured':>12} {'predicted':>12} {'measured':>12} "
         f"{'predicted':>20} {'measured':>19}"
     )
     lines = ["", header, sub]
@@ -129,7 +143,7 @@ def _table(report: Any) -> list[str]:
         p, m = row.prediction, row.measurement
         label = row.label + ("" if p.lossless else " *")
         lines.append(
-            f"{label:<26} {_pm(p.expected_rejections):>12} "
+            f"{label:<{width}} {_pm(p.expected_rejections):>12} "
             f"{_pm(None if m is None else m.rejections):>12} "
             f"{_pm(p.calls_per_token, 3):>12} "
             f"{_pm(None if m is None else m.calls_per_token, 3):>12} "

@@ -14,7 +14,11 @@ from specbound.errors import require_extra
 require_extra("lm", ("torch", "transformers", "safetensors"), "language models")
 
 from specbound.lm.decode import DEFAULT_GAMMA, encode_prompt, generate  # noqa: E402
-from specbound.lm.drafters import DRAFTER_NAMES, drafter_factory  # noqa: E402
+from specbound.lm.drafters import (  # noqa: E402
+    DRAFTER_NAMES,
+    drafter_factory,
+    uses_draft_model,
+)
 from specbound.lm.loading import ModelPair, embedded_pair_path, load_pair  # noqa: E402
 from specbound.lm.stats import GenerationOutput, GenerationStats, RoundTiming  # noqa: E402
 from specbound.lm.warping import SamplingConfig, warp_probs  # noqa: E402
@@ -32,6 +36,7 @@ __all__ = [
     "encode_prompt",
     "generate",
     "load_pair",
+    "uses_draft_model",
     "warp_probs",
 ]
 

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from specbound.errors import IncompatibleModelsError, InvalidInputError, ModelNotFoundError
+from specbound.lm.absent_draft import NO_DRAFT, AbsentDraft
 from specbound.lm.chat import has_chat_template
 from specbound.lm.distilled import is_distilled_draft, materialize_draft
 from specbound.lm.gguf import converted_folder, is_gguf
@@ -72,6 +73,11 @@ class ModelPair:
     chat: bool = False
 
     @property
+    def has_draft(self) -> bool:
+        """False for a pair loaded without its draft model (:class:`AbsentDraft`)."""
+        return not isinstance(self.draft, AbsentDraft)
+
+    @property
     def device(self) -> torch.device:
         return torch.device(self.target.device)
 
@@ -98,7 +104,8 @@ class ModelPair:
         ``{"target": "neox" | "transformers", "draft": ...}``."""
         from specbound.lm.engine import engine_name
 
-        return {"target": engine_name(self.target), "draft": engine_name(self.draft)}
+        draft = engine_name(self.draft) if self.has_draft else "none"
+        return {"target": engine_name(self.target), "draft": draft}
 
     @property
     def target_parameters(self) -> int:
@@ -234,7 +241,8 @@ def _check_vocabularies(
     """The shared vocabulary size, or :class:`IncompatibleModelsError` naming both sides."""
     target_name, draft_name = names
     size = len(tokenizer)
-    target_rows, draft_rows = _embedding_rows(target), _embedding_rows(draft)
+    target_rows = _embedding_rows(target)
+    draft_rows = target_rows if draft is None else _embedding_rows(draft)
 
     def describe() -> str:
         draft_tok = (
@@ -297,6 +305,7 @@ def load_pair(
     dtype: str | torch.dtype = "float32",
     local_files_only: bool = False,
     chat: bool | None = None,
+    with_draft: bool = True,
 ) -> ModelPair:
     """Load a target and a draft ``AutoModelForCausalLM`` (paths, hub ids, GGUF files).
 
@@ -310,10 +319,19 @@ def load_pair(
     (None: when it has one). Raises :class:`ModelNotFoundError` for a path or id that
     cannot be loaded (:class:`~specbound.lm.pairs.MissingPackageError` for a named pair
     whose package is not installed), :class:`IncompatibleModelsError` for vocabularies
-    that differ.
+    that differ. ``with_draft=False`` loads the target and tokenizer only (model-free
+    drafters, :mod:`specbound.lm.drafters`): the pair's draft is an :class:`AbsentDraft`
+    that raises :class:`~specbound.lm.pairs.MissingDraftError` if anything runs it, and
+    no draft folder is read (a named pair's shipped draft need not exist).
     """
     torch_dtype = parse_dtype(dtype)
     torch_device = check_device(device)
+    if not isinstance(with_draft, bool):
+        raise InvalidInputError(f"with_draft must be True or False, got {with_draft!r}")
+    if not with_draft and draft is not None:
+        raise InvalidInputError(
+            f"draft={draft!r} was given with with_draft=False (the draft would not load)"
+        )
     if isinstance(target, str) and target in PAIR_NAMES:
         if target == "embedded":
             if draft is not None:
@@ -323,7 +341,8 @@ def load_pair(
             target = None
         else:  # "smollm2"
             gguf_file = smollm2_gguf()
-            draft = shipped_draft(target) if draft is None else draft
+            if draft is None and with_draft:
+                draft = shipped_draft(target)
             target = gguf_file
     embedded = target is None and draft is None
     if embedded:
@@ -335,28 +354,33 @@ def load_pair(
             )
         target, draft, tokenizer = root / "target", root / "draft", root / "tokenizer"
         local_files_only = True
-    elif target is None or draft is None:
+    elif target is None or (draft is None and with_draft):
         raise InvalidInputError(
             "give both target and draft (or neither, for the embedded pair); "
             f"got target={target!r}, draft={draft!r}"
         )
-    assert target is not None and draft is not None
+    assert target is not None and (draft is not None or not with_draft)
     with _quiet_transformers():
-        target_src, draft_src = _resolve(target, "target"), _resolve(draft, "draft")
+        target_src = _resolve(target, "target")
+        draft_src = NO_DRAFT if draft is None or not with_draft else _resolve(draft, "draft")
         tokenizer_src = target_src if tokenizer is None else os.fspath(tokenizer)
         tok = _load_tokenizer(tokenizer_src, "target", local_files_only)
         draft_tok = None
-        if not embedded and draft_src != tokenizer_src and _has_tokenizer(draft_src):
+        if with_draft and not embedded and draft_src != tokenizer_src and _has_tokenizer(draft_src):
             with contextlib.suppress(ModelNotFoundError):
                 draft_tok = _load_tokenizer(draft_src, "draft", local_files_only)
         target_model = _load_model(target_src, "target", torch_dtype, local_files_only)
-        if is_distilled_draft(draft_src):  # layers only: rebuilt on the target's embedding
+        if not with_draft:
+            draft_model = None
+        elif is_distilled_draft(draft_src):  # layers only: rebuilt on the target's embedding
             draft_model = materialize_draft(draft_src, target_model, torch_dtype)
         else:
             draft_model = _load_model(draft_src, "draft", torch_dtype, local_files_only)
     # a GGUF model is named by its file, not by its cached conversion
     target_label = os.fspath(target) if is_gguf(os.fspath(target)) else target_src
-    draft_label = os.fspath(draft) if is_gguf(os.fspath(draft)) else draft_src
+    draft_label = draft_src
+    if draft is not None and with_draft and is_gguf(os.fspath(draft)):
+        draft_label = os.fspath(draft)
     vocab_size = _check_vocabularies(
         target_model, draft_model, tok, draft_tok, (target_label, draft_label)
     )
@@ -370,9 +394,12 @@ def load_pair(
     prefix = read_prompt_prefix(
         [tokenizer_src, target_src], None if eos is None else int(eos), vocab_size
     )
+    target_model = target_model.to(torch_device)
     return ModelPair(
-        target=target_model.to(torch_device),
-        draft=draft_model.to(torch_device),
+        target=target_model,
+        draft=AbsentDraft(torch_device, target_model.dtype)
+        if draft_model is None
+        else draft_model.to(torch_device),
         tokenizer=tok,
         vocab_size=vocab_size,
         target_name=target_label,

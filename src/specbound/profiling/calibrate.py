@@ -23,14 +23,15 @@ first warm-up pass is not recorded (the first timed configurations of a process 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from specbound.algorithms import Algorithm, Autoregressive
 from specbound.estimates import derive_seed
-from specbound.lm.decode import generate
+from specbound.lm.decode import DrafterFactory, generate
 from specbound.lm.loading import ModelPair
 from specbound.lm.stats import RoundTiming
 from specbound.lm.warping import SamplingConfig
-from specbound.profiling.costs import CostModel, round_kind
+from specbound.profiling.costs import LOOKUP, CostModel, round_kind
 from specbound.profiling.fit import GenerationRecord, fit_cost_model
 
 __all__ = ["calibration_algorithms", "measure_costs", "record_generations"]
@@ -57,15 +58,19 @@ def record_generations(
     repeats: int,
     seed: int = 0,
     progress: Callable[[float], None] | None = None,
+    lookups: Sequence[tuple[Algorithm, DrafterFactory]] = (),
 ) -> list[GenerationRecord]:
     """Run every algorithm ``repeats`` times (after one warm-up pass), prompts in turn,
-    recording each round; returns one record per timed generation."""
+    recording each round, then each of ``lookups`` (an algorithm with a model-free
+    drafter, recorded as ``lookup`` rounds); returns one record per timed generation."""
+    runs: list[tuple[Algorithm, str, dict[str, Any]]] = [(a, round_kind(a), {}) for a in algorithms]
+    runs += [(a, LOOKUP, {"drafter": drafter}) for a, drafter in lookups]
     records: list[GenerationRecord] = []
-    total = (repeats + 1) * len(algorithms)
+    total = (repeats + 1) * len(runs)
     done = 0
     for repeat in range(-1, repeats):  # -1: warm-up, not recorded
         prompt = prompts[(repeat + 1) % len(prompts)]
-        for config, algorithm in enumerate(algorithms):
+        for config, (algorithm, kind, drafter) in enumerate(runs):
             rounds: list[RoundTiming] = []
             stats = generate(
                 pair,
@@ -76,12 +81,13 @@ def record_generations(
                 sampling=sampling,
                 stop_at_eos=False,
                 on_round=rounds.append,
+                **drafter,
             ).stats
             if repeat >= 0:
                 spent = sum(t.seconds for t in rounds)
                 records.append(
                     GenerationRecord(
-                        kind=round_kind(algorithm),
+                        kind=kind,
                         rows=algorithm.num_drafts,
                         config=config,
                         repeat=repeat,
@@ -106,9 +112,11 @@ def measure_costs(
     seed: int = 0,
     bootstrap: int = 200,
     progress: Callable[[float], None] | None = None,
+    lookups: Sequence[tuple[Algorithm, DrafterFactory]] = (),
 ) -> CostModel:
-    """Time the decoder's rounds for every configuration of ``algorithms`` on this machine
-    and fit the cost model (with ``bootstrap`` refits for its uncertainty)."""
+    """Time the decoder's rounds for every configuration of ``algorithms`` (and of
+    ``lookups``: algorithms with model-free drafters) on this machine and fit the cost
+    model (with ``bootstrap`` refits for its uncertainty)."""
     records = record_generations(
         pair,
         prompts,
@@ -118,5 +126,6 @@ def measure_costs(
         repeats=repeats,
         seed=seed,
         progress=progress,
+        lookups=lookups,
     )
     return fit_cost_model(records, bootstrap=bootstrap, seed=seed)

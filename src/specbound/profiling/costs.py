@@ -6,7 +6,8 @@ linear in its coefficients and fitted by least squares (:mod:`specbound.profilin
 the instrumented rounds of real generations (:mod:`specbound.profiling.calibrate`), each
 round reporting what it did and the seconds of its three phases
 (:class:`~specbound.lm.stats.RoundTiming`). For a round of *kind* K (``sequence``: SD,
-Decoding-OPT/UNO; ``batch``: batch SD; ``block``: block verification) that drafts k
+Decoding-OPT/UNO; ``batch``: batch SD; ``block``: block verification; ``lookup``: SD with
+a model-free drafter, :mod:`specbound.profiling.lookup`) that drafts k
 tokens in M rows and scores s tokens per row at context L (tokens before the round, in
 thousands in the features):
 
@@ -17,6 +18,9 @@ thousands in the features):
 * drafting: ``d_first + d_M (k - 1) + c_draft k L`` (the first position is one row with the
   pending tokens, the next k - 1 are forwards of M rows);
 * the rest of the round (verification, cache crops, bookkeeping): ``v_K + w_K k M``;
+  a ``lookup`` round has no draft forwards: its drafting (an index lookup in Python) is
+  fitted with the rest, and its target call is priced like any other by its rows (k + 1,
+  k = 0 when nothing matched: one row, an autoregressive step's size);
 * once per generation, prefill excluded: ``f_K`` (cache allocation, set-up);
 * autoregressive decoding: ``a_0 + a_1 L`` per token and ``f_autoregressive`` once.
 
@@ -40,12 +44,15 @@ from specbound.algorithms import Algorithm
 from specbound.core.families import draft_lengths
 from specbound.errors import InvalidInputError
 
-__all__ = ["KINDS", "CostBasis", "CostFit", "CostModel", "round_kind"]
+__all__ = ["KINDS", "LOOKUP", "CostBasis", "CostFit", "CostModel", "round_kind"]
 
 Array = NDArray[np.float64]
 
 #: Round kinds with their own verification cost, and autoregressive decoding.
-KINDS = ("sequence", "batch", "block", "autoregressive")
+KINDS = ("sequence", "batch", "block", "lookup", "autoregressive")
+
+#: The kind of SD rounds drafted by a model-free drafter (no draft forwards).
+LOOKUP = "lookup"
 
 #: Context lengths enter the features in thousands of tokens (well-scaled columns).
 CONTEXT_UNIT = 1000.0
@@ -190,6 +197,16 @@ class CostBasis:
             + self.draft_features(drafted, num_drafts, context)
             + self.other_features(kind, drafted, num_drafts)
         )
+
+    def lookup_features(
+        self, drafted: ArrayLike, remaining: ArrayLike, context: ArrayLike
+    ) -> Array:
+        """Rounds of a model-free drafter that drafted ``drafted`` (n,) tokens with
+        ``remaining`` (n,) tokens left at ``context`` (n,): one target call of
+        ``min(k + 1, remaining)`` rows and the round's rest, no draft forwards: (n, P)."""
+        k = np.atleast_1d(np.asarray(drafted, dtype=np.int64))  # (n,)
+        scored = np.minimum(k + 1, np.asarray(remaining, dtype=np.int64))  # (n,)
+        return self.target_features(scored, 1, context) + self.other_features(LOOKUP, k, 1)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from specbound.errors import InvalidInputError
 from specbound.lm.stats import RoundTiming
-from specbound.profiling.costs import KINDS, CostBasis, CostFit, CostModel
+from specbound.profiling.costs import KINDS, LOOKUP, CostBasis, CostFit, CostModel
 
 __all__ = ["OUTLIER_MADS", "GenerationRecord", "basis_for", "fit_cost_model"]
 
@@ -103,11 +103,17 @@ def _problems(basis: CostBasis, records: Sequence[GenerationRecord]) -> dict[str
             rows["target"].append(
                 (basis.target_features(t.scored, t.rows, t.context)[0], t.target, g)
             )
-            rows["draft"].append(
-                (basis.draft_features(t.drafted, t.rows, t.context)[0], t.draft, g)
-            )
+            # NOTE: a lookup round's drafting is Python, not draft forwards: it is fitted
+            # with the round's rest, and its draft row is empty (no features, 0 seconds)
+            lookup = record.kind == LOOKUP
+            draft = basis.draft_features(0 if lookup else t.drafted, t.rows, t.context)[0]
+            rows["draft"].append((draft, 0.0 if lookup else t.draft, g))
             rows["other"].append(
-                (basis.other_features(record.kind, t.drafted, t.rows)[0], t.other, g)
+                (
+                    basis.other_features(record.kind, t.drafted, t.rows)[0],
+                    t.other + t.draft if lookup else t.other,
+                    g,
+                )
             )
     width = len(basis.columns)
     return {
@@ -130,14 +136,19 @@ def _solve(features: Array, seconds: Array, weights: Array | None = None) -> Arr
 
 
 def _inliers(features: Array, seconds: Array, mads: float) -> NDArray[np.bool_]:
-    """Observations within ``mads`` robust standard deviations of a first fit."""
-    if seconds.size < 4:
-        return np.ones(seconds.size, dtype=bool)
+    """Observations within ``mads`` robust standard deviations of a first fit; empty rows
+    (no features, as a lookup round's draft phase) are kept and left out of the scale."""
+    inside = np.ones(seconds.size, dtype=bool)
+    active = features.any(axis=1)  # (n,)
+    if active.sum() < 4:
+        return inside
+    features, seconds = features[active], seconds[active]
     residual = seconds - features @ _solve(features, seconds)
     centre = np.median(residual)
     scale = 1.4826 * np.median(np.abs(residual - centre))
     floor = 1e-3 * float(np.median(np.abs(seconds)))  # a perfectly regular clock
-    return np.asarray(np.abs(residual - centre) <= mads * max(scale, floor, 1e-12))
+    inside[active] = np.abs(residual - centre) <= mads * max(scale, floor, 1e-12)
+    return inside
 
 
 def _coefficients(

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from specbound.core.sampling import sample_categorical
 from specbound.lm.cache import CachedLM
 from specbound.lm.loading import ModelPair
+from specbound.lm.pairs import MissingDraftError
 from specbound.lm.warping import SamplingConfig, warp_probs
 
 __all__ = ["OutputLaw", "SampledPaths", "sample_paths", "score_continuations"]
@@ -48,7 +49,7 @@ class SampledPaths:
 
     tokens: NDArray[np.int64]  # (N, T)
     lengths: NDArray[np.int64]  # (N,)
-    draft_probs: Array  # (N, T, V): p_n at each position
+    draft_probs: Array  # (N, T, V): p_n at each position ((N, T, 0) for a pair with no draft)
     target_probs: Array  # (N, T, V): q_n at each position
 
     @property
@@ -80,43 +81,54 @@ def sample_paths(
     *,
     output_law: OutputLaw | None = None,
     stop_at_eos: bool = True,
+    draft_laws: bool = True,
 ) -> SampledPaths:
     """Draw ``num_samples`` continuations of ``prompt_ids`` (already encoded) at once.
 
     Each token is drawn with :func:`~specbound.core.sampling.sample_categorical` from
     ``output_law(p_n, q_n)`` (default: the target law ``q_n``, i.e. the law SD and batch
     SD output, Theorem 1). Rows that produced the end-of-sequence token keep being
-    extended (nothing after it is read); sampling stops once every row has one.
+    extended (nothing after it is read); sampling stops once every row has one. A pair
+    loaded without its draft (model-free drafters), or ``draft_laws=False``, samples from
+    the target alone and records no draft laws (``draft_probs`` (N, T, 0)); ``output_law``
+    needs them.
     """
     if num_samples < 1 or max_new_tokens < 1:
         raise ValueError("num_samples and max_new_tokens must be >= 1")
     if not prompt_ids:
         raise ValueError("prompt_ids is empty")
     eos = pair.eos_token_id if stop_at_eos else None
+    with_draft = draft_laws and pair.has_draft
+    if output_law is not None and not with_draft:
+        raise MissingDraftError("an output law built from the draft's needs the draft model")
     target = CachedLM(pair.target, pair.vocab_size)
-    draft = CachedLM(pair.draft, pair.vocab_size)
+    draft = CachedLM(pair.draft, pair.vocab_size) if with_draft else None
     tokens: list[NDArray[np.int64]] = []
-    draft_laws: list[Array] = []
+    p_laws: list[Array] = []
     target_laws: list[Array] = []
     with torch.inference_mode():
         if len(prompt_ids) > 1:
             head = torch.tensor([list(prompt_ids[:-1])], dtype=torch.long, device=target.device)
             target.extend(head)  # (1, L-1): the prompt's prefill, one row
-            draft.extend(head.to(draft.device))
+            if draft is not None:
+                draft.extend(head.to(draft.device))
         target.repeat(num_samples)
-        draft.repeat(num_samples)
+        if draft is not None:
+            draft.repeat(num_samples)
         last = np.full(num_samples, int(prompt_ids[-1]), dtype=np.int64)  # (N,)
         done = np.zeros(num_samples, dtype=bool)  # (N,) rows that emitted eos
         for _ in range(max_new_tokens):
             ids = torch.from_numpy(last)[:, None]  # (N, 1)
             q = warp_probs(target.extend(ids.to(target.device))[:, -1], sampling)  # (N, V)
-            p = warp_probs(draft.extend(ids.to(draft.device))[:, -1], sampling)  # (N, V)
             target_probs = q.cpu().numpy()  # (N, V) float64
-            draft_probs = p.cpu().numpy()  # (N, V) float64
+            draft_probs = np.zeros((num_samples, 0))  # (N, 0): no draft model
+            if draft is not None:
+                p = warp_probs(draft.extend(ids.to(draft.device))[:, -1], sampling)  # (N, V)
+                draft_probs = p.cpu().numpy()  # (N, V) float64
             law = target_probs if output_law is None else output_law(draft_probs, target_probs)
             last = sample_categorical(law, rng)  # (N,)
             tokens.append(last)
-            draft_laws.append(draft_probs)
+            p_laws.append(draft_probs)
             target_laws.append(target_probs)
             if eos is not None:
                 done |= last == eos
@@ -126,7 +138,7 @@ def sample_paths(
     return SampledPaths(
         tokens=stacked,
         lengths=_first_eos(stacked, eos),
-        draft_probs=np.stack(draft_laws, axis=1),  # (N, T, V)
+        draft_probs=np.stack(p_laws, axis=1),  # (N, T, V)
         target_probs=np.stack(target_laws, axis=1),  # (N, T, V)
     )
 

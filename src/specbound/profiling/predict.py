@@ -355,12 +355,16 @@ def prediction(
     samples: PathSamples,
     costs: CostModel | None,
     baseline: PathSamples | None = None,
+    drafter: str = "model",
+    kind: str | None = None,
 ) -> Prediction:
     """The :class:`~specbound.profiling.report.Prediction` of one algorithm's samples
-    (``baseline``: autoregressive decoding's cost along the target's paths)."""
+    (``baseline``: autoregressive decoding's cost along the target's paths) drafted by
+    ``drafter``, whose rounds the cost model prices as ``kind`` (None: the algorithm's
+    :func:`~specbound.profiling.costs.round_kind`)."""
     seconds_per_token = speedup = None
     if costs is not None and baseline is not None:
-        kind = round_kind(algorithm)
+        kind = round_kind(algorithm) if kind is None else kind
         seconds_per_token, speedup = predicted_speedup(costs, samples, baseline, kind)
     return Prediction(
         algorithm=algorithm,
@@ -371,4 +375,5 @@ def prediction(
         bias_per_token=Estimate.ratio(samples.bias, samples.tokens),
         seconds_per_token=seconds_per_token,
         predicted_speedup=speedup,
+        drafter=drafter,
     )

@@ -25,10 +25,17 @@ __all__ = [
     "Prediction",
     "ProfileReport",
     "ProfileRow",
+    "setting_label",
 ]
 
 #: |z| below which a prediction and a measurement agree (two-sided 99% level).
 AGREEMENT_Z = Z99
+
+
+def setting_label(algorithm: Algorithm, drafter: str = "model") -> str:
+    """``algorithm``'s label, with `` drafter=NAME`` for a drafter other than the model
+    (``SD gamma=8 drafter=ngram``)."""
+    return algorithm.label + ("" if drafter == "model" else f" drafter={drafter}")
 
 
 def _optional(estimate: Estimate | None) -> dict[str, Any] | None:
@@ -65,6 +72,8 @@ class Prediction:
     algorithms, Theorem 4's quantity for over-acceptance); ``seconds_per_token`` and
     ``predicted_speedup`` (over autoregressive decoding) use the measured per-call costs
     (None when costs were not timed). Every estimate carries its 95% interval.
+    ``drafter``: who drafts (``"model"``: the draft model; ``"ngram"``/``"suffix"``: a
+    model-free drafter, named in the label).
     """
 
     algorithm: Algorithm
@@ -75,10 +84,11 @@ class Prediction:
     bias_per_token: Estimate
     seconds_per_token: Estimate | None
     predicted_speedup: Estimate | None
+    drafter: str = "model"
 
     @property
     def label(self) -> str:
-        return self.algorithm.label
+        return setting_label(self.algorithm, self.drafter)
 
     @property
     def lossless(self) -> bool:
@@ -87,6 +97,7 @@ class Prediction:
     def to_dict(self) -> dict[str, Any]:
         return {
             "label": self.label,
+            "drafter": self.drafter,
             "algorithm": self.algorithm.to_dict(),
             "lossless": self.lossless,
             "expected_rejections": self.expected_rejections.to_dict(),
@@ -115,14 +126,16 @@ class Measurement:
     calls_per_token: Estimate
     seconds_per_token: Estimate | None
     speedup: Estimate | None
+    drafter: str = "model"
 
     @property
     def label(self) -> str:
-        return self.algorithm.label
+        return setting_label(self.algorithm, self.drafter)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "label": self.label,
+            "drafter": self.drafter,
             "algorithm": self.algorithm.to_dict(),
             "runs": self.runs,
             "rejections": self.rejections.to_dict(),
@@ -250,7 +263,7 @@ class ProfileReport:
     seed: int
     sampling: SamplingConfig
     stop_at_eos: bool
-    mean_tv: Estimate
+    mean_tv: Estimate | None
     costs: CostModel | None
     autoregressive: Measurement | None
     rows: tuple[ProfileRow, ...]
@@ -286,12 +299,13 @@ class ProfileReport:
         """Share of measured lossless rows whose speed-up lies in the predicted 95% interval."""
         return speedup_coverage([r.speedup_covered for r in self.rows if r.prediction.lossless])
 
-    def find(self, algorithm: Algorithm) -> ProfileRow:
-        """The row of ``algorithm`` (compared as specs: ``Speculative(gamma=4)``, ...)."""
+    def find(self, algorithm: Algorithm, drafter: str = "model") -> ProfileRow:
+        """The row of ``algorithm`` (compared as specs: ``Speculative(gamma=4)``, ...)
+        drafted by ``drafter``."""
         for row in self.rows:
-            if row.algorithm == algorithm:
+            if row.algorithm == algorithm and row.prediction.drafter == drafter:
                 return row
-        raise KeyError(f"{algorithm.label} was not profiled")
+        raise KeyError(f"{setting_label(algorithm, drafter)} was not profiled")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -305,7 +319,7 @@ class ProfileReport:
             "seed": self.seed,
             "sampling": self.sampling.to_dict(),
             "stop_at_eos": self.stop_at_eos,
-            "mean_tv": self.mean_tv.to_dict(),
+            "mean_tv": _optional(self.mean_tv),
             "costs": None if self.costs is None else self.costs.to_dict(),
             "autoregressive": None
             if self.autoregressive is None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,9 +28,22 @@ from specbound.core.rules import output_distribution
 from specbound.errors import InvalidInputError
 from specbound.estimates import Estimate, derive_seed
 from specbound.lm.decode import encode_prompt
+from specbound.lm.drafters import index_factory
 from specbound.lm.loading import ModelPair
 from specbound.lm.warping import SamplingConfig
 from specbound.profiling.calibrate import measure_costs
+from specbound.profiling.costs import LOOKUP
+from specbound.profiling.fallback import MODEL_ROUND, add_fallback_paths
+from specbound.profiling.lookup import (
+    DEFAULT_DRAFTER_GAMMAS,
+    LookupSetting,
+    add_autoregressive_baseline,
+    add_lookup_paths,
+    calibration_drafters,
+    check_profiled_drafters,
+    drafter_factories,
+    lookup_settings,
+)
 from specbound.profiling.measure import measure_algorithms
 from specbound.profiling.paths import sample_paths
 from specbound.profiling.predict import (
@@ -102,6 +115,9 @@ def profile(
     horizon: bool = True,
     block_continuations: int = 1,
     progress: Progress | None = None,
+    drafter: str | Sequence[str] = "model",
+    drafter_gammas: Sequence[int] = DEFAULT_DRAFTER_GAMMAS,
+    drafter_options: Mapping[str, int] | None = None,
 ) -> ProfileReport:
     """Predict, then measure, the rejections, target calls and speed-up of SD (gamma None
     and each of ``gammas``), batch SD (each M in ``num_drafts``, each gamma) and
@@ -127,6 +143,17 @@ def profile(
     drafts ``block_continuations`` blocks), beyond the paper. The report's
     ``headroom`` sets, for every M, the recursive rejection's round-start acceptance
     beside the optimum of any lossless verifier of M drafts.
+
+    ``drafter``: who drafts, one name or several of ``model`` (the draft model: every
+    row above), ``ngram`` and ``suffix`` (model-free drafters: SD at each of
+    ``drafter_gammas``, rows labelled ``SD gamma=8 drafter=ngram``; their rounds are
+    replayed along the target's paths, :mod:`specbound.profiling.lookup`), and
+    ``ngram+model``, ``suffix+model`` (model-free first, the draft model where nothing
+    matches: :mod:`specbound.profiling.fallback`).
+    ``drafter_options``: ``ngram_min``, ``ngram_max``, ``suffix_depth`` of
+    :func:`~specbound.lm.drafter_factory`. Without ``model`` the pair's draft is never
+    run (a pair from ``load_pair(..., with_draft=False)`` will do) and ``mean_tv`` is
+    None. The recommendation considers every lossless row, model-free ones included.
     """
     started = time.perf_counter()
     if isinstance(prompts, str) or not prompts:
@@ -138,7 +165,23 @@ def profile(
     seed = check_seed(seed)
     sampling = SamplingConfig() if sampling is None else sampling
     block_continuations = check_int(block_continuations, "block_continuations", low=1)
-    lossless, lossy = profiled_algorithms(gammas, num_drafts, eps, blocks, horizon)
+    drafters = check_profiled_drafters(drafter)
+    options = dict(drafter_options or {})
+    settings: list[LookupSetting] = lookup_settings(drafters, drafter_gammas)
+    if settings:
+        index_factory(settings[0].index, **options)  # refuse bad options now
+    with_model = "model" in drafters
+    combined = [s for s in settings if s.combined]
+    plain = [s for s in settings if not s.combined]
+    if (with_model or combined) and not pair.has_draft:
+        raise InvalidInputError(
+            "drafter 'model' (or 'ngram+model', 'suffix+model') needs the draft model, but "
+            "the pair was loaded without it (with_draft=False); profile only model-free "
+            "drafters or load the draft"
+        )
+    lossless, lossy = (
+        profiled_algorithms(gammas, num_drafts, eps, blocks, horizon) if with_model else ([], [])
+    )
     block_specs = [a for a in lossless if a.family.interpret(_JudgesBlocks())]
     token_specs = [a for a in lossless if not a.family.interpret(_JudgesBlocks())]
     encoded = [encode_prompt(pair, prompt) for prompt in prompts]
@@ -151,18 +194,21 @@ def profile(
         costs = measure_costs(
             pair,
             prompts,
-            [*lossless, *lossy],
+            [*lossless, *lossy, *(s.algorithm for s in combined)],
             max_new_tokens=max_new_tokens,
             sampling=sampling,
             repeats=timing_repeats,
             seed=derive_seed(seed, 5),
             progress=lambda fraction: report(0.25 * fraction * predict_share),
+            lookups=calibration_drafters(settings, options),
         )
     report(0.25 * predict_share)
 
     samples = {a: PathSamples() for a in [*lossless, *lossy]}
     target_paths = PathSamples()  # Theorem 1's TV sums; autoregressive decoding's cost
-    headroom = {m: HeadroomSamples() for m in sorted(set(num_drafts))}
+    headroom = {m: HeadroomSamples() for m in sorted(set(num_drafts))} if with_model else {}
+    looked = {s: PathSamples() for s in settings}
+    eos = pair.eos_token_id if stop_at_eos else None
     for i, prompt_ids in enumerate(encoded):
         paths = sample_paths(
             pair,
@@ -172,7 +218,15 @@ def profile(
             sampling,
             np.random.default_rng(derive_seed(seed, 0, i, 0)),
             stop_at_eos=stop_at_eos,
+            draft_laws=with_model or bool(combined),
         )
+        add_lookup_paths(paths, prompt_ids, plain, looked, costs, max_new_tokens, eos, options)
+        add_fallback_paths(paths, prompt_ids, combined, looked, costs, max_new_tokens, eos, options)
+        if not with_model:
+            if costs is not None:
+                add_autoregressive_baseline(paths, target_paths, costs, len(prompt_ids))
+            report((0.25 + 0.75 * (i + 1) / len(encoded)) * predict_share)
+            continue
         add_lossless_paths(
             paths, token_specs, samples, target_paths, costs, max_new_tokens, len(prompt_ids)
         )
@@ -207,8 +261,19 @@ def profile(
             )
         report((0.25 + 0.75 * (i + 1) / len(encoded)) * predict_share)
     predictions = [prediction(a, samples[a], costs, target_paths) for a in [*lossless, *lossy]]
+    predictions += [
+        prediction(
+            s.algorithm,
+            looked[s],
+            costs,
+            target_paths,
+            s.drafter,
+            MODEL_ROUND if s.combined else LOOKUP,
+        )
+        for s in settings
+    ]
 
-    measured: dict[Algorithm, Measurement] = {}
+    measured: dict[tuple[str, Algorithm], Measurement] = {}
     autoregressive = None
     if measure:
         autoregressive, measured = measure_algorithms(
@@ -223,9 +288,13 @@ def profile(
             timing=timing,
             common_seeds=common_seeds,
             progress=lambda fraction: report(predict_share + measure_share * fraction),
+            lookups=[
+                (s.drafter, s.algorithm, factory)
+                for s, factory in drafter_factories(settings, options).items()
+            ],
         )
 
-    rows = tuple(ProfileRow(p, measured.get(p.algorithm)) for p in predictions)
+    rows = tuple(ProfileRow(p, measured.get((p.drafter, p.algorithm))) for p in predictions)
     recommended = recommend(predictions)
     report(1.0)
     return ProfileReport(
@@ -238,7 +307,9 @@ def profile(
         seed=seed,
         sampling=sampling,
         stop_at_eos=stop_at_eos,
-        mean_tv=Estimate.ratio(target_paths.rejections, target_paths.tokens),
+        mean_tv=Estimate.ratio(target_paths.rejections, target_paths.tokens)
+        if with_model
+        else None,
         costs=costs,
         autoregressive=autoregressive,
         rows=rows,

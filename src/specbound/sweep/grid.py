@@ -10,6 +10,9 @@ the ids of the cells already there, which is what ``--resume`` relies on).
 Dimensions that an algorithm does not read are not crossed for it (the registry,
 :mod:`specbound.registry`, says which it reads: ``M`` and ``verifier`` only for
 ``batch``, ``eps`` only for ``opt``/``uno``, ``gamma`` for every algorithm but ``ar``).
+An LM grid's ``drafter`` is crossed with the settings that draft one sequence per round
+(model-free drafters propose one: not ``ar``, not ``batch``); the draft model's cells
+carry no ``drafter`` key, so their ids are those of a spec without it.
 """
 
 from __future__ import annotations
@@ -112,13 +115,33 @@ def _lm_configs(grid: LMGrid) -> Iterator[dict[str, Any]]:
         }
         if grid.compute == "profile":  # one cell profiles every setting of the grid
             gammas = [g for g in grid.gamma if g is not None]
-            yield {**base, "gammas": gammas, "num_drafts": list(grid.M), "eps": list(grid.eps)}
+            drafters = {} if grid.drafter == ("model",) else {"drafter": list(grid.drafter)}
+            yield {
+                **base,
+                "gammas": gammas,
+                "num_drafts": list(grid.M),
+                "eps": list(grid.eps),
+                **drafters,
+            }
         elif grid.compute == "table1":  # OPT and UNO side by side, per eps
             for eps in grid.eps:
                 yield {**base, "eps": eps}
         else:
             for setting in algorithm_settings(grid):
-                yield {**base, **setting}
+                for drafter in grid.drafter:
+                    if drafter == "model":
+                        yield {**base, **setting}
+                    elif _one_draft_sequence(setting):
+                        yield {**base, **setting, "drafter": drafter}
+
+
+def _one_draft_sequence(setting: dict[str, Any]) -> bool:
+    """Whether the setting drafts one sequence per round (what a model-free drafter
+    proposes): it drafts at all, and not M sequences."""
+    from specbound.sweep.cells import algorithm_spec
+
+    algorithm = algorithm_spec(setting)
+    return bool(algorithm.family.drafts) and algorithm.num_drafts == 1
 
 
 def expand(spec: SweepSpec) -> list[Cell]:

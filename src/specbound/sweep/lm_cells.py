@@ -5,10 +5,12 @@ Every cell decodes one prompt of one model pair at one temperature, on one torch
 cells). The pair is loaded once per worker process and kept. ``compute``:
 
 * ``generate`` — ``responses`` runs of :func:`specbound.lm.generate` (seed ``j``:
-  ``derive_seed(cell seed, j)``); target calls and rejections per token, tokens per call
-  (ratio estimates over the runs) and the acceptance rate;
+  ``derive_seed(cell seed, j)``) drafted by the cell's ``drafter`` (the draft model when
+  absent); target calls and rejections per token, tokens per call (ratio estimates over
+  the runs) and the acceptance rate;
 * ``profile`` — :func:`specbound.profile` on the prompt (no timing, so every number is a
-  count and reproducible): the predicted and measured rows of every setting;
+  count and reproducible): the predicted and measured rows of every setting (and of each
+  model-free ``drafter``, as SD at the cell's gammas);
 * ``table1`` — Decoding-OPT and Decoding-UNO at the cell's ``eps`` with the same seeds,
   each response scored by :func:`specbound.experiments.table1_compute.score_response`
   (exact per-token TV to the target, KL per sequence, log-likelihood) as ``specbound
@@ -40,10 +42,14 @@ def _ratio(numerators: list[float], denominators: list[float]) -> dict[str, Any]
 
 
 def _generate(pair: Any, config: dict[str, Any], sampling: Any) -> tuple[dict, dict, dict]:
-    from specbound.lm import generate
+    from specbound.lm import drafter_factory, generate
+    from specbound.profiling.report import setting_label
     from specbound.sweep.cells import algorithm_spec
 
     algorithm = algorithm_spec(config)
+    drafter = config.get("drafter", "model")
+    make_drafter = drafter_factory(drafter)
+    label = setting_label(algorithm, drafter)
     runs = [
         generate(
             pair,
@@ -52,6 +58,7 @@ def _generate(pair: Any, config: dict[str, Any], sampling: Any) -> tuple[dict, d
             max_new_tokens=config["max_new_tokens"],
             seed=derive_seed(config["seed"], j),
             sampling=sampling,
+            drafter=make_drafter,
         ).stats
         for j in range(config["responses"])
     ]
@@ -59,8 +66,8 @@ def _generate(pair: Any, config: dict[str, Any], sampling: Any) -> tuple[dict, d
     calls = [float(s.target_calls) for s in runs]
     rejections = [float(s.rejections) for s in runs]
     accepted = [float(sum(s.accepted_lengths)) for s in runs]
-    results = {
-        "label": algorithm.label,
+    results: dict[str, Any] = {
+        "label": label,
         "tokens": tokens,
         "target_calls": calls,
         "rejections": rejections,
@@ -72,7 +79,7 @@ def _generate(pair: Any, config: dict[str, Any], sampling: Any) -> tuple[dict, d
     if sum(verified) > 0:
         results["acceptance_rate"] = _ratio(accepted, verified)
     columns = {
-        "label": algorithm.label,
+        "label": label,
         "target_calls_per_token": results["target_calls_per_token"]["mean"],
         "target_calls_per_token_se": results["target_calls_per_token"]["se"],
         "rejections_per_token": results["rejections_per_token"]["mean"],
@@ -85,6 +92,7 @@ def _generate(pair: Any, config: dict[str, Any], sampling: Any) -> tuple[dict, d
 
 def _profile(pair: Any, config: dict[str, Any], sampling: Any) -> tuple[dict, dict, dict]:
     from specbound.profiling import profile
+    from specbound.profiling.lookup import DEFAULT_DRAFTER_GAMMAS
 
     report = profile(
         pair,
@@ -98,10 +106,13 @@ def _profile(pair: Any, config: dict[str, Any], sampling: Any) -> tuple[dict, di
         eps=config["eps"],
         sampling=sampling,
         timing=False,
+        drafter=config.get("drafter", "model"),
+        drafter_gammas=config["gammas"] or DEFAULT_DRAFTER_GAMMAS,
     )
     results = report.to_dict()
     seconds = results.pop("seconds")
-    columns = {"mean_tv": report.mean_tv.mean, "holds": report.holds, "rows": len(report.rows)}
+    tv = None if report.mean_tv is None else report.mean_tv.mean
+    columns = {"mean_tv": tv, "holds": report.holds, "rows": len(report.rows)}
     return results, columns, {"wall_s": seconds}
 
 

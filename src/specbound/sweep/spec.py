@@ -162,6 +162,7 @@ class LMGrid:
     eps: tuple[float, ...]
     verifier: tuple[str, ...]
     tree: tuple[tuple[int, ...], ...]
+    drafter: tuple[str, ...] = ("model",)
 
 
 @dataclass(frozen=True)
@@ -290,7 +291,10 @@ _SETTING_KEYS = ("algorithms", "gamma", "M", "eps", "verifier", "tree")
 _CHAIN_KEYS = ("compute", "n_runs", *_SETTING_KEYS, "random", "files")
 _RANDOM_KEYS = ("T", "S", "mix", "concentration", "zeros", "seeds")
 _LM_KEYS: tuple[str, ...] = ("compute", "pairs", "prompts", "prompts_file", "responses")
-_LM_KEYS += ("max_new_tokens", "temperature", *_SETTING_KEYS)
+_LM_KEYS += ("max_new_tokens", "temperature", *_SETTING_KEYS, "drafter")
+#: Who drafts in an LM cell (``specbound.lm.DRAFTER_NAMES``, spelled here so that parsing
+#: a spec imports no torch).
+_DRAFTERS = ("model", "ngram", "suffix", "ngram+model", "suffix+model")
 
 
 def _settings(table: _Table, algorithms: Sequence[str]) -> dict[str, tuple[Any, ...]]:
@@ -310,6 +314,12 @@ def _relative(path: str, base: Path) -> str:
 
 
 def _chain_grid(table: _Table, base: Path) -> ChainGrid:
+    if "drafter" in table.raw:
+        raise table.fail(
+            "drafter",
+            "drafters (ngram, suffix, ...) run on model pairs: give drafter in an [lm] sweep "
+            "(chain cells draft from the chain's draft rows)",
+        )
     table.check_keys(_CHAIN_KEYS)
     raw_random = table.raw.get("random", [])
     if isinstance(raw_random, dict):
@@ -385,6 +395,7 @@ def _lm_grid(table: _Table, base: Path) -> LMGrid:
     settings = _settings(table, ["opt", "uno"] if compute == "table1" else ["sd"])
     if "tree" in settings["algorithms"]:
         raise table.fail("algorithms", "'tree' runs on chains only for now ([chains] sweeps)")
+    drafter = _drafters(table, compute)
     return LMGrid(
         compute=compute,
         pairs=_pairs(table),
@@ -392,8 +403,19 @@ def _lm_grid(table: _Table, base: Path) -> LMGrid:
         responses=table.get("responses", _int(1), 2),
         max_new_tokens=table.get("max_new_tokens", _int(1), 16),
         temperature=table.get_list("temperature", _float(0.0), [1.0]),
+        drafter=drafter,
         **settings,
     )
+
+
+def _drafters(table: _Table, compute: str) -> tuple[str, ...]:
+    """The ``drafter`` list of an [lm] table: generate cells cross it with the algorithm
+    settings that draft one sequence (not ar, not batch); a profile cell profiles every
+    one (all but ``model`` as SD at the grid's finite gammas); table1 takes none."""
+    drafter = table.get_list("drafter", _choice(_DRAFTERS), ["model"])
+    if compute == "table1" and drafter != ("model",):
+        raise table.fail("drafter", "table1 cells compare OPT and UNO with the draft model")
+    return drafter
 
 
 def parse_spec(text: str, source: str = "<spec>", base: Path | None = None) -> SweepSpec:

@@ -23,7 +23,7 @@ are predicted by replaying it on target-sampled paths
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from specbound.errors import InvalidInputError
 from specbound.lm.cache import CachedLM
@@ -50,6 +50,7 @@ __all__ = [
     "index_factory",
     "predict_along_paths",
     "replay_rounds",
+    "uses_draft_model",
 ]
 
 #: The names ``--drafter`` accepts.
@@ -57,6 +58,14 @@ DRAFTER_NAMES = ("model", "ngram", "suffix", "ngram+model", "suffix+model")
 DEFAULT_NGRAM_MIN = 1
 DEFAULT_NGRAM_MAX = 3
 DEFAULT_SUFFIX_DEPTH = 16
+
+
+def uses_draft_model(names: str | Sequence[str]) -> bool:
+    """Whether any of the drafters ``names`` drafts with the draft model (``model``,
+    ``ngram+model``, ``suffix+model``); when none does, only the target need load
+    (``load_pair(..., with_draft=False)``)."""
+    chosen = [names] if isinstance(names, str) else list(names)
+    return any(name == "model" or name.endswith("+model") for name in chosen)
 
 
 def index_factory(

@@ -29,22 +29,59 @@ from specbound.algorithms import Algorithm
 from specbound.estimates import Estimate
 from specbound.lm.drafters.sources import TokenIndex, check_one_sequence
 
-__all__ = ["ReplayedRounds", "predict_along_paths", "replay_rounds"]
+__all__ = [
+    "ReplayedRounds",
+    "RoundOutcome",
+    "point_mass_round",
+    "predict_along_paths",
+    "replay_rounds",
+]
 
 
 @dataclass(frozen=True)
 class ReplayedRounds:
     """The rounds of one run: ``accepted`` (kept drafted tokens per round, as
     :attr:`~specbound.lm.GenerationStats.accepted_lengths`), ``drafted`` (proposed
-    tokens per round), ``rejections`` and ``target_calls`` (= rounds)."""
+    tokens per round), ``rejections``, ``target_calls`` (= rounds) and ``starts`` (output
+    tokens before each round: its context is the prompt's length plus this)."""
 
     accepted: tuple[int, ...]
     drafted: tuple[int, ...]
     rejections: int
+    starts: tuple[int, ...] = ()
 
     @property
     def target_calls(self) -> int:
         return len(self.accepted)
+
+
+@dataclass(frozen=True)
+class RoundOutcome:
+    """A point-mass round along a known output: ``kept`` drafted tokens, ``emitted``
+    tokens output (the next round starts that many tokens on), ``refused``: one
+    rejection."""
+
+    kept: int
+    emitted: int
+    refused: bool
+
+
+def point_mass_round(
+    proposal: Sequence[int], ahead: Sequence[int], remaining: int, eos_token_id: int | None
+) -> RoundOutcome:
+    """The round that proposed ``proposal`` when the output goes on with ``ahead`` (the
+    next ``len(proposal)`` output tokens, fewer at its end) and ``remaining`` tokens are
+    left (module docstring)."""
+    k = len(proposal)
+    kept = 0
+    while kept < len(ahead) and ahead[kept] == proposal[kept]:
+        kept += 1
+    stopped = eos_token_id is not None and eos_token_id in ahead[:kept]
+    refused = kept < k and not stopped
+    # no follower after an accepted stop token or at the horizon; else the recovered
+    # token, or the bonus after k kept
+    emitted = kept if stopped or kept == k == remaining else kept + 1
+    return RoundOutcome(kept, emitted, refused)
 
 
 def replay_rounds(
@@ -66,30 +103,25 @@ def replay_rounds(
     index.extend([int(t) for t in prompt_ids])
     accepted: list[int] = []
     drafted: list[int] = []
+    starts: list[int] = []
     rejections = 0
     done = 0
     while done < len(path):
+        starts.append(done)
         shape = algorithm.family.proposal(algorithm.gamma, max_new_tokens - done)  # (1, length)
         check_one_sequence("ngram/suffix", shape.sequences)
         cap = shape.length if max_draft is None else min(shape.length, max_draft)
         proposal = index.propose(cap) if shape.length else []
         k = len(proposal)
-        ahead = path[done : done + k]
-        kept = 0
-        while kept < len(ahead) and ahead[kept] == proposal[kept]:
-            kept += 1
-        remaining = max_new_tokens - done
-        stopped = eos_token_id is not None and eos_token_id in ahead[:kept]
-        refused = kept < k and not stopped
-        # no follower after an accepted stop token or at the horizon; else the recovered
-        # token, or the bonus after k kept
-        emitted = kept if stopped or kept == k == remaining else kept + 1
-        rejections += int(refused)
-        accepted.append(kept)
+        outcome = point_mass_round(
+            proposal, path[done : done + k], max_new_tokens - done, eos_token_id
+        )
+        rejections += int(outcome.refused)
+        accepted.append(outcome.kept)
         drafted.append(k)
-        index.extend(path[done : done + emitted])
-        done += emitted
-    return ReplayedRounds(tuple(accepted), tuple(drafted), rejections)
+        index.extend(path[done : done + outcome.emitted])
+        done += outcome.emitted
+    return ReplayedRounds(tuple(accepted), tuple(drafted), rejections, tuple(starts))
 
 
 def predict_along_paths(
