@@ -186,8 +186,11 @@ class BatchSpeculative(_Spec):
         check_int(self.num_drafts, "num_drafts", low=1, error=InvalidAlgorithmError)
         _check_gamma(self.gamma)
         if self.verifier not in VERIFIERS:
+            hint = "; traversal verifies token trees (TreeSpeculative)" * (
+                self.verifier == "traversal"
+            )
             raise InvalidAlgorithmError(
-                f"verifier must be one of {', '.join(VERIFIERS)}, got {self.verifier!r}"
+                f"verifier must be one of {', '.join(VERIFIERS)}, got {self.verifier!r}{hint}"
             )
 
     @property

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from specbound.algorithms import VERIFIERS
+from specbound.algorithms import TREE_VERIFIERS
 from specbound.errors import SpecboundError
 from specbound.registry import ALGORITHM_NAMES, OPTIONS
 
@@ -299,7 +299,7 @@ def _settings(table: _Table, algorithms: Sequence[str]) -> dict[str, tuple[Any, 
         "gamma": table.get_list("gamma", _gamma, ["none"]),
         "M": table.get_list("M", _int(1), [2]),
         "eps": table.get_list("eps", _float(0.0), [0.1]),
-        "verifier": table.get_list("verifier", _choice(VERIFIERS), ["recursive"]),
+        "verifier": table.get_list("verifier", _choice(TREE_VERIFIERS), ["recursive"]),
         "tree": table.get_list("tree", _branching, [OPTIONS["branching"].default]),
     }
 
