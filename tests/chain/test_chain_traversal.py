@@ -27,6 +27,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 import numpy as np
@@ -34,9 +35,12 @@ import pytest
 from scipy import stats
 
 import specbound as sb
+from specbound.chain import load_chains
 from specbound.chain.reference import simulate_reference
 from specbound.chain.sequences import sequence_law
 from specbound.chain.traversal_theory import traversal_outcomes
+from specbound.cli import app
+from specbound.cli.common import run_app
 from specbound.core.traversal import TraversalVerificationRule, TreeLayout
 from specbound.errors import InvalidAlgorithmError, InvalidInputError
 from stats_helpers import ALPHA, chi_square_pvalue
@@ -323,3 +327,22 @@ def test_language_model_decoding_is_refused_clearly() -> None:
     family = sb.TreeSpeculative((2, 2), verifier="traversal").family
     with pytest.raises(InvalidAlgorithmError, match="Markov chains"):
         family.check_decoder()
+
+
+# --- the command line --------------------------------------------------------------------
+
+
+def test_the_cli_runs_traversal_on_a_chain(tmp_path: Any, capsys: Any) -> None:
+    path = tmp_path / "c.json"
+    assert run_app(app, ["chain", "random", "--T", "8", "--S", "3", "-o", str(path)]) == 0
+    capsys.readouterr()
+    args = ["theory", str(path), "-a", "tree", "--tree", "4,2,1", "--verifier", "traversal"]
+    assert run_app(app, [*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    draft, target = load_chains(path)
+    tree = sb.TreeSpeculative((4, 2, 1), verifier="traversal")
+    assert data["target_calls"] == pytest.approx(
+        sb.theory.expected_target_calls(draft, target, tree), abs=1e-12
+    )
+    assert run_app(app, ["theory", str(path), "-a", "batch", "--verifier", "traversal"]) == 2
+    assert "TreeSpeculative" in capsys.readouterr().err
