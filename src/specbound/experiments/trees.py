@@ -155,8 +155,9 @@ def _random_cases(config: TreesConfig, steps: Steps) -> list[dict[str, Any]]:
         T, S = int(rng.integers(4, 9)), int(rng.integers(2, 5))
         shape = tuple(int(b) for b in rng.integers(1, 4, size=int(rng.integers(1, 4))))
         replacement = bool(i % 3)
-        verifier = "traversal" if i % 3 == 2 else "recursive"
-        tree = TreeSpeculative(shape, verifier=verifier, replacement=replacement)
+        tree = TreeSpeculative(shape, replacement=replacement)
+        if i % 3 == 2:  # a third verified by traversal (i.i.d. children)
+            tree = TreeSpeculative(shape, verifier="traversal")
         draft, target = random_pair(T, S, float(rng.uniform(0.3, 0.9)), int(rng.integers(1 << 30)))
         case = {
             "T": T,
