@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,7 @@ from specbound.cli import app
 from specbound.cli.common import run_app
 from specbound.core.traversal import TraversalVerificationRule, TreeLayout
 from specbound.errors import InvalidAlgorithmError, InvalidInputError
+from specbound.sweep.grid import algorithm_settings
 from stats_helpers import ALPHA, chi_square_pvalue
 
 Z999 = 3.29  # two-sided 99.9%
@@ -346,3 +348,17 @@ def test_the_cli_runs_traversal_on_a_chain(tmp_path: Any, capsys: Any) -> None:
     )
     assert run_app(app, ["theory", str(path), "-a", "batch", "--verifier", "traversal"]) == 2
     assert "TreeSpeculative" in capsys.readouterr().err
+
+
+def test_a_sweep_grid_crosses_traversal_with_trees_only() -> None:
+    grid = SimpleNamespace(
+        algorithms=("batch", "tree"),
+        gamma=(None,),
+        M=(2,),
+        eps=(0.1,),
+        verifier=("recursive", "traversal"),
+        tree=((2, 1),),
+    )
+    settings = list(algorithm_settings(grid))  # type: ignore[arg-type]
+    pairs = {(s["algorithm"], s["verifier"]) for s in settings}
+    assert pairs == {("batch", "recursive"), ("tree", "recursive"), ("tree", "traversal")}
