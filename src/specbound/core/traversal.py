@@ -71,7 +71,9 @@ class TreeLayout:
     children: tuple[tuple[int, ...], ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        parent, depth, children = [-1], [0], [[]]  # type: ignore[var-annotated]
+        parent: list[int] = [-1]
+        depth: list[int] = [0]
+        children: list[list[int]] = [[]]
 
         def grow(node: int) -> None:
             d = depth[node]
