@@ -66,10 +66,10 @@ class TraversalTreeFamily(VerificationFamily):
 
     def check_decoder(self) -> None:
         raise InvalidAlgorithmError(
-            "verifier='traversal' runs on Markov chains (specbound.theory, "
-            "specbound.simulate, `specbound chain`) only; decoding a language model with "
-            "traversal verification is not available: use verifier='recursive' or "
-            "'optimal' for a tree, or BlockSpeculative for a single chain"
+            "verifier='traversal' runs on Markov chains only (specbound.theory and "
+            "specbound.simulate; `specbound theory` and `specbound simulate`); decoding a "
+            "language model with traversal verification is not available — its "
+            "single-chain form, BlockSpeculative (-a block), decodes language models"
         )
 
     def verify_round(
