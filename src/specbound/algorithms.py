@@ -36,6 +36,7 @@ from specbound.core.families import (
     MultiDraftFamily,
     NoDraftFamily,
     TokenFamily,
+    TraversalTreeFamily,
     TreeFamily,
     VerificationFamily,
 )
@@ -47,6 +48,7 @@ from specbound.validate import check_float, check_int
 
 __all__ = [
     "DEFAULT_GAMMA",
+    "TREE_VERIFIERS",
     "VERIFIERS",
     "Algorithm",
     "Autoregressive",
@@ -184,8 +186,11 @@ class BatchSpeculative(_Spec):
         check_int(self.num_drafts, "num_drafts", low=1, error=InvalidAlgorithmError)
         _check_gamma(self.gamma)
         if self.verifier not in VERIFIERS:
+            hint = "; traversal verifies token trees (TreeSpeculative)" * (
+                self.verifier == "traversal"
+            )
             raise InvalidAlgorithmError(
-                f"verifier must be one of {', '.join(VERIFIERS)}, got {self.verifier!r}"
+                f"verifier must be one of {', '.join(VERIFIERS)}, got {self.verifier!r}{hint}"
             )
 
     @property
@@ -281,14 +286,16 @@ class TreeSpeculative(_Spec):
     depth d-1 gets ``branching[d-1]`` children drawn from the draft law at that node; the
     accepted path is walked down by a multi-draft verifier at every node —
     ``"recursive"`` (paper Algorithm 4 at each node) or ``"optimal"`` (the best lossless
-    coupling of the children). ``replacement=False`` draws a node's children without
+    coupling of the children) — or judged leaves first by ``"traversal"`` verification
+    (Weng et al. 2025, sequence level, i.i.d. children only; on a chain it is
+    ``BlockSpeculative(gamma=D)``). ``replacement=False`` draws a node's children without
     replacement (recursive verifier only). One target call per round; the tree is cut at
     the horizon. ``(1,) * D`` is ``Speculative(gamma=D)``; ``(M,) + (1,) * (D-1)`` is
     ``BatchSpeculative(num_drafts=M, gamma=D)``.
     """
 
     branching: tuple[int, ...] = (2, 1)
-    verifier: Literal["recursive", "optimal"] = "recursive"
+    verifier: Literal["recursive", "optimal", "traversal"] = "recursive"
     replacement: bool = True
     name = "tree"
 
@@ -307,9 +314,9 @@ class TreeSpeculative(_Spec):
                     f"branching must hold integers >= 1, got {self.branching!r}"
                 )
         object.__setattr__(self, "branching", branching)
-        if self.verifier not in VERIFIERS:
+        if self.verifier not in TREE_VERIFIERS:
             raise InvalidAlgorithmError(
-                f"verifier must be one of {', '.join(VERIFIERS)}, got {self.verifier!r}"
+                f"verifier must be one of {', '.join(TREE_VERIFIERS)}, got {self.verifier!r}"
             )
         if not isinstance(self.replacement, bool):
             raise InvalidAlgorithmError(
@@ -319,6 +326,11 @@ class TreeSpeculative(_Spec):
             raise InvalidAlgorithmError(
                 "the optimal verifier couples children drawn i.i.d.; with "
                 "replacement=False use verifier='recursive'"
+            )
+        if self.verifier == "traversal" and not self.replacement:
+            raise InvalidAlgorithmError(
+                "verifier='traversal' is lossless for children drawn i.i.d. only "
+                "(replacement=True); with replacement=False use verifier='recursive'"
             )
 
     @property
@@ -341,6 +353,8 @@ class TreeSpeculative(_Spec):
 
     @property
     def family(self) -> VerificationFamily:
+        if self.verifier == "traversal":
+            return TraversalTreeFamily(self.branching)
         return TreeFamily(tuple(self._rule(b) for b in self.branching), self.replacement)
 
 
@@ -355,6 +369,9 @@ Algorithm = (
 
 #: Batch SD's round-start verifiers.
 VERIFIERS = ("recursive", "optimal")
+#: A token tree's verifiers: the round-start ones at every node, or traversal
+#: verification of the whole tree (Weng et al. 2025, :mod:`specbound.core.traversal`).
+TREE_VERIFIERS = (*VERIFIERS, "traversal")
 
 
 def check_algorithm(algorithm: object, name: str = "algorithm") -> Algorithm:

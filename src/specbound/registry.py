@@ -15,6 +15,7 @@ from typing import Any
 
 from specbound.algorithms import (
     DEFAULT_GAMMA,
+    TREE_VERIFIERS,
     VERIFIERS,
     Algorithm,
     Autoregressive,
@@ -66,8 +67,10 @@ OPTIONS: dict[str, AlgorithmOption] = {
             "--verifier",
             "verifier",
             "recursive",
-            f"Batch SD's round-start verifier: {' | '.join(VERIFIERS)} (recursive: the "
-            "paper's Algorithm 4; optimal: the best lossless coupling of the M drafts).",
+            f"Batch SD's round-start verifier ({' | '.join(VERIFIERS)}) or a tree's "
+            f"({' | '.join(TREE_VERIFIERS)}); recursive: the paper's Algorithm 4; optimal: "
+            "the best lossless coupling of the drafts; traversal (tree only, chains only): "
+            "leaf-to-root sequence-level verification (Weng et al. 2025).",
         ),
         AlgorithmOption("eps", "--eps", "eps", 0.1, "opt/uno: over-acceptance threshold."),
         AlgorithmOption(
@@ -90,6 +93,9 @@ class AlgorithmEntry:
     reads: tuple[str, ...]
     build: Callable[..., Algorithm]
     help: str
+    #: The ``verifier`` values it accepts (empty: it reads none); a sweep grid crosses
+    #: an algorithm with these only.
+    verifiers: tuple[str, ...] = ()
 
 
 #: The algorithms by CLI name, with the options each reads.
@@ -111,6 +117,7 @@ REGISTRY: dict[str, AlgorithmEntry] = {
                 num_drafts=num_drafts, gamma=gamma, verifier=verifier
             ),
             "batch SD",
+            VERIFIERS,
         ),
         AlgorithmEntry(
             "opt",
@@ -129,6 +136,7 @@ REGISTRY: dict[str, AlgorithmEntry] = {
             ("branching", "verifier"),
             lambda branching, verifier: TreeSpeculative(branching=branching, verifier=verifier),
             "token tree",
+            TREE_VERIFIERS,
         ),
     )
 }

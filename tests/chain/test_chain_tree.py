@@ -199,7 +199,7 @@ def test_tree_specs_are_validated() -> None:
     with pytest.raises(InvalidAlgorithmError, match="integers >= 1"):
         sb.TreeSpeculative((2, 0))
     with pytest.raises(InvalidAlgorithmError, match="verifier"):
-        sb.TreeSpeculative((2,), verifier="traversal")  # type: ignore[arg-type]
+        sb.TreeSpeculative((2,), verifier="leafwise")  # type: ignore[arg-type]
     with pytest.raises(InvalidAlgorithmError, match="replacement=False"):
         sb.TreeSpeculative((2,), verifier="optimal", replacement=False)
     assert sb.TreeSpeculative([4, 2, 1]).branching == (4, 2, 1)  # type: ignore[arg-type]

@@ -23,7 +23,9 @@ tests check that block verification is lossless to 1e-12.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,7 +35,15 @@ from specbound.core.block import BlockVerificationRule
 from specbound.core.families import draft_length
 from specbound.errors import InvalidInputError
 
-__all__ = ["MAX_ENUMERATED_ENTRIES", "RoundOutcomes", "block_recursion", "block_sequence_law"]
+__all__ = [
+    "MAX_ENUMERATED_ENTRIES",
+    "Outcomes",
+    "RoundOutcomes",
+    "block_recursion",
+    "block_sequence_law",
+    "round_recursion",
+    "round_sequence_law",
+]
 
 Array = NDArray[np.float64]
 
@@ -103,6 +113,10 @@ def round_outcomes(
     return RoundOutcomes(k, joint[..., :k].sum(axis=(1, 2)), tuple(recovered), kept, bonus)
 
 
+#: A round's outcomes given (its start position n, its drafted depth k).
+Outcomes = Callable[[int, int], RoundOutcomes]
+
+
 def block_recursion(
     draft: MarkovChain, target: MarkovChain, rule: BlockVerificationRule, gamma: int | None
 ) -> tuple[Array, Array]:
@@ -112,6 +126,15 @@ def block_recursion(
         _check_size(S, min(T, gamma or T))
     else:
         _check_size(S, T)
+    return round_recursion(draft, partial(round_outcomes, draft, target, rule), gamma)
+
+
+def round_recursion(
+    draft: MarkovChain, outcomes: Outcomes, gamma: int | None
+) -> tuple[Array, Array]:
+    """The forward recursion over round starts (module docstring) for any rounds whose
+    outcomes a function gives: (P(rejection in the round at n), P(round starts at n))."""
+    T, S = draft.horizon, draft.num_states
     alpha = np.zeros((T + 1, S))  # (T+1, S)
     alpha[0, draft.start] = 1.0
     rejection, starts = np.zeros(T), np.zeros(T)
@@ -121,7 +144,7 @@ def block_recursion(
         if starts[n] <= 0:
             continue
         k = draft_length(gamma, T - n)
-        outcome = round_outcomes(draft, target, rule, n, k)
+        outcome = outcomes(n, k)
         rejection[n] = mass @ outcome.reject
         for t, part in enumerate(outcome.recovered):
             alpha[n + t + 1] += mass @ part.sum(axis=1)
@@ -138,6 +161,14 @@ def block_sequence_law(
     max_sequences: int = 1 << 20,
 ) -> Array:
     """The exact law of the output ``(x_1..x_T)`` of block verification: ``(S,) * T``."""
+    outcomes = partial(round_outcomes, draft, target, rule)
+    return round_sequence_law(draft, outcomes, gamma, max_sequences)
+
+
+def round_sequence_law(
+    draft: MarkovChain, outcomes: Outcomes, gamma: int | None, max_sequences: int = 1 << 20
+) -> Array:
+    """The exact output law ``(S,) * T`` of rounds whose outcomes a function gives."""
     T, S = draft.horizon, draft.num_states
     check_enumerable(S, T, max_sequences)
     masses: list[Array] = [np.zeros(0)] * (T + 1)  # masses[n]: (S^n,) prefixes, round at n
@@ -148,7 +179,7 @@ def block_sequence_law(
             continue
         last = np.arange(mass.size) % S if n > 0 else np.array([draft.start])  # (S^n,)
         k = draft_length(gamma, T - n)
-        outcome = round_outcomes(draft, target, rule, n, k)
+        outcome = outcomes(n, k)
         grown = [
             (n + t + 1, mass[:, None, None] * part[last])
             for t, part in enumerate(outcome.recovered)

@@ -38,6 +38,7 @@ from specbound.chain.spec import (
     describe,
     draft_length,
 )
+from specbound.chain.traversal_theory import traversal_recursion
 from specbound.core import kernels
 from specbound.core.batch import limit_round_start_split
 from specbound.core.block import BlockVerificationRule
@@ -48,6 +49,7 @@ from specbound.core.rules import (
     output_distribution,
     step_rejection_probability,
 )
+from specbound.core.traversal import TraversalVerificationRule
 
 __all__ = [
     "ChainTheory",
@@ -269,6 +271,14 @@ class _Recursions(RoundShapes[tuple[Array, Array, Array]]):
             starts[n] = alpha[0].sum()
             alpha = np.stack(advance_depths(alpha, split, q, _matmul))  # (D+1, S)
         return rejection, starts, np.zeros(T)
+
+    def traversal_rounds(
+        self, rule: TraversalVerificationRule, branching: tuple[int, ...]
+    ) -> tuple[Array, Array, Array]:
+        """Traversal verification of a tree: rounds as a whole
+        (:mod:`specbound.chain.traversal_theory`)."""
+        rejection, starts = traversal_recursion(self.draft, self.target, rule, branching)
+        return rejection, starts, np.zeros(self.draft.horizon)
 
     def block_rounds(self, block_rule: BlockVerificationRule) -> tuple[Array, Array, Array]:
         """Block verification: rounds as a whole (:mod:`specbound.chain.block_theory`)."""

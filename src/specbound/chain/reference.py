@@ -21,6 +21,7 @@ from specbound.chain.spec import DecodingAlgorithm, describe, draft_length
 from specbound.core.families import RoundShapes
 from specbound.core.rules import StepRule, accept_drafted
 from specbound.core.sampling import sample_categorical
+from specbound.core.traversal import TraversalVerificationRule
 from specbound.core.without_replacement import draw_without_replacement
 
 __all__ = ["simulate_reference"]
@@ -85,6 +86,36 @@ def _block_verdict(
     return emitted, int(tau < k)
 
 
+def _traverse(
+    rule: TraversalVerificationRule,
+    chains: tuple[MarkovChain, MarkovChain],
+    n: int,
+    node: tuple[int, float, np.ndarray],
+    tree: Tree,
+    rng: np.random.Generator,
+) -> tuple[list[int], int] | None:
+    """Traversal verification of the subtree below a node ``(token, weight, law)`` whose
+    children fill position ``n``, in post-order, one uniform per tested node: (the kept
+    tokens below it, the next token or -1), or None when the node is refused."""
+    draft, target = chains
+    state, weight, law = node
+    for token, subtree in tree:
+        p = draft.transitions[n][state]  # (S,)
+        child_weight = float(rule.child_weights(np.array(weight), law, p)[token])
+        after = n + 1 < draft.horizon
+        child_law = target.transitions[n + 1][token] if after else np.zeros_like(p)
+        found = _traverse(rule, chains, n + 1, (token, child_weight, child_law), subtree, rng)
+        if found is not None:
+            return [token, *found[0]], found[1]
+        new_weight, law = rule.refuse_child(np.array(weight), law, p)
+        weight = float(new_weight)
+    if rng.random() >= weight:
+        return None
+    if not tree and n >= draft.horizon:  # a kept leaf at the horizon: nothing follows
+        return [], -1
+    return [], int(sample_categorical(law, rng))
+
+
 class _Round(RoundShapes[tuple[list[int], int]]):
     """One round of each shape (:class:`~specbound.core.families.RoundShapes`) starting at
     position ``n`` after ``state``: (the tokens it outputs, 1 if it ended in a rejection)."""
@@ -139,6 +170,19 @@ class _Round(RoundShapes[tuple[list[int], int]]):
         if n0 + self.length < draft.horizon:  # an accepted leaf: the bonus token
             out.append(int(sample_categorical(target.transitions[n0 + self.length][state], rng)))
         return out, 0
+
+    def traversal_rounds(
+        self, rule: TraversalVerificationRule, branching: tuple[int, ...]
+    ) -> tuple[list[int], int]:
+        """Draw the whole tree first, then the paper's leaf-to-root traversal."""
+        cut = list(branching[: self.length])
+        tree = _draw_tree(self.draft, self.n, self.state, cut, True, self.rng)
+        law = self.target.transitions[self.n][self.state]  # (S,)
+        chains = (self.draft, self.target)
+        found = _traverse(rule, chains, self.n, (self.state, 1.0, law), tree, self.rng)
+        assert found is not None  # the root's weight stays 1: it is never refused
+        kept, token = found
+        return [*kept, *([token] if token >= 0 else [])], int(len(kept) < self.length)
 
     def token_rounds(self, rule: StepRule, start_rule: Any | None) -> tuple[list[int], int]:
         draft, target, rng, n, length = self.draft, self.target, self.rng, self.n, self.length

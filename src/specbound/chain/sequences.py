@@ -18,9 +18,11 @@ from specbound.chain.block_theory import block_sequence_law
 from specbound.chain.model import MarkovChain, check_enumerable, check_pair
 from specbound.chain.recursion import advance, advance_depths, depth_kernels, position_kernels
 from specbound.chain.spec import DecodingAlgorithm, PhaseLayout, at_horizon
+from specbound.chain.traversal_theory import traversal_sequence_law
 from specbound.core.block import BlockVerificationRule
 from specbound.core.families import RoundShapes
 from specbound.core.rules import StepRule
+from specbound.core.traversal import TraversalVerificationRule
 
 __all__ = ["DEFAULT_MAX_SEQUENCES", "encode_sequences", "sequence_law", "sequence_tv"]
 
@@ -50,6 +52,12 @@ class _Enumerations(RoundShapes[Array]):
     def block_rounds(self, block_rule: BlockVerificationRule) -> Array:
         gamma = self.algorithm.gamma
         return block_sequence_law(self.draft, self.target, block_rule, gamma, self.max_sequences)
+
+    def traversal_rounds(
+        self, rule: TraversalVerificationRule, branching: tuple[int, ...]
+    ) -> Array:
+        draft, target = self.draft, self.target
+        return traversal_sequence_law(draft, target, rule, branching, self.max_sequences)
 
     def tree_rounds(self, rules: tuple[Any, ...], replacement: bool) -> Array:
         draft, target = self.draft, self.target

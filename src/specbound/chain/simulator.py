@@ -33,10 +33,12 @@ from specbound.chain.spec import (
     describe,
     draft_length,
 )
+from specbound.chain.traversal_sim import traversal_round
 from specbound.core.block import BlockVerificationRule
-from specbound.core.families import RoundShapes
+from specbound.core.families import RoundShapes, tree_nodes
 from specbound.core.rules import StepRule
 from specbound.core.sampling import sample_rows
+from specbound.core.traversal import TraversalVerificationRule
 from specbound.core.without_replacement import draw_without_replacement
 from specbound.validate import check_int, check_memory, check_seed
 
@@ -243,6 +245,9 @@ class _Position(RoundShapes[None]):
     def tree_rounds(self, rules: tuple[Any, ...], replacement: bool) -> None:
         self.chunk.tree_step(self.n, rules, replacement)
 
+    def traversal_rounds(self, rule: TraversalVerificationRule, branching: tuple[int, ...]) -> None:
+        traversal_round(self.chunk, self.n, rule, branching)
+
 
 class _Width(RoundShapes[int]):
     """Candidates per round start (M), or a block's laws per run (k + 1): the width of a
@@ -262,6 +267,10 @@ class _Width(RoundShapes[int]):
 
     def tree_rounds(self, rules: tuple[Any, ...], replacement: bool) -> int:
         return max(int(rule.num_drafts) for rule in rules)
+
+    def traversal_rounds(self, rule: TraversalVerificationRule, branching: tuple[int, ...]) -> int:
+        """A round's (node, law) rows: the whole tree, the root included."""
+        return 2 + sum(tree_nodes(branching, len(branching)))
 
 
 def simulate(

@@ -33,9 +33,48 @@ from numpy.typing import NDArray
 from specbound.core import kernels
 from specbound.core.sampling import sample_categorical, uniforms
 
-__all__ = ["BlockOutcome", "BlockVerificationRule"]
+__all__ = [
+    "BlockOutcome",
+    "BlockVerificationRule",
+    "extend_weight",
+    "stop_height",
+    "weighted_residual",
+]
 
 Array = Any  # a NumPy array or a torch tensor
+
+
+def extend_weight(previous: Array, target_prob: Array, draft_prob: Array) -> Array:
+    """``w' = min(w q(x) / p(x), 1)``: the weight of a prefix extended by a drafted ``x``
+    (0 where ``p(x) = 0`` or ``w = 0``): (...,) each -> (...,)."""
+    xp = kernels.namespace(previous, target_prob, draft_prob)
+    positive = draft_prob > 0
+    with np.errstate(over="ignore", invalid="ignore"):  # subnormal p: inf; 0 * inf: 0 below
+        ratio = xp.where(positive, target_prob / xp.where(positive, draft_prob, 1.0), 0.0)
+        step = xp.clip(previous * ratio, max=1.0)
+    return xp.where(previous > 0, step, xp.zeros_like(step))
+
+
+def stop_height(weight: Array, target_next: Array, draft_next: Array) -> Array:
+    """``h = Z / (Z + 1 - w)`` with ``Z = sum_x [w q(x) - p(x)]_+`` over the next
+    position's laws (``h = 1`` where ``w = 1``, also when ``Z = 0`` makes it 0/0):
+    (...,), (..., V), (..., V) -> (...,). Block verification's stop probability; also
+    traversal verification's weight of a node whose drafted children were all refused."""
+    xp = kernels.namespace(weight)
+    excess = weight[..., None] * target_next - draft_next  # (..., V)
+    mass = xp.sum(xp.clip(excess, min=0.0), axis=-1)  # Z: (...,)
+    denominator = mass + (1.0 - weight)
+    full = (weight >= 1.0) | (denominator <= 0)
+    safe = xp.where(full, xp.ones_like(denominator), denominator)
+    return xp.where(full, xp.ones_like(weight), mass / safe)
+
+
+def weighted_residual(weight: Array, target_next: Array, draft_next: Array) -> Array:
+    """``[w q - p]_+`` normalised (``q`` where it has no mass): (...,), (..., V), (..., V)
+    -> (..., V). The law after ``w``-weighted drafted tokens were refused."""
+    return kernels.normalised_positive_part(
+        weight[..., None] * target_next - draft_next, target_next
+    )
 
 
 @dataclass(frozen=True)
@@ -61,31 +100,18 @@ class BlockVerificationRule:
         q_drafted = kernels.gather(target[..., :k, :], tokens)  # (..., k)
         p_drafted = kernels.gather(draft[..., :k, :], tokens)  # (..., k)
         xp = kernels.namespace(q_drafted, p_drafted)
-        positive = p_drafted > 0
-        with np.errstate(over="ignore"):  # a subnormal draft probability: ratio -> inf
-            ratio = xp.where(positive, q_drafted / xp.where(positive, p_drafted, 1.0), 0.0)
-        weights = [xp.ones_like(ratio[..., 0])]
+        weights = [xp.ones_like(q_drafted[..., 0])]
         for i in range(k):
-            previous = weights[-1]  # (...,)
-            with np.errstate(invalid="ignore"):  # 0 * inf: the weight stays 0
-                step = xp.clip(previous * ratio[..., i], max=1.0)
-            weights.append(xp.where(previous > 0, step, xp.zeros_like(step)))
+            weights.append(extend_weight(weights[-1], q_drafted[..., i], p_drafted[..., i]))
         return xp.stack(weights, axis=-1)  # (..., k+1)
 
     def stop_probs(self, draft: Array, target: Array, weights: Array) -> Array:
         """``h_1..h_k`` from the weights: (..., k, V), (..., >=k, V), (..., k+1) -> (..., k)."""
         k = weights.shape[-1] - 1
         xp = kernels.namespace(weights)
-        heights = []
-        for i in range(1, k):
-            w = weights[..., i]  # (...,)
-            excess = w[..., None] * target[..., i, :] - draft[..., i, :]  # (..., V)
-            mass = xp.sum(xp.clip(excess, min=0.0), axis=-1)  # Z_{i+1}: (...,)
-            denominator = mass + (1.0 - w)
-            # NOTE: w_i = 1 means h_i = 1 (also when Z_{i+1} = 0 makes it 0/0)
-            full = (w >= 1.0) | (denominator <= 0)
-            safe = xp.where(full, xp.ones_like(denominator), denominator)
-            heights.append(xp.where(full, xp.ones_like(w), mass / safe))
+        heights = [
+            stop_height(weights[..., i], target[..., i, :], draft[..., i, :]) for i in range(1, k)
+        ]
         heights.append(weights[..., k])  # h_k = w_k
         return xp.stack(heights, axis=-1)  # (..., k)
 
@@ -106,9 +132,7 @@ class BlockVerificationRule:
     def recovery_law(self, draft: Array, target: Array, weights: Array, tau: int) -> Array:
         """``[w_tau q_{tau+1} - p_{tau+1}]_+`` normalised (the target where it has no mass):
         the law of the token after ``tau`` kept tokens, ``tau < k``: (..., V)."""
-        w = weights[..., tau]  # (...,)
-        q_next, p_next = target[..., tau, :], draft[..., tau, :]  # (..., V)
-        return kernels.normalised_positive_part(w[..., None] * q_next - p_next, q_next)
+        return weighted_residual(weights[..., tau], target[..., tau, :], draft[..., tau, :])
 
     def verify(
         self, draft: Array, target: Array, tokens: NDArray[np.int64], rng: np.random.Generator

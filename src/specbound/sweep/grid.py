@@ -8,8 +8,9 @@ cell's id does not depend on where it sits in the grid (adding values to a list 
 the ids of the cells already there, which is what ``--resume`` relies on).
 
 Dimensions that an algorithm does not read are not crossed for it (the registry,
-:mod:`specbound.registry`, says which it reads: ``M`` and ``verifier`` only for
-``batch``, ``eps`` only for ``opt``/``uno``, ``gamma`` for every algorithm but ``ar``).
+:mod:`specbound.registry`, says which it reads: ``M`` only for ``batch``, ``verifier``
+for ``batch`` and ``tree`` with the values each accepts (``traversal``: ``tree`` only),
+``eps`` only for ``opt``/``uno``, ``gamma`` for every algorithm but ``ar``).
 An LM grid's ``drafter`` is crossed with the settings that draft one sequence per round
 (model-free drafters propose one: not ``ar``, not ``batch``); the draft model's cells
 carry no ``drafter`` key, so their ids are those of a spec without it.
@@ -65,9 +66,13 @@ def _make_cell(index: int, kind: str, base_seed: int, config: dict[str, Any]) ->
 def algorithm_settings(grid: ChainGrid | LMGrid) -> Iterator[dict[str, Any]]:
     """Every algorithm setting of the grid, with only the fields that algorithm reads."""
     for name in grid.algorithms:
-        keys = [OPTIONS[option].sweep_key for option in REGISTRY[name].reads]
+        entry = REGISTRY[name]
+        keys = [OPTIONS[option].sweep_key for option in entry.reads]
         for values in itertools.product(*(getattr(grid, key) for key in keys)):
-            yield {"algorithm": name, **dict(zip(keys, values, strict=True))}
+            setting = dict(zip(keys, values, strict=True))
+            if "verifier" in setting and setting["verifier"] not in entry.verifiers:
+                continue  # e.g. traversal verification is a tree's only
+            yield {"algorithm": name, **setting}
 
 
 def _chains(grid: ChainGrid) -> Iterator[dict[str, Any]]:

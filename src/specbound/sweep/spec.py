@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from specbound.algorithms import VERIFIERS
+from specbound.algorithms import TREE_VERIFIERS
 from specbound.errors import SpecboundError
 from specbound.registry import ALGORITHM_NAMES, OPTIONS
 from specbound.sweep.spec_reading import (
@@ -154,7 +154,7 @@ def _settings(table: SpecTable, algorithms: Sequence[str]) -> dict[str, tuple[An
         "gamma": table.get_list("gamma", as_gamma, ["none"]),
         "M": table.get_list("M", as_int(1), [2]),
         "eps": table.get_list("eps", as_float(0.0), [0.1]),
-        "verifier": table.get_list("verifier", as_choice(VERIFIERS), ["recursive"]),
+        "verifier": table.get_list("verifier", as_choice(TREE_VERIFIERS), ["recursive"]),
         "tree": table.get_list("tree", as_branching, [OPTIONS["branching"].default]),
     }
 

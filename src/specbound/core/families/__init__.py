@@ -7,7 +7,8 @@
   rejection, or the optimal coupling), then the step rule along the winner;
 * :class:`BlockFamily` — block verification of one drafted block;
 * :class:`TreeFamily` — a token tree, a multi-draft rule at every node of the accepted
-  path.
+  path;
+* :class:`TraversalTreeFamily` — a token tree judged leaves first (traversal verification).
 
 :func:`family_from_rules` builds the family that a set of rules describes (for specs built
 around custom rules, as the tests' mutants are).
@@ -29,6 +30,7 @@ from specbound.core.families.base import (
 from specbound.core.families.block import BlockFamily
 from specbound.core.families.multidraft import MultiDraftFamily
 from specbound.core.families.token import NoDraftFamily, TokenFamily
+from specbound.core.families.traversal import TraversalTreeFamily
 from specbound.core.families.tree import TreeFamily, tree_nodes
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "RoundShapes",
     "RoundVerdict",
     "TokenFamily",
+    "TraversalTreeFamily",
     "TreeFamily",
     "VerificationFamily",
     "draft_length",

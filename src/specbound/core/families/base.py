@@ -116,7 +116,8 @@ class RoundShapes(Generic[R]):
     Algorithm 2), the round's first position with ``start_rule`` when it is a multi-draft
     round start (Algorithm 4; None: the step rule there too); ``block_rounds``: the
     round's drafted block judged as a whole by ``block_rule`` (block verification);
-    ``tree_rounds``: a token tree, a multi-draft rule per depth.
+    ``tree_rounds``: a token tree, a multi-draft rule per depth; ``traversal_rounds``: a
+    token tree judged leaves first (traversal verification).
 
     A backend overrides the shapes it interprets; any other shape goes to
     :meth:`otherwise`, which refuses it by name (a question such as "does this family
@@ -137,6 +138,11 @@ class RoundShapes(Generic[R]):
         """A token tree: ``rules[d]`` verifies the children of the accepted node at depth d
         (its ``num_drafts`` children, i.i.d. or without ``replacement``)."""
         return self.otherwise("tree_rounds")
+
+    def traversal_rounds(self, rule: Any, branching: tuple[int, ...]) -> R:
+        """A token tree of this ``branching`` (i.i.d. children) judged leaves first by
+        traversal verification (``rule``: :mod:`specbound.core.traversal`)."""
+        return self.otherwise("traversal_rounds")
 
     def otherwise(self, shape: str) -> R:
         """What a shape this backend does not interpret gives (default: a named error)."""

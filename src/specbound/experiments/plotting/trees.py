@@ -37,6 +37,16 @@ def trees_figure(data: dict[str, Any], path: Path) -> Path:
             marker="os"[k],
             label=label,
         )
+    traversal = budget.get("tree_traversal_calls")
+    if traversal:  # the best trees' shapes verified by traversal, exact
+        tpc = [T / calls for calls in traversal]
+        ax.plot(
+            budgets,
+            tpc,
+            color=COLORS[4],
+            linestyle="--",
+            label="best tree's shape, traversal: exact",
+        )
     ax.set_xticks(budgets)
     ax.set_xlabel("node budget (nodes scored per target call)")
     ax.set_ylabel("tokens per target call")
