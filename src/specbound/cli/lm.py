@@ -227,7 +227,8 @@ def generate(
                 seed=seed,
                 sampling=sampling,
                 on_tokens=streamer,
-                drafter=factory,
+                # the draft model's own drafter: the default, which trees draft with too
+                **({} if drafter == "model" else {"drafter": factory}),
             )
         except KeyboardInterrupt:
             _interrupted(streamer, prompt, as_json)

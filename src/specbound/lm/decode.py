@@ -240,6 +240,12 @@ def generate(
     """
     algorithm = Speculative(gamma=DEFAULT_GAMMA) if algorithm is None else algorithm
     check_algorithm(algorithm)
+    tree = tree_shape(algorithm)
+    if tree is not None and drafter is not Drafter:
+        raise InvalidInputError(
+            "token trees are drafted by the draft model (a tree drafter); a custom "
+            "drafter proposes sequences: use another algorithm with it"
+        )
     max_new_tokens = check_int(max_new_tokens, "max_new_tokens", low=1)
     seed = check_seed(seed)
     sampling = SamplingConfig() if sampling is None else sampling
@@ -251,12 +257,6 @@ def generate(
     prompt_ids = encode_prompt(pair, prompt)
     check_context(pair, len(prompt_ids), max_new_tokens)
     check_decode_memory(pair, algorithm, len(prompt_ids), max_new_tokens)
-    tree = tree_shape(algorithm)
-    if tree is not None and drafter is not Drafter:
-        raise InvalidInputError(
-            "token trees are drafted by the draft model (a tree drafter); a custom "
-            "drafter proposes sequences: use another algorithm with it"
-        )
     eos = pair.eos_token_id if stop_at_eos else None
     draft_rng, verify_rng = np.random.default_rng(seed).spawn(2)
 
