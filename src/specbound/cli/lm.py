@@ -176,6 +176,7 @@ def generate(
     check_int(max_draft, "--max-draft", low=0)
     check_seed(seed, "--seed")
     from specbound import lm
+    from specbound.lm.drafting import Drafter
     from specbound.lm.engine.threads import auto_threads, torch_threads
     from specbound.lm.limits import (
         check_context,
@@ -227,8 +228,8 @@ def generate(
                 seed=seed,
                 sampling=sampling,
                 on_tokens=streamer,
-                # the draft model's own drafter: the default, which trees draft with too
-                **({} if drafter == "model" else {"drafter": factory}),
+                # the draft model's drafter is the default (trees draft with it too)
+                drafter=Drafter if drafter == "model" else factory,
             )
         except KeyboardInterrupt:
             _interrupted(streamer, prompt, as_json)
