@@ -43,7 +43,7 @@ from specbound.cli.options import (
     build_algorithm,
     check_drafter,
 )
-from specbound.errors import InvalidInputError
+from specbound.errors import InvalidAlgorithmError, InvalidInputError
 from specbound.validate import check_int, check_seed
 
 __all__ = ["generate", "summary_line", "warm_up"]
@@ -184,9 +184,15 @@ def generate(
         check_vocabulary_before_loading,
     )
     from specbound.lm.prompts import check_text
+    from specbound.lm.tree_round import tree_shape
     from specbound.lm.warping import SamplingConfig
 
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
+    if drafter != "model" and tree_shape(spec) is not None:  # a chain tree passes the above
+        raise InvalidAlgorithmError(
+            f"--drafter {drafter} proposes sequences; token trees are drafted by the draft "
+            "model: use --drafter model with -a tree"
+        )
     check_text(prompt, "PROMPT")
     factory = lm.drafter_factory(
         drafter,

@@ -116,7 +116,13 @@ def check_vocabulary_before_loading(
             algorithm.check_vocabulary(rows)
         except SpecboundError as exc:
             verifier = getattr(algorithm, "verifier", "")
+            branching = getattr(algorithm, "branching", None)
+            shape = (
+                f"--tree {','.join(map(str, branching))}"
+                if branching is not None
+                else f"-M {algorithm.num_drafts}"
+            )
             raise type(exc)(
-                f"{option} {verifier} with -M {algorithm.num_drafts}: the target's "
+                f"{option} {verifier} with {shape}: the target's "
                 f"vocabulary ({rows} tokens, config.json) is too large; {exc}"
             ) from None
