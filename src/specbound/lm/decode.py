@@ -12,6 +12,9 @@ A speculative round (paper Algorithms 1, 2, 4; p = draft, q = target):
 4. both caches keep the winning row and are cropped to the accepted prefix; the
    recovered or bonus token becomes the next round's pending token.
 
+A token tree (``TreeSpeculative``) drafts, scores and keeps its round differently (one
+row, tree attention): :mod:`specbound.lm.tree_round`; the family's rules verify it.
+
 Finite gamma scores one position past the drafts, so a round that accepts all gamma
 tokens ends with a bonus token from the same call. A round that reaches
 ``max_new_tokens`` (always, with gamma None) scores no bonus position.
