@@ -51,7 +51,7 @@ from specbound.lm.tree_mask import tree_inputs
 from specbound.lm.verification import verify_round
 from specbound.lm.warping import SamplingConfig, warp_probs
 
-__all__ = ["TreeDrafter", "TreeProposal", "decode_tree", "score_tree", "tree_shape"]
+__all__ = ["TreeDrafter", "TreeProposal", "TreeShape", "decode_tree", "score_tree", "tree_shape"]
 
 
 @dataclass(frozen=True)
