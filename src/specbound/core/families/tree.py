@@ -17,6 +17,11 @@ the children's tokens, so given the kept child's token ``x`` its subtree is a fr
 of the remaining depths rooted at ``x``. A node at depth d therefore acts on the chain
 exactly as a batch round start with ``b_{d+1}`` candidates: its split law
 (``rule.split``) is all the chain theory needs (``tree_rounds`` of the backends).
+
+**One round's verification** (the language-model decoder's, :meth:`TreeFamily.verify_tree`)
+takes the tree in the node layout of :mod:`.tree_layout` and walks it with the same rules;
+the path layout of the other multi-draft families is accepted too
+(:meth:`TreeFamily.verify_round`).
 """
 
 from __future__ import annotations
