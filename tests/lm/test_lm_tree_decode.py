@@ -217,3 +217,17 @@ def test_a_tree_resampling_from_the_target_fails_the_law_test(tiny_pair: ModelPa
     law = sequence_law(tiny_pair, PROMPT, 3, SamplingConfig())
     samples = sequences(tiny_pair, MutantTree((2, 2)), 3_000, 3, SamplingConfig())
     assert chi_square_pvalue(samples, law) < ALPHA
+
+
+def test_the_accelerator_path_gives_the_cpu_tokens(
+    tiny_pair: ModelPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Off the CPU the round's tensors go to verification as they are (one host copy
+    there); on CPU tensors made to take that path, the tokens are the NumPy path's."""
+    import specbound.lm.tree_round as tree_round
+
+    tree = sb.TreeSpeculative((3, 2), replacement=False)
+    on_numpy = [run(tiny_pair, tree, seed, temperature=0.9).token_ids for seed in range(4)]
+    monkeypatch.setattr(tree_round, "kernel_array", lambda tensor: tensor)
+    on_tensors = [run(tiny_pair, tree, seed, temperature=0.9).token_ids for seed in range(4)]
+    assert on_tensors == on_numpy and len(set(on_numpy)) > 1
