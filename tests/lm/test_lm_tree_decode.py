@@ -231,3 +231,40 @@ def test_the_accelerator_path_gives_the_cpu_tokens(
     monkeypatch.setattr(tree_round, "kernel_array", lambda tensor: tensor)
     on_tensors = [run(tiny_pair, tree, seed, temperature=0.9).token_ids for seed in range(4)]
     assert on_tensors == on_numpy and len(set(on_numpy)) > 1
+
+
+def test_greedy_trees_stop_where_autoregressive_stops(tiny_pair: ModelPair) -> None:
+    """With EOS on, a tree's round ends at an accepted EOS (no bonus after it)."""
+    stops = []
+    for prompt in ["a", "b", "c", "d", "e", "f", "g"]:
+        greedy = SamplingConfig(temperature=0)
+        reference = generate(
+            tiny_pair, prompt, sb.Autoregressive(), max_new_tokens=30, sampling=greedy
+        )
+        out = generate(
+            tiny_pair, prompt, sb.TreeSpeculative((2, 2, 1)), max_new_tokens=30, sampling=greedy
+        )
+        assert out.token_ids == reference.token_ids
+        stops.append(out.token_ids[-1] == tiny_pair.eos_token_id)
+    assert any(stops)  # some prompt does reach EOS: the check is not vacuous
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_the_tree_is_cut_at_the_horizon(tiny_pair: ModelPair, n: int) -> None:
+    """Every round drafts min(D, tokens left) depths; exactly n tokens come out."""
+    rounds: list = []
+    out = generate(
+        tiny_pair,
+        PROMPT,
+        sb.TreeSpeculative((2, 2, 2)),
+        max_new_tokens=n,
+        seed=n,
+        stop_at_eos=False,
+        on_round=rounds.append,
+    )
+    assert len(out.token_ids) == n
+    done = 0
+    for timing, accepted in zip(rounds, out.stats.accepted_lengths, strict=True):
+        assert timing.drafted == min(3, n - done)
+        done += accepted + (1 if timing.drafted < n - done or accepted < timing.drafted else 0)
+    assert done == n
