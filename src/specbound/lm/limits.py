@@ -94,8 +94,16 @@ def check_decode_memory(pair: Any, algorithm: Any, prompt_tokens: int, max_new_t
     )
     check_memory(
         estimate,
-        f"decoding with {algorithm.label}, {max_new_tokens} new tokens",
+        f"decoding with {_shape_text(algorithm)}, {max_new_tokens} new tokens",
     )
+
+
+def _shape_text(algorithm: Any) -> str:
+    """How the CLI names the round's shape: a token tree's, or M and gamma."""
+    branching = getattr(algorithm, "branching", None)
+    if branching is not None:
+        return f"the tree {','.join(map(str, branching))}"
+    return f"num_drafts={algorithm.num_drafts}, gamma={algorithm.gamma}"
 
 
 def _config_vocab_size(folder: Path) -> int | None:
