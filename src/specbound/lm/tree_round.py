@@ -198,10 +198,13 @@ def decode_tree(
     clock.target += t1 - t0
     clock.draft += t2 - t1
     done = 0
+    layouts: dict[int, TreeLayout] = {}
     while done < max_new_tokens:
         remaining = max_new_tokens - done
         depth = algorithm.family.proposal(algorithm.gamma, remaining).length
-        layout = TreeLayout(shape.branching[:depth])
+        if depth not in layouts:  # its masks and paths are computed once per depth
+            layouts[depth] = TreeLayout(shape.branching[:depth])
+        layout = layouts[depth]
         base = len(tokens)
         bonus = depth < remaining
 
