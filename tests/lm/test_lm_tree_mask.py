@@ -147,3 +147,15 @@ def test_tree_drafter_laws_are_the_path_laws(kind: str, fast: bool, replacement:
             for index in range(len(layout.slots_at(depth))):
                 kids = [nodes[c - 1] for c in layout.children(depth, index)]
                 assert len(set(kids)) == len(kids)
+
+
+def test_a_forward_that_would_ignore_the_mask_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """transformers' forward under an attention implementation that does not apply a
+    custom 4-D mask (flash attention) would give wrong logits: refused, with the reason."""
+    from specbound.errors import IncompatibleModelsError
+
+    model = make_llama(8, VOCAB)
+    CachedLM(model, VOCAB, fast=False).check_tree_attention()  # sdpa: fine
+    monkeypatch.setattr(model.config, "_attn_implementation", "flash_attention_2")
+    with pytest.raises(IncompatibleModelsError, match=r"flash_attention_2.*4-D mask"):
+        CachedLM(model, VOCAB, fast=False).check_tree_attention()

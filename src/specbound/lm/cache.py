@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 
+from specbound.errors import IncompatibleModelsError
 from specbound.lm.engine import FALLBACK, fast_path
 
 __all__ = ["CachedLM"]
@@ -133,6 +134,23 @@ class CachedLM:
                 index = torch.tensor([row], device=self.device)
                 self.cache.batch_select_indices(index)
             self.rows = 1
+
+    def check_tree_attention(self) -> None:
+        """Refuse, naming the reason, a model whose forward cannot take a tree mask: the
+        lean paths can; transformers' forward needs an attention implementation that
+        applies a custom 4-D mask (``eager`` or ``sdpa``) and a ``position_ids``
+        argument (flash attention, say, would ignore the mask: silently wrong logits)."""
+        if self._static is not None:
+            return
+        params = inspect.signature(self.model.forward).parameters
+        implementation = getattr(self.model.config, "_attn_implementation", None)
+        if "position_ids" not in params or implementation not in ("eager", "sdpa"):
+            raise IncompatibleModelsError(
+                f"{type(self.model).__name__} (attention {implementation!r}) cannot score a "
+                "token tree: tree attention needs a custom 4-D mask and position_ids, "
+                "which transformers applies with attn_implementation 'eager' or 'sdpa'; "
+                "load the model with one of them, or use a sequence algorithm"
+            )
 
     def extend_tree(
         self, input_ids: torch.Tensor, positions: torch.Tensor, visible: torch.Tensor, keep: int

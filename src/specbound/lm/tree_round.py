@@ -189,6 +189,8 @@ def decode_tree(
     draft_rng, verify_rng = rngs
     target = CachedLM(pair.target, pair.vocab_size)
     drafter = TreeDrafter(CachedLM(pair.draft, pair.vocab_size), sampling, shape.replacement)
+    target.check_tree_attention()  # before any work
+    drafter.lm.check_tree_attention()
     t0 = time.perf_counter()
     prefill(target, tokens)
     t1 = time.perf_counter()
