@@ -212,6 +212,9 @@ def test_without_replacement_size_limit_is_named() -> None:
         sb.theory.analyse(draft, target, sb.TreeSpeculative((4,), replacement=False))
 
 
-def test_the_decoder_refuses_trees_before_any_work() -> None:
-    with pytest.raises(InvalidAlgorithmError, match="tree"):
-        sb.TreeSpeculative((2, 1)).family.check_decoder()
+def test_the_optimal_tree_verifier_refuses_a_large_vocabulary_before_any_work() -> None:
+    """Trees decode language models now; the optimal coupling's sampler still refuses a
+    vocabulary it cannot enumerate, by name, before any work."""
+    sb.TreeSpeculative((2, 1)).family.check_decoder()  # no refusal
+    with pytest.raises(InvalidAlgorithmError, match="optimal verifier"):
+        sb.TreeSpeculative((2, 1), verifier="optimal").family.check_vocabulary(4096)

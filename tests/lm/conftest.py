@@ -42,3 +42,13 @@ def llama_pair(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
 
     target_dir, draft_dir = save_llama_pair(tmp_path_factory.mktemp("llama_pair"))
     return load_pair(target=target_dir, draft=draft_dir)
+
+
+@pytest.fixture(scope="session")
+def embedded_pair():  # type: ignore[no-untyped-def]
+    """The shipped embedded pair (GPT-NeoX, V = 4096); skipped until it is built."""
+    from specbound.lm import embedded_pair_path, load_pair
+
+    if not all((embedded_pair_path() / m / "config.json").is_file() for m in ("target", "draft")):
+        pytest.skip("the embedded pair is not built yet")
+    return load_pair()

@@ -467,6 +467,31 @@ MUTANTS = [
         "without replacement: a refused child stays in the draft law the next is tried against",
         ["tests/chain/test_chain_tree.py"],
     ),
+    # ---- token trees on language models ------------------------------------------------
+    _m(
+        "lm-tree-mask-siblings",
+        "lm/tree_mask.py",
+        "        visible[row, root : root + slot + 1] = ancestors[slot, : slot + 1]",
+        "        visible[row, root : root + slot + 1] = True",
+        "tree attention lets a node see every earlier node (siblings and cousins too)",
+        ["tests/lm/test_lm_tree_mask.py"],
+    ),
+    _m(
+        "lm-tree-keeps-first-slots",
+        "lm/tree_round.py",
+        "        target.keep_slots(base, [base - 1 + slot for slot in path])",
+        "        target.crop(base + len(path))",
+        "the target cache keeps the first nodes of the tree, not the accepted path",
+        ["tests/lm/test_lm_tree_decode.py::test_tree_output_law_is_the_target_law[tree-2-2]"],
+    ),
+    _m(
+        "lm-tree-wr-no-removal",
+        "lm/tree_round.py",
+        "            left[rows[alive], drawn[alive]] = 0.0",
+        "            left[rows[alive], drawn[alive]] = left[rows[alive], drawn[alive]]",
+        "children drawn without replacement are drawn i.i.d. (the rule removes them anyway)",
+        ["tests/lm/test_lm_tree_mask.py"],
+    ),
     _m(
         "lm-target-loses-topk",
         "lm/decode.py",

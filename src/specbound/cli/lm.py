@@ -43,7 +43,7 @@ from specbound.cli.options import (
     build_algorithm,
     check_drafter,
 )
-from specbound.errors import InvalidInputError
+from specbound.errors import InvalidAlgorithmError, InvalidInputError
 from specbound.validate import check_int, check_seed
 
 __all__ = ["generate", "summary_line", "warm_up"]
@@ -180,6 +180,7 @@ def generate(
     check_int(max_draft, "--max-draft", low=0)
     check_seed(seed, "--seed")
     from specbound import lm
+    from specbound.lm.drafting import Drafter
     from specbound.lm.engine.threads import auto_threads, torch_threads
     from specbound.lm.limits import (
         check_context,
@@ -187,9 +188,15 @@ def generate(
         check_vocabulary_before_loading,
     )
     from specbound.lm.prompts import check_text
+    from specbound.lm.tree_round import tree_shape
     from specbound.lm.warping import SamplingConfig
 
     sampling = SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
+    if drafter != "model" and tree_shape(spec) is not None:  # a chain tree passes the above
+        raise InvalidAlgorithmError(
+            f"--drafter {drafter} proposes sequences; token trees are drafted by the draft "
+            "model: use --drafter model with -a tree"
+        )
     check_text(prompt, "PROMPT")
     factory = lm.drafter_factory(
         drafter,
@@ -233,7 +240,8 @@ def generate(
                 seed=seed,
                 sampling=sampling,
                 on_tokens=streamer,
-                drafter=factory,
+                # the draft model's drafter is the default (trees draft with it too)
+                drafter=Drafter if drafter == "model" else factory,
             )
         except KeyboardInterrupt:
             _interrupted(streamer, prompt, as_json)

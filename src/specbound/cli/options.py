@@ -239,7 +239,7 @@ def check_drafter(context: typer.Context | None, drafter: str, algorithm: Algori
     if drafter != "model" and sequences > 1:
         raise InvalidAlgorithmError(
             f"--drafter {drafter} proposes one draft sequence per round, but the algorithm "
-            f"asks for {sequences} (batch SD); use --drafter model with --num-drafts > 1"
+            f"asks for {sequences} (batch SD or a token tree); use --drafter model with it"
         )
     if context is None or drafter != "model":
         return

@@ -10,6 +10,10 @@ winning row afterwards (:meth:`select`). Every row of a fanned-out cache has the
 length: the M draft sequences of a round all have the same number of tokens, so no
 padding or attention mask is ever needed.
 
+A token tree is scored in one row: :meth:`CachedLM.extend_tree` feeds its nodes with their
+depth positions and a tree attention mask (each node sees the prefix, its ancestors and
+itself; SpecInfer), and :meth:`CachedLM.keep_slots` keeps the accepted path's entries.
+
 Two backends, one behaviour: a model that one of the engine's fast paths supports
 (:mod:`specbound.lm.engine`: GPT-NeoX — the embedded pair, Pythia) runs that lean forward
 over a preallocated cache (the same logits, a fraction of the Python overhead;
@@ -25,6 +29,7 @@ from typing import Any
 
 import torch
 
+from specbound.errors import IncompatibleModelsError
 from specbound.lm.engine import FALLBACK, fast_path
 
 __all__ = ["CachedLM"]
@@ -129,3 +134,80 @@ class CachedLM:
                 index = torch.tensor([row], device=self.device)
                 self.cache.batch_select_indices(index)
             self.rows = 1
+
+    def check_tree_attention(self) -> None:
+        """Refuse, naming the reason, a model whose forward cannot take a tree mask: the
+        lean paths can; transformers' forward needs an attention implementation that
+        applies a custom 4-D mask (``eager`` or ``sdpa``) and a ``position_ids``
+        argument (flash attention, say, would ignore the mask: silently wrong logits)."""
+        if self._static is not None:
+            return
+        params = inspect.signature(self.model.forward).parameters
+        implementation = getattr(self.model.config, "_attn_implementation", None)
+        if "position_ids" not in params or implementation not in ("eager", "sdpa"):
+            raise IncompatibleModelsError(
+                f"{type(self.model).__name__} (attention {implementation!r}) cannot score a "
+                "token tree: tree attention needs a custom 4-D mask and position_ids, "
+                "which transformers applies with attn_implementation 'eager' or 'sdpa'; "
+                "load the model with one of them, or use a sequence algorithm"
+            )
+
+    def extend_tree(
+        self, input_ids: torch.Tensor, positions: torch.Tensor, visible: torch.Tensor, keep: int
+    ) -> torch.Tensor:
+        """Feed ``input_ids`` (1, L) after the cached prefix with rotary ``positions`` (L,)
+        and the boolean ``visible`` (L, length + L) (True: may attend); return the last
+        ``keep`` positions' logits (1, keep, V). Keys and values are cached at slots
+        ``length .. length + L - 1`` whatever the positions."""
+        if self.rows != 1:
+            raise ValueError(f"a tree is scored in one row, the cache has {self.rows}")
+        new = int(input_ids.shape[1])
+        position_ids = positions.to(self.device).view(1, new)  # (1, L)
+        if self._static is not None:
+            logits = self._static.forward(
+                input_ids, keep, position_ids=position_ids, attention_mask=visible
+            )  # (1, keep, V)
+            self.length += new
+            return logits
+        dtype = next(self.model.parameters()).dtype
+        additive = torch.zeros(visible.shape, dtype=dtype, device=self.device)  # (L, S)
+        additive.masked_fill_(~visible.to(self.device), torch.finfo(dtype).min)
+        kwargs: dict[str, Any] = {self._cache_kw: self.cache, "use_cache": True}
+        if self._keep_kw is not None:
+            kwargs[self._keep_kw] = keep
+        out = self.model(
+            input_ids=input_ids,
+            position_ids=position_ids,
+            attention_mask=additive[None, None],  # (1, 1, L, S): transformers' 4-D mask
+            **kwargs,
+        )
+        returned = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+        if returned is not None:
+            self.cache = returned
+        self.length += new
+        return out.logits[:, -keep:, : self.vocab_size]  # (1, keep, V)
+
+    def keep_slots(self, start: int, slots: list[int]) -> None:
+        """Keep the first ``start`` cached tokens followed by those at ``slots``
+        (increasing, >= ``start``; slots not cached are dropped): a tree's accepted path."""
+        slots = [s for s in slots if s < self.length]
+        if self._static is not None:
+            self._static.keep_slots(start, slots)
+        elif self.length > 0:
+            index = torch.tensor([*range(start), *slots], dtype=torch.long, device=self.device)
+            for layer in _cache_layers(self.cache):
+                layer.keys = layer.keys.index_select(-2, index)
+                layer.values = layer.values.index_select(-2, index)
+        self.length = start + len(slots)
+
+
+def _cache_layers(cache: Any) -> list[Any]:
+    """The per-layer key/value holders of a transformers ``DynamicCache`` (``keys`` and
+    ``values``, (B, heads, S, d)); an older cache without them is refused by name."""
+    layers = getattr(cache, "layers", None)
+    if layers is None:
+        raise TypeError(
+            f"{type(cache).__name__} has no per-layer keys/values (transformers >= 4.56 "
+            "needed to keep a token tree's accepted path in the fallback)"
+        )
+    return list(layers)

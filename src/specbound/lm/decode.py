@@ -12,6 +12,9 @@ A speculative round (paper Algorithms 1, 2, 4; p = draft, q = target):
 4. both caches keep the winning row and are cropped to the accepted prefix; the
    recovered or bonus token becomes the next round's pending token.
 
+A token tree (``TreeSpeculative``) drafts, scores and keeps its round differently (one
+row, tree attention): :mod:`specbound.lm.tree_round`; the family's rules verify it.
+
 Finite gamma scores one position past the drafts, so a round that accepts all gamma
 tokens ends with a bonus token from the same call. A round that reaches
 ``max_new_tokens`` (always, with gamma None) scores no bonus position.
@@ -21,7 +24,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,11 +35,22 @@ from specbound.errors import InvalidInputError
 from specbound.lm.arrays import kernel_array, uniform_tensor
 from specbound.lm.cache import CachedLM
 from specbound.lm.chat import encode_text
+from specbound.lm.decode_state import (
+    Clock,
+    Counts,
+    RoundCallback,
+    TokenCallback,
+    cut_at_eos,
+    emit,
+    ids_tensor,
+    prefill,
+)
 from specbound.lm.drafting import Drafter, DraftSource
 from specbound.lm.limits import check_context, check_decode_memory
 from specbound.lm.loading import ModelPair, check_model_pair
 from specbound.lm.prompts import check_prompt
 from specbound.lm.stats import GenerationOutput, GenerationStats, RoundTiming
+from specbound.lm.tree_round import decode_tree, tree_shape
 from specbound.lm.verification import verify_round
 from specbound.lm.warping import SamplingConfig, warp_probs
 from specbound.validate import check_int, check_seed
@@ -45,30 +58,9 @@ from specbound.validate import check_int, check_seed
 __all__ = ["DEFAULT_GAMMA", "encode_prompt", "generate"]
 
 
-TokenCallback = Callable[[list[int]], None]
-RoundCallback = Callable[[RoundTiming], None]
 #: Builds the round's drafter from the draft model (with its cache), the sampling and the
 #: stop token; any :class:`~specbound.lm.drafting.DraftSource` may be returned.
 DrafterFactory = Callable[[CachedLM, SamplingConfig, int | None], DraftSource]
-
-
-@dataclass
-class _Clock:
-    """Accumulated seconds per phase."""
-
-    draft: float = 0.0
-    target: float = 0.0
-    prefill: float = 0.0
-    callback: float = 0.0  # time spent in on_tokens: not part of the generation's time
-    start: float = field(default_factory=time.perf_counter)
-
-
-@dataclass
-class _Counts:
-    rejections: int = 0
-    target_calls: int = 0
-    drafted: int = 0
-    accepted: list[int] = field(default_factory=list)
 
 
 def encode_prompt(pair: ModelPair, prompt: str | Sequence[int]) -> list[int]:
@@ -94,29 +86,6 @@ def encode_prompt(pair: ModelPair, prompt: str | Sequence[int]) -> list[int]:
     return ids
 
 
-def _ids(tokens: Sequence[int], device: torch.device) -> torch.Tensor:
-    return torch.tensor([list(tokens)], dtype=torch.long, device=device)  # (1, L)
-
-
-def _prefill(lm: CachedLM, tokens: Sequence[int]) -> None:
-    """Cache all prompt tokens but the last (the first round feeds that one)."""
-    if len(tokens) > 1:
-        lm.extend(_ids(tokens[:-1], lm.device))
-
-
-def _emit(on_tokens: TokenCallback | None, emitted: list[int], clock: _Clock) -> None:
-    if on_tokens is not None and emitted:
-        t0 = time.perf_counter()
-        on_tokens(list(emitted))
-        clock.callback += time.perf_counter() - t0
-
-
-def _cut_at_eos(emitted: list[int], eos: int | None) -> tuple[list[int], bool]:
-    if eos is not None and eos in emitted:
-        return emitted[: emitted.index(eos) + 1], True
-    return emitted, False
-
-
 def _autoregressive(
     pair: ModelPair,
     tokens: list[int],
@@ -126,16 +95,16 @@ def _autoregressive(
     eos: int | None,
     on_tokens: TokenCallback | None,
     on_round: RoundCallback | None,
-    clock: _Clock,
-    counts: _Counts,
+    clock: Clock,
+    counts: Counts,
 ) -> None:
     """Paper Algorithm 3: one target call per token."""
     target = CachedLM(pair.target, pair.vocab_size)
     t0 = time.perf_counter()
-    _prefill(target, tokens)
+    prefill(target, tokens)
     clock.prefill += time.perf_counter() - t0
     clock.target += time.perf_counter() - t0
-    ids = _ids(tokens[target.length :], target.device)  # (1, 1) the last prompt token
+    ids = ids_tensor(tokens[target.length :], target.device)  # (1, 1) the last prompt token
     for _ in range(max_new_tokens):
         t0 = time.perf_counter()
         logits = target.extend(ids)[:, -1]  # (1, V)
@@ -148,7 +117,7 @@ def _autoregressive(
         tokens.append(token)
         if on_round is not None:
             on_round(RoundTiming(0, 1, 1, len(tokens) - 1, 0.0, t1 - t0, time.perf_counter() - t1))
-        _emit(on_tokens, [token], clock)
+        emit(on_tokens, [token], clock)
         if eos is not None and token == eos:
             break
         ids = drawn.view(1, 1)
@@ -164,7 +133,7 @@ def _score(
     """
     num_drafts, k = drafted.shape
     scored = drafted[:, : k - 1] if ends else drafted  # (M, k-1 or k)
-    pending = _ids(tokens[target.length :], target.device).expand(num_drafts, -1)  # (M, L)
+    pending = ids_tensor(tokens[target.length :], target.device).expand(num_drafts, -1)  # (M, L)
     ids = torch.cat([pending, scored.to(target.device)], dim=1)  # (M, L + k-1 or L + k)
     target.repeat(num_drafts)
     logits = target.extend(ids, keep=k if ends else k + 1)  # (M, k or k+1, V)
@@ -181,8 +150,8 @@ def _speculative(
     eos: int | None,
     on_tokens: TokenCallback | None,
     on_round: RoundCallback | None,
-    clock: _Clock,
-    counts: _Counts,
+    clock: Clock,
+    counts: Counts,
     make_drafter: DrafterFactory,
 ) -> int:
     """Propose / score / verify rounds until the horizon or EOS; returns draft calls."""
@@ -190,7 +159,7 @@ def _speculative(
     target = CachedLM(pair.target, pair.vocab_size)
     drafter = make_drafter(CachedLM(pair.draft, pair.vocab_size), sampling, eos)
     t0 = time.perf_counter()
-    _prefill(target, tokens)
+    prefill(target, tokens)
     t1 = time.perf_counter()
     drafter.start(tokens)
     t2 = time.perf_counter()
@@ -231,7 +200,7 @@ def _speculative(
         target.select(outcome.row)
         target.crop(base + outcome.accepted)  # the cached prefix that was accepted
         drafter.keep(outcome.row, base + outcome.accepted)
-        emitted, stop = _cut_at_eos(emitted, eos)
+        emitted, stop = cut_at_eos(emitted, eos)
         tokens.extend(emitted)
         done += len(emitted)
         if on_round is not None:
@@ -240,7 +209,7 @@ def _speculative(
             on_round(
                 RoundTiming(k, cost.rows_scored, cost.sequences, base, t1 - t0, t2 - t1, other)
             )
-        _emit(on_tokens, emitted, clock)
+        emit(on_tokens, emitted, clock)
         if stop:
             break
     return drafter.forward_calls
@@ -274,6 +243,12 @@ def generate(
     """
     algorithm = Speculative(gamma=DEFAULT_GAMMA) if algorithm is None else algorithm
     check_algorithm(algorithm)
+    tree = tree_shape(algorithm)
+    if tree is not None and drafter is not Drafter:
+        raise InvalidInputError(
+            "token trees are drafted by the draft model (a tree drafter); a custom "
+            "drafter proposes sequences: use another algorithm with it"
+        )
     max_new_tokens = check_int(max_new_tokens, "max_new_tokens", low=1)
     seed = check_seed(seed)
     sampling = SamplingConfig() if sampling is None else sampling
@@ -288,7 +263,7 @@ def generate(
     eos = pair.eos_token_id if stop_at_eos else None
     draft_rng, verify_rng = np.random.default_rng(seed).spawn(2)
 
-    clock, counts = _Clock(), _Counts()
+    clock, counts = Clock(), Counts()
     tokens = list(prompt_ids)
     draft_calls = 0
     with torch.inference_mode():
@@ -299,6 +274,21 @@ def generate(
                 max_new_tokens,
                 sampling,
                 verify_rng,
+                eos,
+                on_tokens,
+                on_round,
+                clock,
+                counts,
+            )
+        elif tree is not None:
+            draft_calls = decode_tree(
+                pair,
+                algorithm,
+                tree,
+                tokens,
+                max_new_tokens,
+                sampling,
+                (draft_rng, verify_rng),
                 eos,
                 on_tokens,
                 on_round,

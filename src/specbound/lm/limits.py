@@ -4,7 +4,8 @@ A prompt plus the tokens asked for must fit in the models' context window (posit
 beyond it were never trained, and some models fail on them): :func:`check_context`
 refuses it, naming both numbers. Batch SD keeps ``M`` copies of both models' caches and
 ``M x (gamma + 1)`` logit rows per round: :func:`check_decode_memory` refuses an ``M``
-whose estimate exceeds the memory available, before any allocation.
+whose estimate exceeds the memory available, before any allocation. A token tree keeps
+one sequence holding every node of a round, and scores them all.
 """
 
 from __future__ import annotations
@@ -57,29 +58,52 @@ def _cache_bytes(model: Any, sequences: int, positions: int) -> float:
 
 
 def decode_memory_estimate(
-    pair: Any, num_drafts: int, gamma: int | None, prompt_tokens: int, max_new_tokens: int
+    pair: Any,
+    num_drafts: int,
+    gamma: int | None,
+    prompt_tokens: int,
+    max_new_tokens: int,
+    scored: int | None = None,
 ) -> float:
-    """Bytes a run needs beyond the models: caches of M sequences, a round's logits."""
+    """Bytes a run needs beyond the models: caches of M sequences, a round's logits.
+
+    ``scored``: the positions a round scores per sequence when it is not ``gamma + 1``
+    (a token tree: one sequence scoring every node, which its caches also hold)."""
     drafted = draft_length(gamma, max_new_tokens)
-    positions = prompt_tokens + max_new_tokens
-    logits = 8.0 * LOGIT_COPIES * num_drafts * (drafted + 1) * pair.vocab_size
+    rows = drafted + 1 if scored is None else scored
+    positions = prompt_tokens + max_new_tokens + (0 if scored is None else scored)
+    logits = 8.0 * LOGIT_COPIES * num_drafts * rows * pair.vocab_size
     caches = _cache_bytes(pair.target, num_drafts, positions)
     return logits + caches + _cache_bytes(pair.draft, num_drafts, positions)
 
 
 def check_decode_memory(pair: Any, algorithm: Any, prompt_tokens: int, max_new_tokens: int) -> None:
-    """Refuse, before any work, a run whose :func:`decode_memory_estimate` exceeds memory."""
+    """Refuse, before any work, a run whose :func:`decode_memory_estimate` exceeds memory
+    (the rows and positions of a round are the family's :meth:`round_cost`)."""
     shape = algorithm.family.proposal(algorithm.gamma, max_new_tokens)
     if shape.length == 0:
         return
+    cost = algorithm.family.round_cost(shape.length, bonus=True)  # k + 1 rows, or a tree's
     estimate = decode_memory_estimate(
-        pair, shape.sequences, algorithm.gamma, prompt_tokens, max_new_tokens
+        pair,
+        cost.sequences,
+        algorithm.gamma,
+        prompt_tokens,
+        max_new_tokens,
+        scored=cost.rows_scored,
     )
     check_memory(
         estimate,
-        f"decoding with num_drafts={algorithm.num_drafts}, gamma={algorithm.gamma}, "
-        f"{max_new_tokens} new tokens",
+        f"decoding with {_shape_text(algorithm)}, {max_new_tokens} new tokens",
     )
+
+
+def _shape_text(algorithm: Any) -> str:
+    """How the CLI names the round's shape: a token tree's, or M and gamma."""
+    branching = getattr(algorithm, "branching", None)
+    if branching is not None:
+        return f"the tree {','.join(map(str, branching))}"
+    return f"num_drafts={algorithm.num_drafts}, gamma={algorithm.gamma}"
 
 
 def _config_vocab_size(folder: Path) -> int | None:
@@ -116,7 +140,13 @@ def check_vocabulary_before_loading(
             algorithm.check_vocabulary(rows)
         except SpecboundError as exc:
             verifier = getattr(algorithm, "verifier", "")
+            branching = getattr(algorithm, "branching", None)
+            shape = (
+                f"--tree {','.join(map(str, branching))}"
+                if branching is not None
+                else f"-M {algorithm.num_drafts}"
+            )
             raise type(exc)(
-                f"{option} {verifier} with -M {algorithm.num_drafts}: the target's "
+                f"{option} {verifier} with {shape}: the target's "
                 f"vocabulary ({rows} tokens, config.json) is too large; {exc}"
             ) from None

@@ -7,7 +7,7 @@
   rejection, or the optimal coupling), then the step rule along the winner;
 * :class:`BlockFamily` — block verification of one drafted block;
 * :class:`TreeFamily` — a token tree, a multi-draft rule at every node of the accepted
-  path;
+  path (:class:`TreeLayout`: where each node lives in a round's arrays);
 * :class:`TraversalTreeFamily` — a token tree judged leaves first (traversal verification).
 
 :func:`family_from_rules` builds the family that a set of rules describes (for specs built
@@ -31,7 +31,8 @@ from specbound.core.families.block import BlockFamily
 from specbound.core.families.multidraft import MultiDraftFamily
 from specbound.core.families.token import NoDraftFamily, TokenFamily
 from specbound.core.families.traversal import TraversalTreeFamily
-from specbound.core.families.tree import TreeFamily, tree_nodes
+from specbound.core.families.tree import TreeFamily
+from specbound.core.families.tree_layout import TreeLayout, tree_nodes
 
 __all__ = [
     "BlockFamily",
@@ -44,6 +45,7 @@ __all__ = [
     "TokenFamily",
     "TraversalTreeFamily",
     "TreeFamily",
+    "TreeLayout",
     "VerificationFamily",
     "draft_length",
     "draft_lengths",

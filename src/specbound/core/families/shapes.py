@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from specbound.core.families.tree import tree_nodes
+from specbound.core.families.tree_layout import tree_nodes
 
 __all__ = ["node_count", "shapes_within"]
 

@@ -27,7 +27,7 @@ from specbound.core.families.base import (
     VerificationFamily,
     draft_length,
 )
-from specbound.core.families.tree import tree_nodes
+from specbound.core.families.tree_layout import tree_nodes
 from specbound.core.traversal import TraversalVerificationRule
 from specbound.errors import InvalidAlgorithmError
 

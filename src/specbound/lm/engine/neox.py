@@ -102,24 +102,46 @@ class StaticNeoX(StaticCache):
 
     # ------------------------------------------------------------------ the forward
 
-    def forward(self, input_ids: torch.Tensor, keep: int = 1) -> torch.Tensor:
-        """Feed ``input_ids`` (rows, L) after the cached prefix: logits (rows, keep, V)."""
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        keep: int = 1,
+        *,
+        position_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Feed ``input_ids`` (rows, L) after the cached prefix: logits (rows, keep, V).
+
+        For token trees (as :meth:`~specbound.lm.engine.llama.StaticLlama.forward`):
+        ``position_ids`` (rows, L) the rotary positions of the new tokens (default:
+        ``length .. length + L - 1``); ``attention_mask`` (L, length + L) boolean, True
+        where a new token may attend (default: causal). Keys and values are cached at
+        slots ``length .. length + L - 1`` whatever the positions.
+        """
         rows, new = input_ids.shape
         start, end = self.length, self.length + new
-        self._reserve(rows, end)
+        reach = end if position_ids is None else max(end, int(position_ids.max()) + 1)
+        self._reserve(rows, reach)
         weights = self.weights
         with torch.inference_mode():
             x = weights.embedding.index_select(0, input_ids.reshape(-1))  # (B*L, H)
-            cos, sin = self._cos[start:end], self._sin[start:end]  # (L, 1, 1, ., R/2)
+            if position_ids is None:
+                cos, sin = self._cos[start:end], self._sin[start:end]  # (L, 1, 1, ., R/2)
+            else:
+                cos, sin = self._cos[position_ids], self._sin[position_ids]  # (B, L, ...)
             # NOTE: a causal mask shifted by the cached prefix, additive (-inf above the
             # shifted diagonal: SDPA would convert a boolean one in every layer); with no
             # prefix SDPA's own causal flag (what transformers uses then); one query
-            # attends to everything.
+            # attends to everything. A given boolean mask becomes additive the same way.
             mask = None
-            if new > 1 and start > 0:
+            if attention_mask is not None:
+                blocked = ~attention_mask.to(device=self.device, dtype=torch.bool)  # (L, S)
+                mask = torch.zeros((new, end), dtype=x.dtype, device=self.device)
+                mask.masked_fill_(blocked, -torch.inf)
+            elif new > 1 and start > 0:
                 mask = torch.full((new, end), -torch.inf, dtype=x.dtype, device=self.device)
                 mask.triu_(start + 1)  # (L, start + L): 0 where key <= query position
-            causal = new > 1 and start == 0
+            causal = new > 1 and start == 0 and attention_mask is None
             for index, layer in enumerate(weights.layers):
                 attn = self._attention(index, layer, x, rows, cos, sin, start, mask, causal)
                 if weights.parallel_residual:  # mlp + attn + x, in transformers' order

@@ -2,7 +2,8 @@
 
 A buffer per layer for keys and one for values, (rows, kv_heads, capacity, head_dim): a
 forward writes its new keys/values in place; cropping moves the length back; fanning out
-to M rows copies the prefix into rows 1..M-1; keeping a row copies it into row 0.
+to M rows copies the prefix into rows 1..M-1; keeping a row copies it into row 0;
+keeping a token tree's accepted path moves its slots down after the prefix.
 Nothing is concatenated or reallocated per token; the capacity doubles when exceeded
 (with the rotary tables rebuilt for it). An architecture's forward
 (:mod:`~specbound.lm.engine.neox`, :mod:`~specbound.lm.engine.llama`) subclasses
@@ -113,3 +114,13 @@ class StaticCache(ABC):
                 for buffer in [*self._keys, *self._values]:
                     buffer[0, :, : self.length] = buffer[row, :, : self.length]
         self.rows = 1
+
+    def keep_slots(self, start: int, slots: list[int]) -> None:
+        """Keep the first ``start`` cached tokens, then the tokens at ``slots`` (>= start,
+        increasing) moved to ``start, start + 1, ...``: a token tree's accepted path."""
+        if slots:
+            index = torch.tensor(slots, dtype=torch.long, device=self.device)
+            with torch.inference_mode():
+                for buffer in [*self._keys, *self._values]:
+                    buffer[:, :, start : start + len(slots)] = buffer[:, :, index]
+        self.length = start + len(slots)
