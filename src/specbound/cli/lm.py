@@ -227,7 +227,9 @@ def generate(
     spec.check_vocabulary(pair.vocab_size)
     streamer = _Streamer(pair.tokenizer, prompt_ids, echo=not as_json)
     with torch_threads(chosen):
-        warmup = warm_up(pair, spec, prompt, sampling, seed, factory)
+        # the draft model's drafter is the default (trees draft with it too)
+        proposer = Drafter if drafter == "model" else factory
+        warmup = warm_up(pair, spec, prompt, sampling, seed, proposer)
         if not as_json:
             sys.stdout.write(prompt + ("\n" if pair.chat else ""))  # a chat answers below
             sys.stdout.flush()
@@ -240,8 +242,7 @@ def generate(
                 seed=seed,
                 sampling=sampling,
                 on_tokens=streamer,
-                # the draft model's drafter is the default (trees draft with it too)
-                drafter=Drafter if drafter == "model" else factory,
+                drafter=proposer,
             )
         except KeyboardInterrupt:
             _interrupted(streamer, prompt, as_json)
