@@ -1,9 +1,9 @@
 """One token-tree round on the tiny LM pair, conditional on fixed drafted nodes.
 
 The prompt and the tree's tokens are fixed (a (2, 2) tree: slot 0 the root, slots 1-2 at
-depth 1, slots 3-6 at depth 2, siblings distinct); the draft law p and the target law q
-at every node come from plain forwards of the models over the node's path
-(``torch.softmax`` here, not the library's warp). The exact law of (last kept node,
+depth 1, slots 3-6 at depth 2, siblings distinct; :mod:`lm_tree_case`); the draft law p
+and the target law q at every node come from plain forwards of the models over the
+node's path (``torch.softmax`` there, not the library's warp). The exact law of (last kept node,
 next token) is written out below from SpecInfer's multi-step speculative sampling (the
 paper's Algorithm 4 at every node of the walk):
 
@@ -26,50 +26,26 @@ drawn without replacement.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
-import torch
+from lm_tree_case import (
+    CHILDREN,
+    PARENT,
+    TOKENS,
+    TreeSpec,
+    cells_of,
+    laws,
+    node_arrays,
+    powered_n,
+)
 
 import specbound as sb
-from round_harness import POWER, assert_law, chi_square_power, joint_sample_size
+from round_harness import assert_law
 from round_mutants import ScaledDraftStart, ScaledStart
 from specbound.core.batch import RecursiveRejectionRule
-from specbound.core.families import TreeFamily, VerificationFamily
+from specbound.core.families import TreeFamily
 from specbound.lm.verification import verify_round
 from stats_helpers import ALPHA, chi_square_pvalue
-
-PROMPT = [3]
-#: The tree, slot -> children slots, and each slot's token (the root's is PROMPT[-1]); the
-#: tokens were chosen (a search over 60 random trees) so that the stated mutants are seen
-#: at moderate N (14.5k rounds i.i.d., 1.0k without replacement; about 7 s in all).
-CHILDREN = {0: [1, 2], 1: [3, 4], 2: [5, 6]}
-TOKENS = {1: 0, 2: 7, 3: 0, 4: 2, 5: 3, 6: 2}
-PARENT = {c: s for s, kids in CHILDREN.items() for c in kids}
-
-
-def path(slot: int) -> list[int]:
-    out = []
-    while slot != 0:
-        out.append(TOKENS[slot])
-        slot = PARENT[slot]
-    return out[::-1]
-
-
-def laws(pair) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
-    """(p, q): the draft's and the target's law after every slot's path, (7, V) each."""
-
-    def law(model: torch.nn.Module, slot: int) -> np.ndarray:
-        with torch.inference_mode():
-            ids = torch.tensor([[*PROMPT, *path(slot)]])
-            logits = model(input_ids=ids).logits[0, -1, : pair.vocab_size].double()
-        return torch.softmax(logits, dim=-1).numpy()
-
-    slots = range(1 + len(TOKENS))
-    return np.stack([law(pair.draft, s) for s in slots]), np.stack(
-        [law(pair.target, s) for s in slots]
-    )
 
 
 def _normalised(excess: np.ndarray, fallback: np.ndarray) -> np.ndarray:
@@ -107,45 +83,6 @@ def tree_round_law(
 
     visit(0, 1.0)
     return law
-
-
-def node_arrays(p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The node layout ``generate`` hands to verification: tokens of slots 1..6, draft
-    laws of the inner slots 0..2, target laws of every slot (a bonus is scored)."""
-    tokens = np.array([TOKENS[s] for s in range(1, 1 + len(TOKENS))])
-    return p[: len(CHILDREN)], q, tokens
-
-
-def cell(emitted: tuple[int, ...], V: int) -> int:
-    """(last kept slot, next token) from the emitted tokens, walking the tree by token."""
-    slot = 0
-    for token in emitted[:-1]:
-        slot = next(c for c in CHILDREN[slot] if TOKENS[c] == token)
-    return slot * V + emitted[-1]
-
-
-def cells_of(algorithm, p, q, n: int, rng: np.random.Generator) -> np.ndarray:  # type: ignore[no-untyped-def]
-    draft, target, tokens = node_arrays(p, q)
-    return np.array(
-        [
-            cell(verify_round(algorithm, draft, target, tokens, rng).emitted, p.shape[-1])
-            for _ in range(n)
-        ]
-    )
-
-
-@dataclass(frozen=True)
-class TreeSpec:
-    """A spec carrying any tree family (``verify_round`` reads only ``family``)."""
-
-    family: VerificationFamily
-
-
-def powered_n(law: np.ndarray, *mutants: np.ndarray) -> int:
-    n = joint_sample_size(law.ravel(), [m.ravel() for m in mutants])
-    for m in mutants:
-        assert chi_square_power(law.ravel(), m.ravel(), n) >= POWER
-    return n
 
 
 def test_iid_tree_round_follows_its_exact_law(tiny_pair) -> None:  # type: ignore[no-untyped-def]

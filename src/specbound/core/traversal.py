@@ -155,14 +155,19 @@ class TraversalVerificationRule:
         """Verify trees of ``layout``: ``tokens`` (R, N) each node's token (the root's is
         ignored); ``draft`` (R, N, V) the law its children were drawn from; ``target``
         (R, N, V) the target's law after its path (a full-depth leaf's gives the bonus
-        token when ``bonus``). NumPy arrays."""
+        token when ``bonus``). NumPy arrays.
+
+        Randomness: one uniform per drafted node, drawn up front in pre-order, then one per
+        run for the next token; on a chain this is block verification's consumption
+        (``eta_1..eta_k``, then the recovered or bonus draw), so the two give the same
+        tokens for the same generator."""
         runs, size = tokens.shape
         if size != layout.size:
             raise ValueError(f"tokens has {size} nodes, the layout {layout.size}")
         weight = np.zeros((runs, size))  # (R, N)
         weight[:, 0] = 1.0
         law = np.array(target, dtype=np.float64, copy=True)  # (R, N, V) current Q per node
-        draws = uniforms(rng, (runs, size))  # (R, N)
+        draws = uniforms(rng, (runs, size - 1))  # (R, N - 1): node v's at v - 1
         kept = np.full(runs, -1, dtype=np.int64)  # (R,)
         rows = np.arange(runs)
         entered = np.zeros(size, dtype=bool)
@@ -174,7 +179,7 @@ class TraversalVerificationRule:
                     weight[:, v] = extend_weight(weight[:, u], q_x, p_x)
                     entered[v] = True
             live = kept < 0  # (R,)
-            accept = live & (draws[:, node] < weight[:, node])
+            accept = live & (draws[:, node - 1] < weight[:, node])
             kept[accept] = node
             refused = np.flatnonzero(live & ~accept)  # (r,)
             u = layout.parent[node]

@@ -12,12 +12,16 @@ A round of ``TreeSpeculative(branching=(b_1, ..., b_D))`` with ``base`` tokens s
 2. *score* — **one target call** over the pending tokens and every node (the deepest
    level only when a bonus position follows): each node sees the prefix, its ancestors
    and itself, at position ``depth`` after the root.
-3. *verify* — the family's rule (:meth:`~specbound.core.families.TreeFamily.verify_round`
-   in the node layout): the accepted path, then the recovered or bonus token.
+3. *verify* — the family's rule in the node layout: walking down from the root
+   (:meth:`~specbound.core.families.TreeFamily.verify_round`), or judging the whole tree
+   leaves first (traversal verification,
+   :meth:`~specbound.core.families.TraversalTreeFamily.verify_round`, NumPy on the host):
+   the accepted path, then the recovered or bonus token.
 4. both caches keep only the accepted path (:meth:`~specbound.lm.cache.CachedLM.keep_slots`).
 
 Counting as for every family: one target call per round, tokens per call = accepted
-depth + 1, a round whose children were all refused at some node is one rejection.
+depth + 1, a round whose children were all refused at some node (traversal: whose kept
+path is shorter than the tree's depth) is one rejection.
 """
 
 from __future__ import annotations
@@ -65,6 +69,9 @@ class TreeShape:
 class _TreeShape(RoundShapes["TreeShape | None"]):
     def tree_rounds(self, rules: tuple[Any, ...], replacement: bool) -> TreeShape | None:
         return TreeShape(tuple(int(rule.num_drafts) for rule in rules), replacement)
+
+    def traversal_rounds(self, rule: Any, branching: tuple[int, ...]) -> TreeShape | None:
+        return TreeShape(branching, True)  # drafted as any tree; children i.i.d.
 
     def otherwise(self, shape: str) -> TreeShape | None:
         return None

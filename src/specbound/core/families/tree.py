@@ -41,7 +41,7 @@ from specbound.core.families.base import (
     draft_length,
 )
 from specbound.core.families.transfer import on_host
-from specbound.core.families.tree_layout import TreeLayout, tree_nodes
+from specbound.core.families.tree_layout import TreeLayout, cut_depth, node_arrays, tree_nodes
 from specbound.core.multidraft import OptimalMultiDraftRule, check_coupling_size
 from specbound.core.rules import SpeculativeRule
 from specbound.core.sampling import sample_categorical, uniforms
@@ -116,16 +116,7 @@ class TreeFamily(VerificationFamily):
         if drafts.ndim == 1:
             return self.verify_tree(draft, target, drafts, rng, stop_token)
         layout = self.layout(int(drafts.shape[1]))
-        if drafts.shape[0] != layout.paths:
-            raise ValueError(
-                f"a tree {layout.branching} has {layout.paths} paths, got {drafts.shape[0]}"
-            )
-        levels = range(layout.depth + 1)
-        rows = [layout.path_rows(d) for d in levels]  # the first path through each node
-        node_tokens = np.concatenate([drafts[rows[d], d - 1] for d in levels[1:]])
-        scored = min(int(target.shape[1]), layout.depth + 1)
-        node_draft = np.concatenate([draft[rows[d], d] for d in range(layout.depth)])
-        node_target = np.concatenate([target[rows[d], d] for d in range(scored)])
+        node_tokens, node_draft, node_target = node_arrays(layout, draft, target, drafts)
         return self.verify_tree(node_draft, node_target, node_tokens, rng, stop_token)
 
     def verify_tree(
@@ -152,7 +143,7 @@ class TreeFamily(VerificationFamily):
         path through the last kept node.
         """
         draft, target, drafts = on_host(draft_probs), on_host(target_probs), on_host(tokens)
-        layout = self.layout(_depth_of(self.branching, int(drafts.shape[0])))
+        layout = self.layout(cut_depth(self.branching, int(drafts.shape[0])))
         bonus = target.shape[0] > layout.inner
         index, kept = 0, list[int]()  # the node reached at depth len(kept)
         for d in range(layout.depth):
@@ -221,11 +212,3 @@ class TreeFamily(VerificationFamily):
             bool(int(verdict.rejected)),
             tuple(int(t) for t in tokens),
         )
-
-
-def _depth_of(branching: tuple[int, ...], size: int) -> int:
-    """The depth whose cut tree has ``size`` nodes."""
-    for depth in range(len(branching) + 1):
-        if sum(tree_nodes(branching, depth)) == size:
-            return depth
-    raise ValueError(f"{size} nodes is no cut of the tree {branching}")

@@ -23,12 +23,20 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["TreeLayout", "tree_nodes"]
+__all__ = ["TreeLayout", "cut_depth", "node_arrays", "tree_nodes"]
 
 
 def tree_nodes(branching: tuple[int, ...], depth: int) -> list[int]:
     """Nodes at each depth 1..``depth`` of a tree with these ``branching`` factors."""
     return [math.prod(branching[:d]) for d in range(1, depth + 1)]
+
+
+def cut_depth(branching: tuple[int, ...], size: int) -> int:
+    """The depth whose cut tree has ``size`` nodes (below the root)."""
+    for depth in range(len(branching) + 1):
+        if sum(tree_nodes(branching, depth)) == size:
+            return depth
+    raise ValueError(f"{size} nodes is no cut of the tree {branching}")
 
 
 @dataclass(frozen=True)
@@ -111,7 +119,44 @@ class TreeLayout:
         """Slots of the nodes at depths 1..``accepted`` on path ``row``."""
         return [self.slot(d, self.node_on(row, d)) for d in range(1, accepted + 1)]
 
+    @cached_property
+    def pre_order(self) -> NDArray[np.int64]:
+        """Every slot in pre-order (the root, then each child's subtree in drafting
+        order): (1 + N,). Entry i is the slot of node i of
+        :class:`specbound.core.traversal.TreeLayout` of the same branching."""
+        out: list[int] = []
+
+        def walk(depth: int, index: int) -> None:
+            out.append(self.slot(depth, index))
+            if depth < self.depth:
+                b = self.branching[depth]
+                for c in range(index * b, (index + 1) * b):
+                    walk(depth + 1, c)
+
+        walk(0, 0)
+        return np.asarray(out, dtype=np.int64)
+
     def path_rows(self, depth: int) -> NDArray[np.int64]:
         """For every node of ``depth``, the first path through it: (n_depth,)."""
         count = 1 if depth == 0 else self.nodes[depth - 1]
         return np.arange(count, dtype=np.int64) * math.prod(self.branching[depth:])
+
+
+def node_arrays(
+    layout: TreeLayout, draft: np.ndarray, target: np.ndarray, drafts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A tree's round from the path layout to the node layout: ``drafts`` (M, k) the
+    ``M = n_D`` root-to-leaf paths (shared prefixes repeated), ``draft`` (M, k, V),
+    ``target`` (M, k or k+1, V) -> tokens (N,), draft laws (inner, V), target laws
+    (inner or 1 + N, V), each node read from the first path through it."""
+    if drafts.shape[0] != layout.paths:
+        raise ValueError(
+            f"a tree {layout.branching} has {layout.paths} paths, got {drafts.shape[0]}"
+        )
+    levels = range(layout.depth + 1)
+    rows = [layout.path_rows(d) for d in levels]  # the first path through each node
+    node_tokens = np.concatenate([drafts[rows[d], d - 1] for d in levels[1:]])
+    scored = min(int(target.shape[1]), layout.depth + 1)
+    node_draft = np.concatenate([draft[rows[d], d] for d in range(layout.depth)])
+    node_target = np.concatenate([target[rows[d], d] for d in range(scored)])
+    return node_tokens, node_draft, node_target
