@@ -327,10 +327,12 @@ def test_the_exact_theory_names_its_size_limit() -> None:
         sb.theory.analyse(draft, target, sb.TreeSpeculative((4, 4, 2, 2, 2), verifier="traversal"))
 
 
-def test_language_model_decoding_is_refused_clearly() -> None:
-    family = sb.TreeSpeculative((2, 2), verifier="traversal").family
-    with pytest.raises(InvalidAlgorithmError, match="Markov chains"):
-        family.check_decoder()
+def test_language_models_decode_traversal_and_replacement_false_is_refused() -> None:
+    """The family decodes language models (``tests/lm/test_lm_tree_traversal.py``); its
+    losslessness needs i.i.d. children, so ``replacement=False`` is refused by name."""
+    sb.TreeSpeculative((2, 2), verifier="traversal").family.check_decoder()  # no error
+    with pytest.raises(InvalidAlgorithmError, match="replacement"):
+        sb.TreeSpeculative((2, 2), verifier="traversal", replacement=False)
 
 
 # --- the command line --------------------------------------------------------------------

@@ -45,6 +45,32 @@ def test_tree_json_counts(
     assert stats["rejections"] <= stats["target_calls"]
 
 
+def test_traversal_tree_on_the_embedded_pair(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--verifier traversal`` decodes the embedded pair (the default): one target call
+    per round; a round is one rejection exactly when its kept path is shorter than its
+    tree (depth min(2, tokens left)), but the last round, which may end at EOS unrefused."""
+    args = ("-a", "tree", "--tree", "2,2", "--verifier", "traversal", "-n", "24", "--json")
+    code, out, err = cli(capsys, "The with statement", "--threads", "1", "--seed", "3", *args)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["algorithm"] == {
+        "name": "tree",
+        "branching": [2, 2],
+        "verifier": "traversal",
+        "replacement": True,
+    }
+    stats = data["stats"]
+    accepted = stats["accepted_lengths"]
+    assert stats["target_calls"] == len(accepted) < stats["new_tokens"]
+    done, refused = 0, []
+    for a in accepted:
+        depth = min(2, 24 - done)
+        refused.append(a < depth)
+        done += a + (1 if a < depth or depth < 24 - done else 0)
+    assert sum(refused[:-1]) <= stats["rejections"] <= sum(refused)
+    assert stats["new_tokens"] <= done
+
+
 def test_greedy_tree_prints_the_greedy_ar_text(
     capsys: pytest.CaptureFixture[str], pair_args: list[str]
 ) -> None:

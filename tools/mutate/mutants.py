@@ -19,6 +19,7 @@ REF = ["tests/chain/test_chain_round_law.py::test_reference_decode_law_after_a_b
 ROUNDS = ["tests/core/test_core_rounds.py", "tests/lm_profile/test_profile_rounds.py"]
 BLOCK = ["tests/core/test_core_pinned.py", "tests/core/test_core_block.py"]
 FIRST = ["tests/lm/test_lm_first_round.py"]
+TRAVERSAL_LM = "tests/lm/test_lm_tree_traversal.py::test_traversal_round_follows_its_exact_law"
 
 
 @dataclass(frozen=True)
@@ -491,6 +492,22 @@ MUTANTS = [
         "            left[rows[alive], drawn[alive]] = left[rows[alive], drawn[alive]]",
         "children drawn without replacement are drawn i.i.d. (the rule removes them anyway)",
         ["tests/lm/test_lm_tree_mask.py"],
+    ),
+    _m(
+        "lm-traversal-preorder-as-slot",
+        "core/families/traversal.py",
+        "        slot = int(order[int(outcome.node[0])])",
+        "        slot = int(outcome.node[0])",
+        "traversal on LMs: the kept node's pre-order index read as its slot (a wrong path)",
+        [TRAVERSAL_LM],
+    ),
+    _m(
+        "traversal-accept-x0.98",
+        "core/traversal.py",
+        "            accept = live & (draws[:, node - 1] < weight[:, node])",
+        "            accept = live & (draws[:, node - 1] < 0.98 * weight[:, node])",
+        "traversal verification keeps a node with 0.98 x its weight",
+        [TRAVERSAL_LM],
     ),
     _m(
         "lm-target-loses-topk",
