@@ -69,7 +69,7 @@ OPTIONS: dict[str, AlgorithmOption] = {
             "recursive",
             f"Batch SD's round-start verifier ({' | '.join(VERIFIERS)}) or a tree's "
             f"({' | '.join(TREE_VERIFIERS)}); recursive: the paper's Algorithm 4; optimal: "
-            "the best lossless coupling of the drafts; traversal (tree only, chains only): "
+            "the best lossless coupling of the drafts; traversal (tree only, i.i.d. children): "
             "leaf-to-root sequence-level verification (Weng et al. 2025).",
         ),
         AlgorithmOption("eps", "--eps", "eps", 0.1, "opt/uno: over-acceptance threshold."),
