@@ -38,13 +38,14 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 from lm_enumeration import sequence_index, sequence_law
-from lm_tree_case import CHILDREN, TreeSpec, cells_of, laws, powered_n
+from lm_tree_case import CHILDREN, PARENT, TreeSpec, cells_of, laws, node_arrays, powered_n
 
 import specbound as sb
 from round_harness import assert_law
 from specbound.core.families import TraversalTreeFamily, VerificationFamily
 from specbound.core.traversal import TraversalVerificationRule
 from specbound.lm import ModelPair, SamplingConfig, generate
+from specbound.lm.verification import verify_round
 from stats_helpers import ALPHA, chi_square_pvalue
 
 PROMPT = [3]
@@ -128,6 +129,38 @@ def test_traversal_round_follows_its_exact_law(tiny_pair: ModelPair) -> None:
     ):
         cells = draw(wrong, n, np.random.default_rng(6))
         assert chi_square_pvalue(cells, law.ravel()) < ALPHA, wrong
+
+
+def test_path_layout_and_node_layout_verify_alike(tiny_pair: ModelPair) -> None:
+    """The path layout (4 root-to-leaf rows, shared prefixes repeated) gives the node
+    layout's verdicts draw for draw; and the verdicts vary with the draws (control)."""
+    p, q = laws(tiny_pair, TOKENS)
+    draft, target, tokens = node_arrays(p, q, TOKENS)
+    rows = np.array([[PARENT[leaf], leaf] for leaf in (3, 4, 5, 6)])  # (4, 2) slots per path
+    path_tokens = np.array([[TOKENS[s] for s in r] for r in rows])
+    path_draft = np.stack([[p[0], p[r[0]]] for r in rows])  # (4, 2, V)
+    path_target = np.stack([[q[0], q[r[0]], q[r[1]]] for r in rows])  # (4, 3, V)
+    a, b = np.random.default_rng(9), np.random.default_rng(9)
+    verdicts = set()
+    for _ in range(200):
+        node = verify_round(TRAVERSAL, draft, target, tokens, a)
+        assert node == verify_round(TRAVERSAL, path_draft, path_target, path_tokens, b)
+        verdicts.add(node)
+    assert len(verdicts) > 5
+
+
+def test_the_accelerator_path_gives_the_cpu_tokens(
+    tiny_pair: ModelPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Off the CPU the round's tensors go to verification as they are (one host copy
+    there); on CPU tensors made to take that path, the tokens are the NumPy path's."""
+    import specbound.lm.tree_round as tree_round
+
+    tree = sb.TreeSpeculative((3, 2), verifier="traversal")
+    on_numpy = [_run(tiny_pair, tree, seed, temperature=0.9).token_ids for seed in range(4)]
+    monkeypatch.setattr(tree_round, "kernel_array", lambda tensor: tensor)
+    on_tensors = [_run(tiny_pair, tree, seed, temperature=0.9).token_ids for seed in range(4)]
+    assert on_tensors == on_numpy and len(set(map(tuple, on_numpy))) > 1
 
 
 def _continuations(pair: ModelPair, algorithm: object, n: int, sampling: SamplingConfig):  # type: ignore[no-untyped-def]

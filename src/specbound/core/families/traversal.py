@@ -81,7 +81,7 @@ class TraversalTreeFamily(VerificationFamily):
         arrays or tensors (moved to the host once); then :meth:`verify_tree`."""
         draft, target, drafts = on_host(draft_probs), on_host(target_probs), on_host(tokens)
         if drafts.ndim == 2:
-            layout = TreeLayout(self.branching[: int(drafts.shape[1])])
+            layout = _slot_layout(self.branching[: int(drafts.shape[1])])
             drafts, draft, target = node_arrays(layout, draft, target, drafts)
         return self.verify_tree(draft, target, drafts, rng, stop_token)
 
@@ -106,7 +106,7 @@ class TraversalTreeFamily(VerificationFamily):
         next token); cutting a lossless round's output after a stop token leaves the law
         of everything up to it the target's, so the tree is judged whole.
         """
-        layout = TreeLayout(self.branching[: cut_depth(self.branching, int(tokens.shape[0]))])
+        layout = _slot_layout(self.branching[: cut_depth(self.branching, int(tokens.shape[0]))])
         bonus = target_probs.shape[0] > layout.inner
         order = layout.pre_order  # (1 + N,) node i of the rule's layout is slot order[i]
         size, vocab = 1 + layout.size, target_probs.shape[-1]
@@ -129,6 +129,12 @@ class TraversalTreeFamily(VerificationFamily):
             cut = path.index(stop_token) + 1
             return RoundVerdict(row, cut, None, False, tuple(path[:cut]))
         return RoundVerdict.build(row, path, depth, follower, int(depth < layout.depth))
+
+
+@cache
+def _slot_layout(branching: tuple[int, ...]) -> TreeLayout:
+    """The slots of a tree of this (cut) ``branching`` (built once per shape)."""
+    return TreeLayout(branching)
 
 
 @cache
