@@ -1,12 +1,13 @@
 """Traversal verification (Weng et al. 2025) of token trees on language models.
 
-* **One round's law** (conditional: the fixed (2, 2) tree of :mod:`lm_tree_case`; p, q
-  from plain forwards). The rule, written out here (not the library's): every node v has
-  a weight ``w_v`` and a law ``Q_v`` (initially ``q_v``); the root has ``w = 1``; a child
-  c with token x of u gets ``w_c = min(w_u Q_u(x) / p_u(x), 1)`` (0 where ``p_u(x) = 0``)
-  when its subtree is reached; nodes are tested in post-order (3, 4, 1, 5, 6, 2, then
-  the root), v kept with probability ``w_v`` — the next token then drawn from ``Q_v``
-  (a kept leaf: the bonus from ``q_v``); a refused v updates its parent u:
+* **One round's law** (conditional: a fixed (2, 2) tree of :mod:`lm_tree_case`'s shape
+  with the tokens :data:`TOKENS`; p, q from plain forwards). The rule, written out here
+  (not the library's): every node v has a weight ``w_v`` and a law ``Q_v`` (initially
+  ``q_v``); the root has ``w = 1``; a child c with token x of u gets
+  ``w_c = min(w_u Q_u(x) / p_u(x), 1)`` (0 where ``p_u(x) = 0``) when its subtree is
+  reached; nodes are tested in post-order (3, 4, 1, 5, 6, 2, then the root), v kept with
+  probability ``w_v``, the next token then drawn from ``Q_v`` (a kept leaf: the bonus
+  from ``q_v``); a refused v updates its parent u:
   ``Z = sum_x [w_u Q_u(x) - p_u(x)]_+``, ``Q_u <- [w_u Q_u - p_u]_+ / Z``,
   ``w_u <- Z / (Z + 1 - w_u)``. The updates along "all refused so far" are deterministic,
   so ``P(v kept, next = y) = w_v Q_v(y) prod_{tested before v} (1 - w)``. The decoder's
@@ -14,7 +15,8 @@
   ALPHA = 1e-3; N is chosen (noncentral chi-square) for power >= 0.99 against the law
   without the parent update and the law with every acceptance x 0.98; the negative
   control (the library's rule with no parent update on a refusal) is rejected by the
-  same test.
+  same test, and so is the recursive verifier (a token-level walk, 0.20 away in TV). The
+  path layout verifies draw for draw as the node layout.
 * **Whole continuations** (horizon 3, V = 8, all 512 enumerated from plain forwards):
   3,000 decoded continuations follow the target's law (chi-square, ALPHA); the rule
   without the parent update fails the same test.
@@ -26,7 +28,8 @@
   recovered or bonus token, as block verification does; the node tested at depth i gets
   block verification's ``h_i`` and the same residual (``core.traversal``).
 * Greedy traversal trees give the greedy autoregressive tokens (lean NeoX and Llama), and
-  stop at an accepted EOS as autoregressive decoding does.
+  stop at an accepted EOS as autoregressive decoding does; tensors handed to verification
+  (the accelerator path, on CPU tensors) give the NumPy path's tokens.
 * Counting: one target call per round; a round is one rejection exactly when its kept path
   is shorter than the round's (cut) tree.
 """
