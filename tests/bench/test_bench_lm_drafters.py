@@ -183,3 +183,36 @@ def test_bad_options_are_refused_before_loading(
     code = run_app(app, ["bench", "lm", *args, "--out", str(tmp_path / "b.json")])
     assert code == 2
     assert match in capsys.readouterr().err
+
+
+@needs_embedded
+@pytest.mark.parametrize("flag", [True, False])
+def test_stop_at_eos_reaches_every_generation_and_the_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: bool
+) -> None:
+    """``--stop-at-eos`` is what every specbound run, every HF run and the profile's
+    prediction use (off: none of them), so measured and predicted describe the same runs."""
+    from specbound.bench import lm as bench_lm
+
+    seen: dict[str, set[bool]] = {"generate": set(), "hf": set(), "profile": set()}
+
+    def spy(name: str, real: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            seen[name].add(kwargs["stop_at_eos"])
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(bench_lm, "generate", spy("generate", bench_lm.generate))
+    monkeypatch.setattr(bench_lm, "hf_generate", spy("hf", bench_lm.hf_generate))
+    monkeypatch.setattr(bench_lm, "profile", spy("profile", bench_lm.profile))
+    out = tmp_path / "bench.json"
+    args = ["bench", "lm", "--drafter", "ngram", "--drafters-only", "--workload", "grounded"]
+    args += ["--num-prompts", "1", "-n", "6", "--repeats", "1", "--quick", "--threads", "1"]
+    args += ["--temperature", "0", "--drafter-gamma", "4", "--out", str(out)]
+    args += ["--stop-at-eos"] if flag else []
+    assert run_app(app, args) == 0
+    assert seen == {"generate": {flag}, "hf": {flag}, "profile": {flag}}
+    data = json.loads(out.read_text())
+    assert data["config"]["stop_at_eos"] is flag
+    assert ("--stop-at-eos" in data["command"]) is flag

@@ -2,7 +2,10 @@
 
 On one model pair, the same prompts, sampling settings and seeds (paper notation: p =
 draft, q = target), every *contender* generates ``max_new_tokens`` tokens per prompt
-(the end-of-sequence stop is off, so all generate the same number):
+(the end-of-sequence stop is off, so all generate the same number; with ``stop_at_eos``,
+``--stop-at-eos``, each run stops at the end of its answer, as a user's would, and the
+profile predicts the same: a model-free drafter copies from the prompt only while the
+answer lasts):
 
 * ``specbound_ar`` / ``hf_ar`` — autoregressive sampling from the target (specbound's
   decoder; ``target.generate``);
@@ -128,6 +131,7 @@ class LMBenchConfig:
     ngram_max: int = 3
     only: tuple[str, ...] | None = None
     workload: str | None = None
+    stop_at_eos: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.prompts, str) or not self.prompts:
@@ -191,7 +195,7 @@ def _run(
             max_new_tokens=max_new_tokens,
             seed=seed,
             sampling=sampling,
-            stop_at_eos=False,
+            stop_at_eos=config.stop_at_eos,
             drafter=drafter_factory(contender.drafter, ngram_max=config.ngram_max),
         ).stats
         speculative = contender.algorithm.drafts
@@ -211,7 +215,7 @@ def _run(
         sampling=sampling,
         assistant=contender.assistant,
         num_assistant_tokens=contender.num_assistant_tokens,
-        stop_at_eos=False,
+        stop_at_eos=config.stop_at_eos,
         prompt_lookup=contender.prompt_lookup,
         max_matching_ngram_size=config.ngram_max,
     )
@@ -274,7 +278,7 @@ def run_lm_benchmark(
             measure=False,
             timing=True,
             timing_repeats=config.profile_timing_repeats,
-            stop_at_eos=False,
+            stop_at_eos=config.stop_at_eos,
             horizon=False,  # no contender drafts to the horizon
             blocks=blocks,
             drafter=profiled,

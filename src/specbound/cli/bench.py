@@ -148,6 +148,14 @@ def bench_lm(
     only: str | None = typer.Option(
         None, "--contenders", help="Run only these contenders (a list; specbound_ar always)."
     ),
+    stop_at_eos: bool = typer.Option(
+        False,
+        "--stop-at-eos/--no-stop-at-eos",
+        metavar="",
+        help="Stop each run at the end-of-sequence token, as a user would (tokens/s over "
+        "the tokens each run made; the profile predicts the same). Off: every run makes "
+        "-n tokens, past the answer's end.",
+    ),
     drafters_only: bool = typer.Option(
         False,
         "--drafters-only",
@@ -193,6 +201,7 @@ def bench_lm(
         ngram_max=ngram_max,
         only=chosen,
         workload=workload,
+        stop_at_eos=stop_at_eos,
     )
     record = _run_lm(config, *sources, tokenizer, dtype, threads, device, chat)
     record["command"] = _lm_command(
@@ -224,6 +233,7 @@ def bench_lm(
             "workload": workload,
             "contenders": only,
             "drafters_only": drafters_only,
+            "stop_at_eos": stop_at_eos or None,
         }
     )
     written = _write(out, record)
