@@ -7,7 +7,8 @@ the instrumented rounds of real generations (:mod:`specbound.profiling.calibrate
 round reporting what it did and the seconds of its three phases
 (:class:`~specbound.lm.stats.RoundTiming`). For a round of *kind* K (``sequence``: SD,
 Decoding-OPT/UNO; ``batch``: batch SD; ``block``: block verification; ``lookup``: SD with
-a model-free drafter, :mod:`specbound.profiling.lookup`) that drafts k
+a model-free drafter, :mod:`specbound.profiling.lookup`; ``tree``: a token tree, priced by
+:meth:`CostBasis.tree_features`) that drafts k
 tokens in M rows and scores s tokens per row at context L (tokens before the round, in
 thousands in the features):
 
@@ -41,7 +42,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from specbound.algorithms import Algorithm
-from specbound.core.families import draft_lengths
+from specbound.core.families import VerificationFamily, draft_lengths
 from specbound.errors import InvalidInputError
 
 __all__ = ["KINDS", "LOOKUP", "CostBasis", "CostFit", "CostModel", "round_kind"]
@@ -49,7 +50,7 @@ __all__ = ["KINDS", "LOOKUP", "CostBasis", "CostFit", "CostModel", "round_kind"]
 Array = NDArray[np.float64]
 
 #: Round kinds with their own verification cost, and autoregressive decoding.
-KINDS = ("sequence", "batch", "block", "lookup", "autoregressive")
+KINDS = ("sequence", "batch", "block", "lookup", "tree", "autoregressive")
 
 #: The kind of SD rounds drafted by a model-free drafter (no draft forwards).
 LOOKUP = "lookup"
@@ -197,6 +198,30 @@ class CostBasis:
             + self.draft_features(drafted, num_drafts, context)
             + self.other_features(kind, drafted, num_drafts)
         )
+
+    def tree_features(
+        self, family: VerificationFamily, remaining: ArrayLike, context: ArrayLike
+    ) -> Array:
+        """Rounds of a token tree (``family.cost_kind == "tree"``) starting with
+        ``remaining`` (n,) tokens left at ``context`` (n,), as the tree decoder reports
+        them (:mod:`specbound.lm.tree_round`): the tree cut to ``D' = min(D, remaining)``
+        depths, one target call of ``family.round_cost(D', bonus)`` rows (the pending
+        token and every node; the deepest level only with a bonus position), D' draft
+        forwards priced as one row each after the first (a depth's forward over its
+        width of nodes is one batched forward: its width is not a feature), and the
+        tree's verification: (n, P)."""
+        left = np.atleast_1d(np.asarray(remaining, dtype=np.int64))  # (n,)
+        at = np.broadcast_to(np.asarray(context, dtype=np.float64), left.shape)
+        out = self._empty(left.size)
+        for i, r in enumerate(left.tolist()):
+            depth = family.proposal(None, int(r)).length
+            cost = family.round_cost(depth, bonus=depth < r)
+            out[i] = (
+                self.target_features(cost.rows_scored, cost.sequences, at[i])[0]
+                + self.draft_features(cost.draft_forwards, 1, at[i])[0]
+                + self.other_features(family.cost_kind, depth, 1)[0]
+            )
+        return out
 
     def lookup_features(
         self, drafted: ArrayLike, remaining: ArrayLike, context: ArrayLike
