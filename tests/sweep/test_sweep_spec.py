@@ -203,5 +203,5 @@ def test_trees_are_crossed_in_language_model_sweeps_for_tree_cells_only() -> Non
     ]
     profiled = expand(parse_spec(text + 'compute = "profile"\n'))
     assert [c.config["trees"] for c in profiled] == [[[2, 1], [4]]]
-    with pytest.raises(SweepSpecError, match="algorithms.*table1"):
+    with pytest.raises(SweepSpecError, match=r"algorithms.*table1"):
         parse_spec(text + 'compute = "table1"\n')
