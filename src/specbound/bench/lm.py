@@ -17,7 +17,9 @@ draft, q = target), every *contender* generates ``max_new_tokens`` tokens per pr
 * ``specbound_batch_m2``, ``specbound_batch_m4`` (batch SD, M drafts) and
   ``specbound_opt_eps0.2`` (over-acceptance, Decoding-OPT), at gamma;
 * with ``drafters``: SD with model-free drafters and transformers' prompt lookup
-  (:mod:`specbound.bench.lm_drafters`).
+  (:mod:`specbound.bench.lm_drafters`);
+* with ``tree`` or ``tree_budget``: ``specbound_tree``, the best tree beside SD at the
+  best chain (:mod:`specbound.bench.lm_trees`).
 
 ``only`` runs a subset (:mod:`specbound.bench.lm_contenders`; specbound's autoregressive
 decoding, the baseline, always runs); a run whose contenders never use the draft model
@@ -46,7 +48,7 @@ from typing import Any
 
 import torch
 
-from specbound.algorithms import BatchSpeculative, BlockSpeculative, Speculative
+from specbound.algorithms import BatchSpeculative, BlockSpeculative, Speculative, TreeSpeculative
 from specbound.bench.hf_baseline import check_assistable, hf_generate
 from specbound.bench.lm_contenders import (
     Contender,
@@ -65,12 +67,7 @@ from specbound.bench.lm_drafters import (
     needs_draft,
     profiled_drafters,
 )
-from specbound.bench.lm_predictions import (
-    best_gamma,
-    ceiling,
-    predicted,
-    record_speedups,
-)
+from specbound.bench.lm_predictions import best_gamma, ceiling, predicted, record_speedups
 from specbound.bench.lm_summary import (
     Record,
     Run,
@@ -79,6 +76,14 @@ from specbound.bench.lm_summary import (
     ratio,
     ratios_per_repeat,
     summarise_contender,
+)
+from specbound.bench.lm_trees import (
+    TREE_CONTENDER,
+    chain_gamma,
+    check_bench_tree,
+    tree_contender,
+    tree_profile_options,
+    tree_ratios,
 )
 from specbound.errors import InvalidInputError
 from specbound.estimates import derive_seed
@@ -128,6 +133,8 @@ class LMBenchConfig:
     ngram_max: int = 3
     only: tuple[str, ...] | None = None
     workload: str | None = None
+    tree: tuple[int, ...] | None = None
+    tree_budget: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.prompts, str) or not self.prompts:
@@ -149,8 +156,13 @@ class LMBenchConfig:
         for g in self.drafter_profile_gammas:
             check_int(g, "drafter_profile_gammas", low=1)
         check_int(self.ngram_max, "ngram_max", low=1)
+        check_bench_tree(self.tree, self.tree_budget)
         names = contender_names(self.num_drafts, self.eps, self.drafters, self.hf)
-        check_only(self.only, names)
+        check_only(self.only, names + ([TREE_CONTENDER] if self.with_tree else []))
+
+    @property
+    def with_tree(self) -> bool:
+        return self.tree is not None or self.tree_budget is not None
 
     def chosen(self, items: Sequence[Contender]) -> list[Contender]:
         """The contenders of ``items`` this run times (``only``)."""
@@ -162,6 +174,8 @@ class LMBenchConfig:
         need load)."""
         items = contenders(1, self.num_drafts, self.eps, self.hf)
         items += drafter_contenders({d: 1 for d in self.drafters}, 1, self.hf)
+        if self.with_tree:
+            items.append(Contender(TREE_CONTENDER, "", TreeSpeculative(branching=(1,))))
         return any(needs_draft(c) for c in self.chosen(items))
 
     @property
@@ -172,6 +186,13 @@ class LMBenchConfig:
         data = asdict(self)
         data["prompts"] = list(self.prompts)
         return data
+
+
+def _proposer(contender: Contender, config: LMBenchConfig) -> dict[str, Any]:
+    """generate's ``drafter``: its default, the draft model's (trees need it), or a factory."""
+    if contender.drafter == "model":
+        return {}
+    return {"drafter": drafter_factory(contender.drafter, ngram_max=config.ngram_max)}
 
 
 def _run(
@@ -192,7 +213,7 @@ def _run(
             seed=seed,
             sampling=sampling,
             stop_at_eos=False,
-            drafter=drafter_factory(contender.drafter, ngram_max=config.ngram_max),
+            **_proposer(contender, config),
         ).stats
         speculative = contender.algorithm.drafts
         return Run(
@@ -280,11 +301,12 @@ def run_lm_benchmark(
             drafter=profiled,
             drafter_gammas=config.drafter_profile_gammas,
             drafter_options={"ngram_max": config.ngram_max},
+            **tree_profile_options(config.tree, config.tree_budget),
         )
 
     done, total = 0, config.repeats * len(config.prompts) * (len(every) + len(config.drafters) + 2)
     reports = [r for r in [run_profile(0)] if r is not None]
-    gamma = config.gamma if config.gamma is not None else best_gamma(reports[:1], gammas)
+    gamma = config.gamma or chain_gamma(reports) or best_gamma(reports[:1], gammas)
     chosen_gammas = drafter_gammas(
         config.drafters, reports[:1], config.drafter_profile_gammas, config.drafter_gamma
     )
@@ -292,6 +314,7 @@ def run_lm_benchmark(
         contenders(gamma, config.num_drafts, config.eps, config.hf)
         + drafter_contenders(chosen_gammas, config.ngram_max, config.hf)
     )
+    items += config.chosen(tree_contender(config.tree, reports))
     chosen = recommend(reports[0].predictions) if reports else None
     if config.drafters:  # the recommendation is measured too (recommendation_vs_best)
         items += recommended_contender(chosen, items)
@@ -324,6 +347,7 @@ def run_lm_benchmark(
     sd_ceiling_speedup = ceiling(reports, gamma)
     ratios["sd_ceiling_speedup"] = sd_ceiling_speedup
     ratios["sd_vs_ceiling"] = ratio(ratios["sd_measured_speedup"], sd_ceiling_speedup)
+    ratios.update(tree_ratios(summaries, reports, chosen))
     if config.drafters:
         ratios.update(drafter_ratios(summaries, items, chosen))
     targets = {**TARGETS, **drafter_targets(config.workload, config.drafters)}
@@ -342,7 +366,11 @@ def run_lm_benchmark(
         "versions": env,
         "gamma": {
             "value": gamma,
-            "source": "option" if config.gamma is not None else "profile (first run)",
+            "source": "option"
+            if config.gamma is not None
+            else "profile's best chain (first run)"
+            if chain_gamma(reports)
+            else "profile (first run)",
             "predicted_speedup_by_gamma": {
                 str(g): (predicted(reports, Speculative(gamma=g)) or {}).get("predicted_speedup")
                 for g in gammas
@@ -373,6 +401,7 @@ def run_lm_benchmark(
             },
         },
         "recommendation": "autoregressive" if chosen is None else chosen.label,
+        "trees": None if not reports or reports[0].trees is None else reports[0].trees.to_dict(),
         "contenders": summaries,
         "ratios": ratios,
         "ratios_paired": paired_ratios(summaries),

@@ -49,7 +49,7 @@ def _generate(pair: Any, config: dict[str, Any], sampling: Any) -> tuple[dict, d
     algorithm = algorithm_spec(config)
     drafter = config.get("drafter", "model")
     # the draft model's own drafter is generate's default (token trees need it)
-    proposer = {} if drafter == "model" else {"drafter": drafter_factory(drafter)}
+    proposer: dict[str, Any] = {} if drafter == "model" else {"drafter": drafter_factory(drafter)}
     label = setting_label(algorithm, drafter)
     runs = [
         generate(
