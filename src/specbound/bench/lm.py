@@ -49,6 +49,7 @@ from typing import Any
 import torch
 
 from specbound.algorithms import BatchSpeculative, BlockSpeculative, Speculative, TreeSpeculative
+from specbound.bench import lm_trees
 from specbound.bench.hf_baseline import check_assistable, hf_generate
 from specbound.bench.lm_contenders import (
     Contender,
@@ -76,14 +77,6 @@ from specbound.bench.lm_summary import (
     ratio,
     ratios_per_repeat,
     summarise_contender,
-)
-from specbound.bench.lm_trees import (
-    TREE_CONTENDER,
-    chain_gamma,
-    check_bench_tree,
-    tree_contender,
-    tree_profile_options,
-    tree_ratios,
 )
 from specbound.errors import InvalidInputError
 from specbound.estimates import derive_seed
@@ -156,9 +149,9 @@ class LMBenchConfig:
         for g in self.drafter_profile_gammas:
             check_int(g, "drafter_profile_gammas", low=1)
         check_int(self.ngram_max, "ngram_max", low=1)
-        check_bench_tree(self.tree, self.tree_budget)
+        lm_trees.check_bench_tree(self.tree, self.tree_budget)
         names = contender_names(self.num_drafts, self.eps, self.drafters, self.hf)
-        check_only(self.only, names + ([TREE_CONTENDER] if self.with_tree else []))
+        check_only(self.only, names + ([lm_trees.TREE_CONTENDER] if self.with_tree else []))
 
     @property
     def with_tree(self) -> bool:
@@ -175,7 +168,7 @@ class LMBenchConfig:
         items = contenders(1, self.num_drafts, self.eps, self.hf)
         items += drafter_contenders({d: 1 for d in self.drafters}, 1, self.hf)
         if self.with_tree:
-            items.append(Contender(TREE_CONTENDER, "", TreeSpeculative(branching=(1,))))
+            items.append(Contender(lm_trees.TREE_CONTENDER, "", TreeSpeculative(branching=(1,))))
         return any(needs_draft(c) for c in self.chosen(items))
 
     @property
@@ -301,12 +294,12 @@ def run_lm_benchmark(
             drafter=profiled,
             drafter_gammas=config.drafter_profile_gammas,
             drafter_options={"ngram_max": config.ngram_max},
-            **tree_profile_options(config.tree, config.tree_budget),
+            **lm_trees.tree_profile_options(config.tree, config.tree_budget),
         )
 
     done, total = 0, config.repeats * len(config.prompts) * (len(every) + len(config.drafters) + 2)
     reports = [r for r in [run_profile(0)] if r is not None]
-    gamma = config.gamma or chain_gamma(reports) or best_gamma(reports[:1], gammas)
+    gamma = config.gamma or lm_trees.chain_gamma(reports) or best_gamma(reports[:1], gammas)
     chosen_gammas = drafter_gammas(
         config.drafters, reports[:1], config.drafter_profile_gammas, config.drafter_gamma
     )
@@ -314,7 +307,7 @@ def run_lm_benchmark(
         contenders(gamma, config.num_drafts, config.eps, config.hf)
         + drafter_contenders(chosen_gammas, config.ngram_max, config.hf)
     )
-    items += config.chosen(tree_contender(config.tree, reports))
+    items += config.chosen(lm_trees.tree_contender(config.tree, reports))
     chosen = recommend(reports[0].predictions) if reports else None
     if config.drafters:  # the recommendation is measured too (recommendation_vs_best)
         items += recommended_contender(chosen, items)
@@ -347,7 +340,7 @@ def run_lm_benchmark(
     sd_ceiling_speedup = ceiling(reports, gamma)
     ratios["sd_ceiling_speedup"] = sd_ceiling_speedup
     ratios["sd_vs_ceiling"] = ratio(ratios["sd_measured_speedup"], sd_ceiling_speedup)
-    ratios.update(tree_ratios(summaries, reports, chosen))
+    ratios.update(lm_trees.tree_ratios(summaries, reports, chosen))
     if config.drafters:
         ratios.update(drafter_ratios(summaries, items, chosen))
     targets = {**TARGETS, **drafter_targets(config.workload, config.drafters)}
@@ -366,11 +359,7 @@ def run_lm_benchmark(
         "versions": env,
         "gamma": {
             "value": gamma,
-            "source": "option"
-            if config.gamma is not None
-            else "profile's best chain (first run)"
-            if chain_gamma(reports)
-            else "profile (first run)",
+            "source": lm_trees.gamma_source(config.gamma, reports),
             "predicted_speedup_by_gamma": {
                 str(g): (predicted(reports, Speculative(gamma=g)) or {}).get("predicted_speedup")
                 for g in gammas

@@ -33,6 +33,7 @@ __all__ = [
     "TREE_CONTENDER",
     "chain_gamma",
     "check_bench_tree",
+    "gamma_source",
     "tree_contender",
     "tree_profile_options",
     "tree_ratios",
@@ -64,6 +65,13 @@ def chain_gamma(reports: Sequence[ProfileReport]) -> int | None:
     """The best chain's depth found by the first profile run (None: no search ran)."""
     search = reports[0].trees if reports else None
     return None if search is None else len(search.best_chain.branching)
+
+
+def gamma_source(gamma: int | None, reports: Sequence[ProfileReport]) -> str:
+    """Where the run's gamma came from: the option, the best chain, or profile's SD rows."""
+    if gamma is not None:
+        return "option"
+    return "profile's best chain (first run)" if chain_gamma(reports) else "profile (first run)"
 
 
 def tree_contender(
