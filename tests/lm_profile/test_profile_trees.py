@@ -163,6 +163,7 @@ def test_refusals_name_the_input(embedded_pair) -> None:  # type: ignore[no-unty
         ({"trees": [(2, 0)]}, "branching"),
         ({"trees": [sb.TreeSpeculative(branching=(2,), verifier="optimal")]}, "trees"),
         ({"trees": ["4,2"]}, "trees"),
+        ({"trees": [(8, 8)]}, "72 nodes"),
         ({"tree_budget": 100}, "tree_budget"),
         ({"tree_budget": 4, "timing": False}, "tree_budget"),
         ({"trees": [(2,)], "drafter": "ngram"}, "trees"),

@@ -29,12 +29,14 @@ from numpy.typing import NDArray
 
 from specbound.algorithms import TreeSpeculative
 from specbound.core import kernels
+from specbound.core.families.shapes import node_count
 from specbound.core.rounds import acceptance_given_output
 from specbound.core.rules import SpeculativeRule
 from specbound.errors import InvalidInputError
 from specbound.profiling.costs import CostModel
 from specbound.profiling.paths import SampledPaths
 from specbound.profiling.predict import PathSamples, round_starts_given_path
+from specbound.profiling.tree_search import MAX_TREE_BUDGET
 from specbound.profiling.trees import PositionalAcceptance, covers_along, round_starts
 
 __all__ = [
@@ -57,6 +59,12 @@ def check_profiled_tree(tree: object) -> TreeSpeculative:
         algorithm = TreeSpeculative(branching=tuple(tree))
     else:
         raise InvalidInputError(f"trees: give shapes such as (4, 2, 1), got {tree!r}")
+    nodes = node_count(algorithm.branching)
+    if nodes > MAX_TREE_BUDGET:
+        raise InvalidInputError(
+            f"trees: {algorithm.label!r} has {nodes} nodes; the profile predicts trees of "
+            f"at most {MAX_TREE_BUDGET} (one target call scores every node)"
+        )
     if algorithm.verifier != "recursive" or not algorithm.replacement:
         raise InvalidInputError(
             f"trees: the profile predicts trees verified by recursive rejection with "
@@ -128,5 +136,6 @@ def add_tree_samples(
                 per_round = costs.basis.tree_features(
                     tree.family, max_new_tokens - positions, record.prompt_length + positions
                 )  # (L, P)
-                features = (start @ per_round + costs.basis.fixed_features("tree"))[None, :]
+                fixed = costs.basis.fixed_features(tree.family.cost_kind)
+                features = (start @ per_round + fixed)[None, :]
             samples.add(np.array([rejected]), np.array([called]), length, np.zeros(1), features)

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from specbound.algorithms import TreeSpeculative
+from specbound.core.families.shapes import node_count
 from specbound.errors import InvalidInputError
 from specbound.profiling.costs import CostModel
-from specbound.profiling.trees import PositionalAcceptance, expected_accepted_depth
+from specbound.profiling.trees import PositionalAcceptance
 
 __all__ = [
     "MAX_TREE_BUDGET",
@@ -106,7 +107,7 @@ class TreeChoice:
 
     @property
     def nodes(self) -> int:
-        return sum(math.prod(self.branching[:d]) for d in range(1, len(self.branching) + 1))
+        return node_count(self.branching)
 
     @property
     def is_chain(self) -> bool:
@@ -142,9 +143,6 @@ def best_tree(
             best = TreeChoice(shape, tokens, seconds, speedup)
     if best is None:
         raise InvalidInputError(f"no tree shape fits budget={budget} and depth {max_depth}")
-    assert math.isclose(
-        best.tokens_per_call, 1.0 + expected_accepted_depth(best.branching, acceptance)
-    )
     return best
 
 
