@@ -220,3 +220,48 @@ def test_tree_prediction_agrees_with_the_decoder(embedded_pair) -> None:  # type
     assert star is not None
     z = agreement_z(chain.calls_per_token, star.calls_per_token)
     assert abs(z) > Z_ALPHA, z
+
+
+def test_tree_features_price_what_the_decoder_reports(embedded_pair) -> None:  # type: ignore[no-untyped-def]
+    """The prediction's features of a tree round (``CostBasis.tree_features``) are the
+    calibration's features of the decoder's own ``RoundTiming`` of that round."""
+    from specbound.lm.stats import RoundTiming
+    from specbound.profiling.fit import GenerationRecord, basis_for
+
+    tree = sb.TreeSpeculative(branching=(2, 1))
+    rounds: list[RoundTiming] = []
+    out = sb.generate(embedded_pair, PROMPTS[0], tree, max_new_tokens=9, seed=3,
+                      stop_at_eos=False, on_round=rounds.append)  # fmt: skip
+    record = GenerationRecord("tree", 1, 0, 0, tuple(rounds), 0.0)
+    basis = basis_for([record, GenerationRecord("autoregressive", 1, 1, 0, (), 0.0)])
+    done = 0
+    for t, accepted in zip(rounds, out.stats.accepted_lengths, strict=True):
+        reported = (
+            basis.target_features(t.scored, t.rows, t.context)
+            + basis.draft_features(t.drafted, t.rows, t.context)
+            + basis.other_features("tree", t.drafted, t.rows)
+        )
+        predicted = basis.tree_features(tree.family, [9 - done], [t.context])
+        assert predicted == pytest.approx(reported)
+        done += min(accepted + 1, 9 - done)
+
+
+def test_how_far_the_positional_assumption_is_off_on_a_chain(embedded_pair) -> None:  # type: ignore[no-untyped-def]
+    """On a chain the exact along-path prediction exists: the positional model (covers
+    averaged along each path) predicts E[calls] within 5% of it on the embedded pair."""
+    from specbound.lm.decode import encode_prompt
+    from specbound.profiling.paths import sample_paths
+    from specbound.profiling.tree_predict import record_tree_paths
+
+    ids = encode_prompt(embedded_pair, PROMPTS[1])
+    paths = sample_paths(embedded_pair, ids, 12, 16, sb.lm.SamplingConfig(),
+                         np.random.default_rng(5))  # fmt: skip
+    record = record_tree_paths(paths, len(ids), 1)
+    exact, positional = [], []
+    for i, length in enumerate(record.lengths.tolist()):
+        _, calls, _ = round_starts_given_path(record.accept[i : i + 1, :length], 3)
+        exact.append(float(calls[0]))
+        acceptance = PositionalAcceptance.mean_of(record.covers[i, :length])
+        positional.append(round_starts((1, 1, 1), acceptance, length, 16)[0])
+    gap = abs(np.mean(positional) / np.mean(exact) - 1.0)
+    assert gap < 0.05, gap
