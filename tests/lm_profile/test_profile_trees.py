@@ -23,6 +23,7 @@ Formulas checked (paper notation p = draft, q = target):
 from __future__ import annotations
 
 import itertools
+import json
 import math
 
 import numpy as np
@@ -265,3 +266,48 @@ def test_how_far_the_positional_assumption_is_off_on_a_chain(embedded_pair) -> N
         positional.append(round_starts((1, 1, 1), acceptance, length, 16)[0])
     gap = abs(np.mean(positional) / np.mean(exact) - 1.0)
     assert gap < 0.05, gap
+
+
+def test_cli_tree_rows_and_search(embedded_pair, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    from specbound.cli import app
+    from specbound.cli.common import run_app
+
+    args = ["profile", "--tree", "2,1", "--tree-budget", "3", "-n", "6", "--num-prompts", "1"]
+    args += ["--samples-per-prompt", "3", "--runs-per-prompt", "2", "--gamma", "2", "-M", "2"]
+    args += ["--eps", "none", "--no-blocks", "--threads", "1", "-q", "--json"]
+    code = run_app(app, args)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    data = json.loads(captured.out)
+    labels = [row["label"] for row in data["rows"]]
+    search = data["trees"]
+    best = ",".join(map(str, search["best_tree"]["branching"]))
+    assert "tree 2,1 recursive" in labels and f"tree {best} recursive" in labels
+    assert search["budget"] == 3 and search["best_tree"]["nodes"] <= 3
+    assert search["best_chain"]["branching"] == [1] * len(search["best_chain"]["branching"])
+    assert search["best_tree"]["speedup"] >= search["best_chain"]["speedup"]
+    assert isinstance(data["recommended_tree"], bool)
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["--tree-budget", "65"], "--tree-budget"),
+        (["--tree", "2,x"], "--tree"),
+        (["--tree", "2", "--drafter", "ngram"], "--tree"),
+    ],
+)
+def test_cli_refuses_bad_tree_options_before_loading(
+    args: list[str], name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from specbound import lm
+    from specbound.cli import app
+    from specbound.cli.common import run_app
+
+    def no_loading(*a: object, **k: object) -> None:
+        raise AssertionError("a model loaded before the options were checked")
+
+    monkeypatch.setattr(lm, "load_pair", no_loading)
+    code = run_app(app, ["profile", *args])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and name in err, err
