@@ -251,8 +251,9 @@ class ProfileReport:
 
     ``recommended`` is the lossless algorithm (SD, block or batch SD, any gamma and M
     profiled, and any token tree profiled) with the best predicted speed-up, when the
-    lower end of its 95% interval lies above 1 (:func:`~specbound.profiling.recommend.recommend`); None when plain
-    autoregressive decoding is predicted to be as fast, or when costs were not timed.
+    lower end of its 95% interval lies above 1
+    (:func:`~specbound.profiling.recommend.recommend`); None when plain autoregressive
+    decoding is predicted to be as fast, or when costs were not timed.
     """
 
     target_name: str
