@@ -227,24 +227,38 @@ def test_tree_features_price_what_the_decoder_reports(embedded_pair) -> None:  #
     """The prediction's features of a tree round (``CostBasis.tree_features``) are the
     calibration's features of the decoder's own ``RoundTiming`` of that round."""
     from specbound.lm.stats import RoundTiming
+    from specbound.profiling.costs import tree_draft_rows
     from specbound.profiling.fit import GenerationRecord, basis_for
 
     tree = sb.TreeSpeculative(branching=(2, 1))
     rounds: list[RoundTiming] = []
     out = sb.generate(embedded_pair, PROMPTS[0], tree, max_new_tokens=9, seed=3,
                       stop_at_eos=False, on_round=rounds.append)  # fmt: skip
-    record = GenerationRecord("tree", 1, 0, 0, tuple(rounds), 0.0)
+    record = GenerationRecord("tree", 1, 0, 0, tuple(rounds), 0.0, tree.branching)
     basis = basis_for([record, GenerationRecord("autoregressive", 1, 1, 0, (), 0.0)])
     done = 0
     for t, accepted in zip(rounds, out.stats.accepted_lengths, strict=True):
         reported = (
             basis.target_features(t.scored, t.rows, t.context)
-            + basis.draft_features(t.drafted, t.rows, t.context)
+            + basis.draft_features(
+                t.drafted, t.rows, t.context, tree_draft_rows(tree.branching, t.drafted)
+            )
             + basis.other_features("tree", t.drafted, t.rows)
         )
-        predicted = basis.tree_features(tree.family, [9 - done], [t.context])
+        predicted = basis.tree_features(tree, [9 - done], [t.context])
         assert predicted == pytest.approx(reported)
         done += min(accepted + 1, 9 - done)
+
+
+def test_tree_draft_rows_count_the_wide_forwards() -> None:
+    """The draft forwards depths 1..D-1 with every node of the depth (the root's forward
+    is one row): extra rows = sum_{d<D} (n_d - 1)."""
+    from specbound.profiling.costs import tree_draft_rows
+
+    assert tree_draft_rows((1, 1, 1), 3) == 0  # a chain drafts as SD
+    assert tree_draft_rows((2, 1), 2) == 1  # depth 1 has 2 nodes
+    assert tree_draft_rows((4, 2, 1), 3) == 3 + 7  # depths 1 and 2: 4 and 8 nodes
+    assert tree_draft_rows((4, 2, 1), 1) == 0  # cut to one depth: the root's forward only
 
 
 def test_how_far_the_positional_assumption_is_off_on_a_chain(embedded_pair) -> None:  # type: ignore[no-untyped-def]

@@ -94,6 +94,7 @@ def record_generations(
                         repeat=repeat,
                         rounds=tuple(rounds),
                         fixed=max(stats.wall_time - stats.prefill_time - spent, 0.0),
+                        branching=tuple(getattr(algorithm, "branching", ())),
                     )
                 )
             done += 1

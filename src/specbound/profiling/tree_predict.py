@@ -134,7 +134,7 @@ def add_tree_samples(
             if costs is not None:
                 positions = np.arange(length)
                 per_round = costs.basis.tree_features(
-                    tree.family, max_new_tokens - positions, record.prompt_length + positions
+                    tree, max_new_tokens - positions, record.prompt_length + positions
                 )  # (L, P)
                 fixed = costs.basis.fixed_features(tree.family.cost_kind)
                 features = (start @ per_round + fixed)[None, :]

@@ -179,8 +179,9 @@ def search_trees(
     against one autoregressive step."""
 
     def seconds(shape: tuple[int, ...]) -> float:
-        family = TreeSpeculative(branching=shape).family
-        features = costs.basis.tree_features(family, [len(shape) + 1], [costs.context])
+        features = costs.basis.tree_features(
+            TreeSpeculative(branching=shape), [len(shape) + 1], [costs.context]
+        )
         return float(costs.seconds(features)[0])
 
     step = costs.autoregressive_per_token()
