@@ -11,6 +11,9 @@ chain's depth (a chain ``(1,)*D`` is SD with gamma = D) unless gamma is given. R
   SD's (the best chain at the same node budget);
 * ``tree_vs_predicted``: the tree's measured speed-up over autoregressive decoding
   (prefill excluded) over the speed-up profile predicted for it;
+* ``tree_predicted_tokens_per_call_vs_chain``, ``tree_predicted_speedup_vs_chain``: the
+  search's steady-state predictions, best tree over best chain, and
+  ``tree_vs_chain_measured_speedup``: the measured one;
 * ``recommendation_chose_tree``: whether profile's recommendation (the best predicted
   lossless row, trees included) was a tree.
 """
@@ -109,6 +112,12 @@ def tree_ratios(
         "tree_predicted_tokens_per_call_vs_chain": None
         if search is None
         else search.tokens_per_call_vs_chain,
+        "tree_predicted_speedup_vs_chain": None
+        if search is None
+        else search.best_tree.speedup / search.best_chain.speedup,
+        "tree_vs_chain_measured_speedup": ratio(
+            tree.get("measured_speedup"), None if chain is None else chain.get("measured_speedup")
+        ),
         "tree_vs_predicted": ratio(tree.get("measured_speedup"), tree.get("predicted_speedup")),
         "recommendation_chose_tree": chosen is not None and chosen.algorithm.name == "tree",
     }
