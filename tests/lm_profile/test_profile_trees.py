@@ -261,6 +261,19 @@ def test_tree_draft_rows_count_the_wide_forwards() -> None:
     assert tree_draft_rows((4, 2, 1), 1) == 0  # cut to one depth: the root's forward only
 
 
+def test_the_search_calibrates_the_rows_and_the_width_it_prices() -> None:
+    """The calibration of a search reaches budget + 1 target rows and has a tree whose
+    draft forwards carry extra rows (else the wide-drafting coefficient is not fitted)."""
+    from specbound.profiling.costs import tree_draft_rows
+    from specbound.profiling.tree_search import search_calibration
+
+    trees = search_calibration(6, 32)
+    assert max(node_count(t.branching) for t in trees) == 6
+    assert any(tree_draft_rows(t.branching, t.gamma) > 0 for t in trees)
+    assert [t.branching for t in search_calibration(3, 32)] == [(1, 1, 1)]  # no width fits
+    assert search_calibration(6, 4)[0].branching == (1, 1, 1, 1)  # the horizon
+
+
 def test_how_far_the_positional_assumption_is_off_on_a_chain(embedded_pair) -> None:  # type: ignore[no-untyped-def]
     """On a chain the exact along-path prediction exists: the positional model (covers
     averaged along each path) predicts E[calls] within 5% of it on the embedded pair."""

@@ -65,7 +65,12 @@ from specbound.profiling.tree_predict import (
     pooled_acceptance,
     record_tree_paths,
 )
-from specbound.profiling.tree_search import TreeSearch, check_budget, search_trees
+from specbound.profiling.tree_search import (
+    TreeSearch,
+    check_budget,
+    search_calibration,
+    search_trees,
+)
 from specbound.validate import check_int, check_seed
 
 __all__ = ["profile", "profiled_algorithms"]
@@ -203,12 +208,7 @@ def profile(
             "trees, tree_budget: token trees are drafted by the draft model; add 'model' "
             "to the drafters"
         )
-    # the search's calibration: a chain of the budget's depth scores budget + 1 rows
-    budget_chain = (
-        []
-        if tree_budget is None
-        else [TreeSpeculative(branching=(1,) * min(tree_budget, max_new_tokens))]
-    )
+    budget_trees = [] if tree_budget is None else search_calibration(tree_budget, max_new_tokens)
     max_children = max([tree_budget or 1, *(max(t.branching) for t in tree_specs)])
     combined = [s for s in settings if s.combined]
     plain = [s for s in settings if not s.combined]
@@ -233,7 +233,7 @@ def profile(
         costs = measure_costs(
             pair,
             prompts,
-            [*lossless, *lossy, *tree_specs, *budget_chain, *(s.algorithm for s in combined)],
+            [*lossless, *lossy, *tree_specs, *budget_trees, *(s.algorithm for s in combined)],
             max_new_tokens=max_new_tokens,
             sampling=sampling,
             repeats=timing_repeats,

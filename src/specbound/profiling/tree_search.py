@@ -38,6 +38,7 @@ __all__ = [
     "best_shapes",
     "best_tree",
     "check_budget",
+    "search_calibration",
     "search_trees",
 ]
 
@@ -168,6 +169,17 @@ class TreeSearch:
             "best_chain": self.best_chain.to_dict(),
             "tokens_per_call_vs_chain": self.tokens_per_call_vs_chain,
         }
+
+
+def search_calibration(budget: int, max_new_tokens: int) -> list[TreeSpeculative]:
+    """The trees the cost model must time for a search within ``budget`` nodes: a chain
+    of the budget's depth (its call scores ``budget + 1`` rows: knots of ``T(n)`` up to
+    the largest tree) and, from a budget of 4 on, ``(budget // 2, 1)``, whose second
+    draft forward carries ``budget // 2`` nodes (the wide-drafting cost ``d_tree``)."""
+    trees = [TreeSpeculative(branching=(1,) * min(budget, max_new_tokens))]
+    if budget >= 4 and max_new_tokens >= 2:
+        trees.append(TreeSpeculative(branching=(budget // 2, 1)))
+    return trees
 
 
 def search_trees(
