@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from specbound.sweep import expand, parse_spec, run_cell
@@ -36,3 +37,18 @@ def test_generate_and_table1_cells_are_pure_functions_of_their_config() -> None:
         assert first[f"{TIMING_PREFIX}wall_s"] > 0
     assert 0.0 < first["opt_tv_per_token"] <= first["uno_tv_per_token"] + 1e-12
     assert first["opt_wins"] in (0.0, 0.5, 1.0)
+
+
+def test_tree_cells_run_on_the_embedded_pair() -> None:
+    """A tree cell generates (one call per round: tokens per call >= 1) and a profile
+    cell carries the tree's row."""
+    text = SPEC.replace('algorithms = ["sd"]', 'algorithms = ["tree"]\ntree = [[2, 1]]')
+    (cell,) = expand(parse_spec(text.format(compute="generate")))
+    record = run_cell(cell)
+    assert record["status"] == "ok", record["error"]
+    assert record["label"] == "tree 2,1 recursive" and record["tokens_per_call"] >= 1.0
+    (cell,) = expand(parse_spec(text.format(compute="profile")))
+    record = run_cell(cell)
+    assert record["status"] == "ok", record["error"]
+    labels = [row["label"] for row in json.loads(record["results"])["rows"]]
+    assert "tree 2,1 recursive" in labels, labels

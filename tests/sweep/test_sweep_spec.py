@@ -184,7 +184,24 @@ def test_bad_tree_shapes_are_refused_by_key(value: str, fragment: str) -> None:
         parse_spec(TREE_SPEC.replace('tree = [[2, 1], "3,1", [2, 1]]', f"tree = {value}"))
 
 
-def test_trees_are_refused_in_language_model_sweeps() -> None:
-    text = '[sweep]\nname = "x"\nkind = "lm"\nseed = 0\n[lm]\nalgorithms = ["tree"]\n'
-    with pytest.raises(SweepSpecError, match="'tree' runs on chains only"):
-        parse_spec(text)
+def test_trees_are_crossed_in_language_model_sweeps_for_tree_cells_only() -> None:
+    import specbound as sb
+    from specbound.sweep.cells import algorithm_spec
+
+    text = (
+        '[sweep]\nname = "x"\nkind = "lm"\nseed = 0\n[lm]\nprompts = ["a"]\n'
+        'algorithms = ["sd", "tree"]\ngamma = [2]\ntree = [[2, 1], [4]]\n'
+        'drafter = ["model", "ngram"]\n'
+    )
+    cells = expand(parse_spec(text))
+    specs = [(algorithm_spec(c.config), c.config.get("drafter")) for c in cells]
+    assert specs == [
+        (sb.Speculative(gamma=2), None),
+        (sb.Speculative(gamma=2), "ngram"),  # model-free drafters never draft trees
+        (sb.TreeSpeculative((2, 1)), None),
+        (sb.TreeSpeculative((4,)), None),
+    ]
+    profiled = expand(parse_spec(text + 'compute = "profile"\n'))
+    assert [c.config["trees"] for c in profiled] == [[[2, 1], [4]]]
+    with pytest.raises(SweepSpecError, match=r"algorithms.*table1"):
+        parse_spec(text + 'compute = "table1"\n')

@@ -20,7 +20,9 @@ answer lasts):
 * ``specbound_batch_m2``, ``specbound_batch_m4`` (batch SD, M drafts) and
   ``specbound_opt_eps0.2`` (over-acceptance, Decoding-OPT), at gamma;
 * with ``drafters``: SD with model-free drafters and transformers' prompt lookup
-  (:mod:`specbound.bench.lm_drafters`).
+  (:mod:`specbound.bench.lm_drafters`);
+* with ``tree`` or ``tree_budget``: ``specbound_tree``, the best tree beside SD at the
+  best chain (:mod:`specbound.bench.lm_trees`).
 
 ``only`` runs a subset (:mod:`specbound.bench.lm_contenders`; specbound's autoregressive
 decoding, the baseline, always runs); a run whose contenders never use the draft model
@@ -49,7 +51,8 @@ from typing import Any
 
 import torch
 
-from specbound.algorithms import BatchSpeculative, BlockSpeculative, Speculative
+from specbound.algorithms import BatchSpeculative, BlockSpeculative, Speculative, TreeSpeculative
+from specbound.bench import lm_trees
 from specbound.bench.hf_baseline import check_assistable, hf_generate
 from specbound.bench.lm_contenders import (
     Contender,
@@ -68,12 +71,7 @@ from specbound.bench.lm_drafters import (
     needs_draft,
     profiled_drafters,
 )
-from specbound.bench.lm_predictions import (
-    best_gamma,
-    ceiling,
-    predicted,
-    record_speedups,
-)
+from specbound.bench.lm_predictions import best_gamma, ceiling, predicted, record_speedups
 from specbound.bench.lm_summary import (
     Record,
     Run,
@@ -132,6 +130,8 @@ class LMBenchConfig:
     only: tuple[str, ...] | None = None
     workload: str | None = None
     stop_at_eos: bool = False
+    tree: tuple[int, ...] | None = None
+    tree_budget: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.prompts, str) or not self.prompts:
@@ -153,8 +153,13 @@ class LMBenchConfig:
         for g in self.drafter_profile_gammas:
             check_int(g, "drafter_profile_gammas", low=1)
         check_int(self.ngram_max, "ngram_max", low=1)
+        lm_trees.check_bench_tree(self.tree, self.tree_budget)
         names = contender_names(self.num_drafts, self.eps, self.drafters, self.hf)
-        check_only(self.only, names)
+        check_only(self.only, names + ([lm_trees.TREE_CONTENDER] if self.with_tree else []))
+
+    @property
+    def with_tree(self) -> bool:
+        return self.tree is not None or self.tree_budget is not None
 
     def chosen(self, items: Sequence[Contender]) -> list[Contender]:
         """The contenders of ``items`` this run times (``only``)."""
@@ -166,6 +171,8 @@ class LMBenchConfig:
         need load)."""
         items = contenders(1, self.num_drafts, self.eps, self.hf)
         items += drafter_contenders({d: 1 for d in self.drafters}, 1, self.hf)
+        if self.with_tree:
+            items.append(Contender(lm_trees.TREE_CONTENDER, "", TreeSpeculative(branching=(1,))))
         return any(needs_draft(c) for c in self.chosen(items))
 
     @property
@@ -176,6 +183,13 @@ class LMBenchConfig:
         data = asdict(self)
         data["prompts"] = list(self.prompts)
         return data
+
+
+def _proposer(contender: Contender, config: LMBenchConfig) -> dict[str, Any]:
+    """generate's ``drafter``: its default, the draft model's (trees need it), or a factory."""
+    if contender.drafter == "model":
+        return {}
+    return {"drafter": drafter_factory(contender.drafter, ngram_max=config.ngram_max)}
 
 
 def _run(
@@ -196,7 +210,7 @@ def _run(
             seed=seed,
             sampling=sampling,
             stop_at_eos=config.stop_at_eos,
-            drafter=drafter_factory(contender.drafter, ngram_max=config.ngram_max),
+            **_proposer(contender, config),
         ).stats
         speculative = contender.algorithm.drafts
         return Run(
@@ -284,11 +298,12 @@ def run_lm_benchmark(
             drafter=profiled,
             drafter_gammas=config.drafter_profile_gammas,
             drafter_options={"ngram_max": config.ngram_max},
+            **lm_trees.tree_profile_options(config.tree, config.tree_budget),
         )
 
     done, total = 0, config.repeats * len(config.prompts) * (len(every) + len(config.drafters) + 2)
     reports = [r for r in [run_profile(0)] if r is not None]
-    gamma = config.gamma if config.gamma is not None else best_gamma(reports[:1], gammas)
+    gamma = config.gamma or lm_trees.chain_gamma(reports) or best_gamma(reports[:1], gammas)
     chosen_gammas = drafter_gammas(
         config.drafters, reports[:1], config.drafter_profile_gammas, config.drafter_gamma
     )
@@ -296,6 +311,7 @@ def run_lm_benchmark(
         contenders(gamma, config.num_drafts, config.eps, config.hf)
         + drafter_contenders(chosen_gammas, config.ngram_max, config.hf)
     )
+    items += config.chosen(lm_trees.tree_contender(config.tree, reports))
     chosen = recommend(reports[0].predictions) if reports else None
     if config.drafters:  # the recommendation is measured too (recommendation_vs_best)
         items += recommended_contender(chosen, items)
@@ -328,6 +344,7 @@ def run_lm_benchmark(
     sd_ceiling_speedup = ceiling(reports, gamma)
     ratios["sd_ceiling_speedup"] = sd_ceiling_speedup
     ratios["sd_vs_ceiling"] = ratio(ratios["sd_measured_speedup"], sd_ceiling_speedup)
+    ratios.update(lm_trees.tree_ratios(summaries, reports, chosen))
     if config.drafters:
         ratios.update(drafter_ratios(summaries, items, chosen))
     targets = {**TARGETS, **drafter_targets(config.workload, config.drafters)}
@@ -346,7 +363,7 @@ def run_lm_benchmark(
         "versions": env,
         "gamma": {
             "value": gamma,
-            "source": "option" if config.gamma is not None else "profile (first run)",
+            "source": lm_trees.gamma_source(config.gamma, reports),
             "predicted_speedup_by_gamma": {
                 str(g): (predicted(reports, Speculative(gamma=g)) or {}).get("predicted_speedup")
                 for g in gammas
@@ -377,6 +394,7 @@ def run_lm_benchmark(
             },
         },
         "recommendation": "autoregressive" if chosen is None else chosen.label,
+        "trees": None if not reports or reports[0].trees is None else reports[0].trees.to_dict(),
         "contenders": summaries,
         "ratios": ratios,
         "ratios_paired": paired_ratios(summaries),

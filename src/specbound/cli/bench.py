@@ -26,6 +26,7 @@ from specbound.cli.options import (
     DeviceOption,
     NgramMaxOption,
     PairOption,
+    parse_tree,
 )
 from specbound.validate import check_int
 
@@ -163,6 +164,15 @@ def bench_lm(
         help="Only specbound_ar, hf_ar, the --drafter contenders and hf_prompt_lookup "
         "(with 'model' in --drafter: specbound_sd too); the draft loads only if needed.",
     ),
+    tree: str | None = typer.Option(
+        None, "--tree", help="Contender specbound_tree runs this tree, e.g. 4,2,1."
+    ),
+    tree_budget: int | None = typer.Option(
+        None,
+        "--tree-budget",
+        help="Contender specbound_tree runs profile's best tree of at most N nodes, "
+        "specbound_sd the best chain (default with --tree: its node count).",
+    ),
 ) -> None:
     """specbound AR / SD / batch SD / over-acceptance (and, with --drafter, model-free
     drafters) beside HF generate, HF assisted generation and HF prompt lookup on one pair:
@@ -179,6 +189,7 @@ def bench_lm(
     drafters, keep_sd = parse_bench_drafters(drafter)
     check_int(drafter_gamma, "--drafter-gamma (0: the best from profile)", low=0)
     chosen = chosen_contenders(only, drafters_only, drafters, keep_sd, hf)
+    shape = None if tree is None else parse_tree(tree)
 
     from specbound.bench.lm import LMBenchConfig
 
@@ -202,6 +213,8 @@ def bench_lm(
         only=chosen,
         workload=workload,
         stop_at_eos=stop_at_eos,
+        tree=shape,
+        tree_budget=tree_budget,
     )
     record = _run_lm(config, *sources, tokenizer, dtype, threads, device, chat)
     record["command"] = _lm_command(
@@ -234,6 +247,8 @@ def bench_lm(
             "contenders": only,
             "drafters_only": drafters_only,
             "stop_at_eos": stop_at_eos or None,
+            "tree": tree,
+            "tree_budget": tree_budget,
         }
     )
     written = _write(out, record)

@@ -34,6 +34,7 @@ from specbound.cli.options import (
     NgramMinOption,
     PairOption,
     SuffixDepthOption,
+    parse_tree,
 )
 from specbound.errors import InvalidInputError
 from specbound.validate import check_int, check_seed
@@ -146,6 +147,18 @@ def profile(
     ngram_min: NgramMinOption = 1,
     ngram_max: NgramMaxOption = 3,
     suffix_depth: SuffixDepthOption = 16,
+    tree: list[str] = typer.Option(  # noqa: B008 (typer's list option)
+        [],
+        "--tree",
+        help="A token tree to profile, e.g. 4,2,1 (recursive rejection, i.i.d. children); "
+        "repeat for several.",
+    ),
+    tree_budget: int | None = typer.Option(
+        None,
+        "--tree-budget",
+        help="Also search the best tree and the best chain of at most N nodes on this "
+        "machine (Sequoia's dynamic program) and profile both.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed (reproducible counts)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 | bfloat16 | float16."),
     threads: int = typer.Option(0, "--threads", help=AUTO_THREADS_HELP),
@@ -176,6 +189,13 @@ def profile(
     ):
         check_int(value, name, low=1)
     check_seed(seed, "--seed")
+    shapes = [parse_tree(text) for text in tree]
+    if tree_budget is not None:
+        from specbound.profiling.tree_search import check_budget
+
+        check_budget(tree_budget, "--tree-budget")
+    if (shapes or tree_budget is not None) and "model" not in drafters:
+        raise InvalidInputError("--tree, --tree-budget: token trees need --drafter model")
     check_int(threads, "--threads", low=0)
     from specbound import lm, profiling
     from specbound.lm.drafters import index_factory
@@ -226,6 +246,8 @@ def profile(
             drafter=drafters,
             drafter_gammas=drafter_gammas,
             drafter_options=options,
+            trees=shapes,
+            tree_budget=tree_budget,
         )
     if as_json:
         echo_json(report.to_dict())

@@ -206,6 +206,16 @@ def format_report(report: Any) -> str:
             f"{_pm(item.recursive, 3)}, the best lossless verifier of {item.num_drafts} "
             f"drafts {_pm(item.optimal, 3)} (headroom {_pm(item.gap, 3)}) per position"
         )
+    if report.trees is not None:
+        search = report.trees
+        tree, chain = search.best_tree, search.best_chain
+        lines.append(
+            f"best tree within {search.budget} nodes: {','.join(map(str, tree.branching))} "
+            f"({tree.tokens_per_call:.2f} tokens/call, predicted speed-up "
+            f"{tree.speedup:.2f}x); best chain: {','.join(map(str, chain.branching))} "
+            f"({chain.tokens_per_call:.2f} tokens/call, {chain.speedup:.2f}x); positional "
+            f"acceptance {', '.join(f'{r:.3f}' for r in search.acceptance.rates[:4])}"
+        )
     lines += _verdicts(report)
     warning = small_sample_warning(report)
     if warning is not None:

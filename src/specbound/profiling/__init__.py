@@ -9,6 +9,9 @@ concern: :mod:`~specbound.profiling.paths` (output paths and the laws along them
 :mod:`~specbound.profiling.calibrate` and :mod:`~specbound.profiling.fit` (timing the
 decoder's rounds and fitting that model),
 :mod:`~specbound.profiling.measure` (running the decoders),
+:mod:`~specbound.profiling.trees`, :mod:`~specbound.profiling.tree_predict` and
+:mod:`~specbound.profiling.tree_search` (token trees: positional acceptance along the
+target's paths, and Sequoia's search for the best shape under a node budget),
 :mod:`~specbound.profiling.report` (the result types) and
 :mod:`~specbound.profiling.run` (the entry point). It is named ``profiling`` so that the
 function ``specbound.profile`` does not shadow its own module.

@@ -38,12 +38,13 @@ __all__ = ["calibration_algorithms", "measure_costs", "record_generations"]
 
 
 def calibration_algorithms(algorithms: Sequence[Algorithm]) -> list[Algorithm]:
-    """One algorithm per distinct (round kind, M, gamma) of ``algorithms``, and
-    autoregressive decoding first."""
-    chosen: dict[tuple[str, int, int | None], Algorithm] = {}
+    """One algorithm per distinct (round kind, M, gamma, tree shape) of ``algorithms``,
+    and autoregressive decoding first."""
+    chosen: dict[tuple[str, int, int | None, tuple[int, ...]], Algorithm] = {}
     for algorithm in algorithms:
         if algorithm.drafts:
-            key = (round_kind(algorithm), algorithm.num_drafts, algorithm.gamma)
+            shape = tuple(getattr(algorithm, "branching", ()))  # a tree's own row counts
+            key = (round_kind(algorithm), algorithm.num_drafts, algorithm.gamma, shape)
             chosen.setdefault(key, algorithm)
     return [Autoregressive(), *chosen.values()]
 
@@ -93,6 +94,7 @@ def record_generations(
                         repeat=repeat,
                         rounds=tuple(rounds),
                         fixed=max(stats.wall_time - stats.prefill_time - spent, 0.0),
+                        branching=tuple(getattr(algorithm, "branching", ())),
                     )
                 )
             done += 1

@@ -7,7 +7,8 @@ the instrumented rounds of real generations (:mod:`specbound.profiling.calibrate
 round reporting what it did and the seconds of its three phases
 (:class:`~specbound.lm.stats.RoundTiming`). For a round of *kind* K (``sequence``: SD,
 Decoding-OPT/UNO; ``batch``: batch SD; ``block``: block verification; ``lookup``: SD with
-a model-free drafter, :mod:`specbound.profiling.lookup`) that drafts k
+a model-free drafter, :mod:`specbound.profiling.lookup`; ``tree``: a token tree, priced by
+:meth:`CostBasis.tree_features`) that drafts k
 tokens in M rows and scores s tokens per row at context L (tokens before the round, in
 thousands in the features):
 
@@ -16,7 +17,8 @@ thousands in the features):
   (matrix-product kernels change algorithm with the row count: on one CPU three rows cost
   what one does and four cost half as much again, which no straight line follows);
 * drafting: ``d_first + d_M (k - 1) + c_draft k L`` (the first position is one row with the
-  pending tokens, the next k - 1 are forwards of M rows);
+  pending tokens, the next k - 1 are forwards of M rows); a tree drafts k = D depths and
+  adds ``d_tree`` per extra row of its wide depths (:func:`tree_draft_rows`);
 * the rest of the round (verification, cache crops, bookkeeping): ``v_K + w_K k M``;
   a ``lookup`` round has no draft forwards: its drafting (an index lookup in Python) is
   fitted with the rest, and its target call is priced like any other by its rows (k + 1,
@@ -40,16 +42,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from specbound.algorithms import Algorithm
-from specbound.core.families import draft_lengths
+from specbound.algorithms import Algorithm, TreeSpeculative
+from specbound.core.families import draft_lengths, tree_nodes
 from specbound.errors import InvalidInputError
 
-__all__ = ["KINDS", "LOOKUP", "CostBasis", "CostFit", "CostModel", "round_kind"]
+__all__ = ["KINDS", "LOOKUP", "CostBasis", "CostFit", "CostModel", "round_kind", "tree_draft_rows"]
 
 Array = NDArray[np.float64]
 
 #: Round kinds with their own verification cost, and autoregressive decoding.
-KINDS = ("sequence", "batch", "block", "lookup", "autoregressive")
+KINDS = ("sequence", "batch", "block", "lookup", "tree", "autoregressive")
 
 #: The kind of SD rounds drafted by a model-free drafter (no draft forwards).
 LOOKUP = "lookup"
@@ -62,6 +64,13 @@ def round_kind(algorithm: Algorithm) -> str:
     """The cost model's kind of ``algorithm``'s rounds (see the module docstring): its
     family's :attr:`~specbound.core.families.VerificationFamily.cost_kind`."""
     return algorithm.family.cost_kind
+
+
+def tree_draft_rows(branching: tuple[int, ...], depth: int) -> int:
+    """Rows a tree round's draft forwards carry beyond one per forward: the forwards at
+    depths 1..D-1 carry every node of their depth (``n_d - 1`` extra rows each); 0 for a
+    chain, whose drafting is SD's."""
+    return sum(n - 1 for n in tree_nodes(branching, depth)[:-1])
 
 
 def hat_weights(values: ArrayLike, knots: tuple[int, ...]) -> Array:
@@ -101,6 +110,7 @@ class CostBasis:
             "draft_first",
             *(f"draft_rows@{m}" for m in self.rows),
             "draft_context",
+            "draft_tree_rows",
             *(f"other@{k}" for k in self.kinds),
             *(f"other_tokens@{k}" for k in self.kinds),
             *(f"fixed@{k}" for k in (*self.kinds, "autoregressive")),
@@ -136,8 +146,11 @@ class CostBasis:
         out[:, self.index("target_fanout")] = (rows - 1) * at
         return out
 
-    def draft_features(self, drafted: ArrayLike, rows: int, context: ArrayLike) -> Array:
-        """Drafting ``drafted`` (n,) tokens in ``rows`` rows: (n, P)."""
+    def draft_features(
+        self, drafted: ArrayLike, rows: int, context: ArrayLike, tree_rows: ArrayLike = 0
+    ) -> Array:
+        """Drafting ``drafted`` (n,) tokens in ``rows`` rows (a tree: ``drafted`` depths
+        and ``tree_rows`` (n,) more rows, :func:`tree_draft_rows`): (n, P)."""
         if rows not in self.rows:
             raise InvalidInputError(
                 f"the cost model was not calibrated for {rows} draft rows "
@@ -149,6 +162,7 @@ class CostBasis:
         out[:, self.index("draft_first")] = k > 0
         out[:, self.index(f"draft_rows@{rows}")] = np.maximum(k - 1, 0)
         out[:, self.index("draft_context")] = k * at
+        out[:, self.index("draft_tree_rows")] = tree_rows
         return out
 
     def other_features(self, kind: str, drafted: ArrayLike, rows: int) -> Array:
@@ -197,6 +211,32 @@ class CostBasis:
             + self.draft_features(drafted, num_drafts, context)
             + self.other_features(kind, drafted, num_drafts)
         )
+
+    def tree_features(
+        self, tree: TreeSpeculative, remaining: ArrayLike, context: ArrayLike
+    ) -> Array:
+        """Rounds of a token ``tree`` (its family's cost kind, ``tree``) starting with
+        ``remaining`` (n,) tokens left at ``context`` (n,), as the tree decoder reports
+        them (:mod:`specbound.lm.tree_round`): the tree cut to ``D' = min(D, remaining)``
+        depths, one target call of ``family.round_cost(D', bonus)`` rows (the pending
+        token and every node; the deepest level only with a bonus position), D' draft
+        forwards (one row each after the first, plus the extra rows of the wide depths,
+        :func:`tree_draft_rows`), and the tree's verification: (n, P)."""
+        left = np.atleast_1d(np.asarray(remaining, dtype=np.int64))  # (n,)
+        at = np.broadcast_to(np.asarray(context, dtype=np.float64), left.shape)
+        out = self._empty(left.size)
+        family = tree.family
+        for i, r in enumerate(left.tolist()):
+            depth = family.proposal(None, int(r)).length
+            cost = family.round_cost(depth, bonus=depth < r)
+            out[i] = (
+                self.target_features(cost.rows_scored, cost.sequences, at[i])[0]
+                + self.draft_features(
+                    cost.draft_forwards, 1, at[i], tree_draft_rows(tree.branching, depth)
+                )[0]
+                + self.other_features(family.cost_kind, depth, 1)[0]
+            )
+        return out
 
     def lookup_features(
         self, drafted: ArrayLike, remaining: ArrayLike, context: ArrayLike

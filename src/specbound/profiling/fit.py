@@ -28,7 +28,14 @@ from numpy.typing import NDArray
 
 from specbound.errors import InvalidInputError
 from specbound.lm.stats import RoundTiming
-from specbound.profiling.costs import KINDS, LOOKUP, CostBasis, CostFit, CostModel
+from specbound.profiling.costs import (
+    KINDS,
+    LOOKUP,
+    CostBasis,
+    CostFit,
+    CostModel,
+    tree_draft_rows,
+)
 
 __all__ = ["OUTLIER_MADS", "GenerationRecord", "basis_for", "fit_cost_model"]
 
@@ -55,7 +62,9 @@ _COMPONENTS = {
 class GenerationRecord:
     """One calibration generation: its round ``kind`` and draft ``rows`` (M), the
     configuration it belongs to (a stratum of the bootstrap), its timing ``repeat``, its
-    rounds, and its ``fixed`` seconds (wall time minus prefill minus the rounds)."""
+    rounds, its ``fixed`` seconds (wall time minus prefill minus the rounds), and a token
+    tree's ``branching`` (its rounds' extra draft rows, :func:`~specbound.profiling.costs.
+    tree_draft_rows`; () for other kinds)."""
 
     kind: str
     rows: int
@@ -63,6 +72,7 @@ class GenerationRecord:
     repeat: int
     rounds: tuple[RoundTiming, ...]
     fixed: float
+    branching: tuple[int, ...] = ()
 
 
 def _knots(counts: Sequence[int]) -> tuple[int, ...]:
@@ -106,7 +116,8 @@ def _problems(basis: CostBasis, records: Sequence[GenerationRecord]) -> dict[str
             # NOTE: a lookup round's drafting is Python, not draft forwards: it is fitted
             # with the round's rest, and its draft row is empty (no features, 0 seconds)
             lookup = record.kind == LOOKUP
-            draft = basis.draft_features(0 if lookup else t.drafted, t.rows, t.context)[0]
+            extra = tree_draft_rows(record.branching, t.drafted) if record.branching else 0
+            draft = basis.draft_features(0 if lookup else t.drafted, t.rows, t.context, extra)[0]
             rows["draft"].append((draft, 0.0 if lookup else t.draft, g))
             rows["other"].append(
                 (

@@ -16,6 +16,7 @@ from specbound.algorithms import Algorithm
 from specbound.estimates import Z99, Estimate, agreement_z
 from specbound.lm.warping import SamplingConfig
 from specbound.profiling.costs import CostModel
+from specbound.profiling.tree_search import TreeSearch
 from specbound.profiling.validation import covered, speedup_coverage, speedup_median_abs_error
 
 __all__ = [
@@ -249,9 +250,10 @@ class ProfileReport:
     """The result of :func:`specbound.profile`: one row per algorithm, the recommendation.
 
     ``recommended`` is the lossless algorithm (SD, block or batch SD, any gamma and M
-    profiled) with the best predicted speed-up, when the lower end of its 95% interval
-    lies above 1 (:func:`~specbound.profiling.recommend.recommend`); None when plain
-    autoregressive decoding is predicted to be as fast, or when costs were not timed.
+    profiled, and any token tree profiled) with the best predicted speed-up, when the
+    lower end of its 95% interval lies above 1
+    (:func:`~specbound.profiling.recommend.recommend`); None when plain autoregressive
+    decoding is predicted to be as fast, or when costs were not timed.
     """
 
     target_name: str
@@ -272,6 +274,8 @@ class ProfileReport:
     seconds: float = field(default=0.0, compare=False)
     #: The forward each model ran (``{"target": "neox" | "transformers", "draft": ...}``).
     engine: dict[str, str] = field(default_factory=dict, compare=False)
+    #: The best tree and the best chain under a node budget (``profile(tree_budget=N)``).
+    trees: TreeSearch | None = None
 
     @property
     def predictions(self) -> tuple[Prediction, ...]:
@@ -330,5 +334,8 @@ class ProfileReport:
             "holds": self.holds,
             "speedup_median_abs_error": self.speedup_median_abs_error,
             "speedup_coverage": self.speedup_coverage,
+            "trees": None if self.trees is None else self.trees.to_dict(),
+            "recommended_tree": self.recommended is not None
+            and self.recommended.algorithm.name == "tree",
             "seconds": self.seconds,
         }

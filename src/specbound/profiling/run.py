@@ -22,6 +22,7 @@ from specbound.algorithms import (
     BlockSpeculative,
     OverAcceptance,
     Speculative,
+    TreeSpeculative,
 )
 from specbound.core.families import RoundShapes
 from specbound.core.rules import output_distribution
@@ -57,6 +58,19 @@ from specbound.profiling.predict import (
 )
 from specbound.profiling.recommend import recommend
 from specbound.profiling.report import Measurement, ProfileReport, ProfileRow
+from specbound.profiling.tree_predict import (
+    TreePaths,
+    add_tree_samples,
+    check_profiled_tree,
+    pooled_acceptance,
+    record_tree_paths,
+)
+from specbound.profiling.tree_search import (
+    TreeSearch,
+    check_budget,
+    search_calibration,
+    search_trees,
+)
 from specbound.validate import check_int, check_seed
 
 __all__ = ["profile", "profiled_algorithms"]
@@ -118,6 +132,8 @@ def profile(
     drafter: str | Sequence[str] = "model",
     drafter_gammas: Sequence[int] = DEFAULT_DRAFTER_GAMMAS,
     drafter_options: Mapping[str, int] | None = None,
+    trees: Sequence[Sequence[int] | TreeSpeculative] = (),
+    tree_budget: int | None = None,
 ) -> ProfileReport:
     """Predict, then measure, the rejections, target calls and speed-up of SD (gamma None
     and each of ``gammas``), batch SD (each M in ``num_drafts``, each gamma) and
@@ -154,6 +170,15 @@ def profile(
     :func:`~specbound.lm.drafter_factory`. Without ``model`` the pair's draft is never
     run (a pair from ``load_pair(..., with_draft=False)`` will do) and ``mean_tv`` is
     None. The recommendation considers every lossless row, model-free ones included.
+
+    ``trees``: token trees to predict and measure (shapes such as ``(4, 2, 1)``,
+    recursive rejection with i.i.d. children; rows labelled ``tree 4,2,1 recursive``):
+    a chain exactly along the target's paths, any other shape by Sequoia's positional
+    acceptance model (:mod:`specbound.profiling.tree_predict`). ``tree_budget``: also
+    search the best tree and the best chain of at most that many nodes on this machine
+    (:mod:`specbound.profiling.tree_search`; needs ``timing``), add both as rows and
+    report the search as ``report.trees``. The recommendation picks a tree only where
+    it is predicted faster than every other row.
     """
     started = time.perf_counter()
     if isinstance(prompts, str) or not prompts:
@@ -166,11 +191,25 @@ def profile(
     sampling = SamplingConfig() if sampling is None else sampling
     block_continuations = check_int(block_continuations, "block_continuations", low=1)
     drafters = check_profiled_drafters(drafter)
+    tree_specs = list(dict.fromkeys(check_profiled_tree(t) for t in trees))
+    if tree_budget is not None:
+        tree_budget = check_budget(tree_budget)
+        if not timing:
+            raise InvalidInputError(
+                "tree_budget: the search prices rounds on this machine; it needs timing=True"
+            )
     options = dict(drafter_options or {})
     settings: list[LookupSetting] = lookup_settings(drafters, drafter_gammas)
     if settings:
         index_factory(settings[0].index, **options)  # refuse bad options now
     with_model = "model" in drafters
+    if (tree_specs or tree_budget is not None) and not with_model:
+        raise InvalidInputError(
+            "trees, tree_budget: token trees are drafted by the draft model; add 'model' "
+            "to the drafters"
+        )
+    budget_trees = [] if tree_budget is None else search_calibration(tree_budget, max_new_tokens)
+    max_children = max([tree_budget or 1, *(max(t.branching) for t in tree_specs)])
     combined = [s for s in settings if s.combined]
     plain = [s for s in settings if not s.combined]
     if (with_model or combined) and not pair.has_draft:
@@ -194,7 +233,7 @@ def profile(
         costs = measure_costs(
             pair,
             prompts,
-            [*lossless, *lossy, *(s.algorithm for s in combined)],
+            [*lossless, *lossy, *tree_specs, *budget_trees, *(s.algorithm for s in combined)],
             max_new_tokens=max_new_tokens,
             sampling=sampling,
             repeats=timing_repeats,
@@ -208,6 +247,7 @@ def profile(
     target_paths = PathSamples()  # Theorem 1's TV sums; autoregressive decoding's cost
     headroom = {m: HeadroomSamples() for m in sorted(set(num_drafts))} if with_model else {}
     looked = {s: PathSamples() for s in settings}
+    tree_paths: list[TreePaths] = []
     eos = pair.eos_token_id if stop_at_eos else None
     for i, prompt_ids in enumerate(encoded):
         paths = sample_paths(
@@ -231,6 +271,8 @@ def profile(
             paths, token_specs, samples, target_paths, costs, max_new_tokens, len(prompt_ids)
         )
         add_headroom(paths, headroom)
+        if tree_specs or tree_budget is not None:
+            tree_paths.append(record_tree_paths(paths, len(prompt_ids), max_children))
         add_block_paths(
             pair,
             prompt_ids,
@@ -261,6 +303,17 @@ def profile(
             )
         report((0.25 + 0.75 * (i + 1) / len(encoded)) * predict_share)
     predictions = [prediction(a, samples[a], costs, target_paths) for a in [*lossless, *lossy]]
+    search: TreeSearch | None = None
+    if tree_budget is not None and costs is not None:
+        depth = min(tree_budget, max_new_tokens)
+        search = search_trees(pooled_acceptance(tree_paths), costs, tree_budget, depth)
+        for choice in (search.best_tree, search.best_chain):
+            tree_specs.append(TreeSpeculative(branching=choice.branching))
+        tree_specs = list(dict.fromkeys(tree_specs))
+    for tree in tree_specs:
+        samples[tree] = PathSamples()
+        add_tree_samples(tree, tree_paths, samples[tree], costs, max_new_tokens)
+        predictions.append(prediction(tree, samples[tree], costs, target_paths))
     predictions += [
         prediction(
             s.algorithm,
@@ -279,7 +332,7 @@ def profile(
         autoregressive, measured = measure_algorithms(
             pair,
             prompts,
-            [*lossless, *lossy],
+            [*lossless, *lossy, *tree_specs],
             runs_per_prompt=runs,
             max_new_tokens=max_new_tokens,
             sampling=sampling,
@@ -317,4 +370,5 @@ def profile(
         headroom=tuple(record.headroom(m) for m, record in headroom.items()),
         seconds=time.perf_counter() - started,
         engine=pair.engines,
+        trees=search,
     )

@@ -13,7 +13,9 @@ for ``batch`` and ``tree`` with the values each accepts (``traversal``: ``tree``
 ``eps`` only for ``opt``/``uno``, ``gamma`` for every algorithm but ``ar``).
 An LM grid's ``drafter`` is crossed with the settings that draft one sequence per round
 (model-free drafters propose one: not ``ar``, not ``batch``); the draft model's cells
-carry no ``drafter`` key, so their ids are those of a spec without it.
+carry no ``drafter`` key, so their ids are those of a spec without it; token trees are
+drafted by the draft model only. A ``profile`` cell profiles the grid's ``tree`` shapes
+when ``tree`` is among its algorithms (a ``trees`` key: other cells' ids are unchanged).
 """
 
 from __future__ import annotations
@@ -121,12 +123,14 @@ def _lm_configs(grid: LMGrid) -> Iterator[dict[str, Any]]:
         if grid.compute == "profile":  # one cell profiles every setting of the grid
             gammas = [g for g in grid.gamma if g is not None]
             drafters = {} if grid.drafter == ("model",) else {"drafter": list(grid.drafter)}
+            trees = {"trees": [list(t) for t in grid.tree]} if "tree" in grid.algorithms else {}
             yield {
                 **base,
                 "gammas": gammas,
                 "num_drafts": list(grid.M),
                 "eps": list(grid.eps),
                 **drafters,
+                **trees,
             }
         elif grid.compute == "table1":  # OPT and UNO side by side, per eps
             for eps in grid.eps:
@@ -136,7 +140,7 @@ def _lm_configs(grid: LMGrid) -> Iterator[dict[str, Any]]:
                 for drafter in grid.drafter:
                     if drafter == "model":
                         yield {**base, **setting}
-                    elif _one_draft_sequence(setting):
+                    elif setting["algorithm"] != "tree" and _one_draft_sequence(setting):
                         yield {**base, **setting, "drafter": drafter}
 
 

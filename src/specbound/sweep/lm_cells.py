@@ -48,7 +48,8 @@ def _generate(pair: Any, config: dict[str, Any], sampling: Any) -> tuple[dict, d
 
     algorithm = algorithm_spec(config)
     drafter = config.get("drafter", "model")
-    make_drafter = drafter_factory(drafter)
+    # the draft model's own drafter is generate's default (token trees need it)
+    proposer: dict[str, Any] = {} if drafter == "model" else {"drafter": drafter_factory(drafter)}
     label = setting_label(algorithm, drafter)
     runs = [
         generate(
@@ -58,7 +59,7 @@ def _generate(pair: Any, config: dict[str, Any], sampling: Any) -> tuple[dict, d
             max_new_tokens=config["max_new_tokens"],
             seed=derive_seed(config["seed"], j),
             sampling=sampling,
-            drafter=make_drafter,
+            **proposer,
         ).stats
         for j in range(config["responses"])
     ]
@@ -108,6 +109,7 @@ def _profile(pair: Any, config: dict[str, Any], sampling: Any) -> tuple[dict, di
         timing=False,
         drafter=config.get("drafter", "model"),
         drafter_gammas=config["gammas"] or DEFAULT_DRAFTER_GAMMAS,
+        trees=[tuple(shape) for shape in config.get("trees", [])],
     )
     results = report.to_dict()
     seconds = results.pop("seconds")

@@ -244,8 +244,8 @@ def _lm_grid(table: SpecTable, base: Path) -> LMGrid:
     table.check_keys(_LM_KEYS)
     compute = table.get("compute", as_choice(LM_COMPUTE), "generate")
     settings = _settings(table, ["opt", "uno"] if compute == "table1" else ["sd"])
-    if "tree" in settings["algorithms"]:
-        raise table.fail("algorithms", "'tree' runs on chains only for now ([chains] sweeps)")
+    if "tree" in settings["algorithms"] and compute == "table1":
+        raise table.fail("algorithms", "compute = 'table1' compares OPT and UNO: no 'tree'")
     drafter = _drafters(table, compute)
     return LMGrid(
         compute=compute,
