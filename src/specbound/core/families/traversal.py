@@ -15,7 +15,6 @@ round over in the node layout (:meth:`TraversalTreeFamily.verify_round`).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, TypeVar
@@ -23,15 +22,12 @@ from typing import Any, TypeVar
 import numpy as np
 
 from specbound.core.families.base import (
-    ProposalShape,
-    RoundCost,
     RoundShapes,
     RoundVerdict,
-    VerificationFamily,
-    draft_length,
 )
 from specbound.core.families.transfer import on_host
-from specbound.core.families.tree_layout import TreeLayout, cut_depth, node_arrays, tree_nodes
+from specbound.core.families.tree_layout import TreeLayout, cut_depth, node_arrays
+from specbound.core.families.tree_shape import TreeShapedFamily
 from specbound.core.traversal import TraversalVerificationRule
 from specbound.core.traversal import TreeLayout as RuleLayout
 
@@ -41,29 +37,15 @@ R = TypeVar("R")
 
 
 @dataclass(frozen=True)
-class TraversalTreeFamily(VerificationFamily):
-    """A token tree of this ``branching`` (i.i.d. children) judged by ``rule``."""
+class TraversalTreeFamily(TreeShapedFamily):
+    """A token tree of branching ``shape`` (i.i.d. children) judged by ``rule``."""
 
-    branching: tuple[int, ...]
+    shape: tuple[int, ...]
     rule: TraversalVerificationRule = field(default_factory=TraversalVerificationRule)
 
-    cost_kind = "tree"
-
     @property
-    def num_sequences(self) -> int:
-        """Root-to-leaf paths of the whole tree."""
-        return math.prod(self.branching)
-
-    def proposal(self, gamma: int | None, remaining: int) -> ProposalShape:
-        """The tree cut at the horizon: ``min(D, remaining)`` depths, as root-to-leaf paths."""
-        depth = draft_length(len(self.branching), remaining)
-        return ProposalShape(math.prod(self.branching[:depth]), depth)
-
-    def round_cost(self, length: int, bonus: bool) -> RoundCost:
-        """As a token tree's: one call scores the pending token and every node."""
-        nodes = tree_nodes(self.branching, length)
-        scored = 1 + sum(nodes) - (0 if bonus or not nodes else nodes[-1])
-        return RoundCost(1, scored, length)
+    def branching(self) -> tuple[int, ...]:
+        return self.shape
 
     def interpret(self, shapes: RoundShapes[R]) -> R:
         return shapes.traversal_rounds(self.rule, self.branching)

@@ -26,22 +26,18 @@ the path layout of the other multi-draft families is accepted too
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 
 from specbound.core.families.base import (
-    ProposalShape,
-    RoundCost,
     RoundShapes,
     RoundVerdict,
-    VerificationFamily,
-    draft_length,
 )
 from specbound.core.families.transfer import on_host
 from specbound.core.families.tree_layout import TreeLayout, cut_depth, node_arrays, tree_nodes
+from specbound.core.families.tree_shape import TreeShapedFamily
 from specbound.core.multidraft import OptimalMultiDraftRule, check_coupling_size
 from specbound.core.rules import SpeculativeRule
 from specbound.core.sampling import sample_categorical, uniforms
@@ -58,39 +54,16 @@ _CHAIN_STEP = SpeculativeRule()
 
 
 @dataclass(frozen=True)
-class TreeFamily(VerificationFamily):
+class TreeFamily(TreeShapedFamily):
     """A tree with one multi-draft ``rules[d]`` per depth d (its ``num_drafts`` children
     per node); ``replacement``: children drawn i.i.d. (True) or without replacement."""
 
     rules: tuple[Any, ...]
     replacement: bool = True
 
-    cost_kind = "tree"
-
     @property
     def branching(self) -> tuple[int, ...]:
         return tuple(int(rule.num_drafts) for rule in self.rules)
-
-    @property
-    def num_sequences(self) -> int:
-        """Root-to-leaf paths of the whole tree."""
-        return math.prod(self.branching)
-
-    def proposal(self, gamma: int | None, remaining: int) -> ProposalShape:
-        """The tree cut at the horizon: ``min(D, remaining)`` depths, as root-to-leaf paths."""
-        depth = draft_length(len(self.rules), remaining)
-        return ProposalShape(math.prod(self.branching[:depth]), depth)
-
-    def layout(self, depth: int) -> TreeLayout:
-        """The slots of this tree cut to ``depth`` levels (:mod:`.tree_layout`)."""
-        return TreeLayout(self.branching[:depth])
-
-    def round_cost(self, length: int, bonus: bool) -> RoundCost:
-        """One call scores the pending token and every node (the deepest level only when
-        a bonus position follows); the draft makes one batched forward per depth."""
-        nodes = tree_nodes(self.branching, length)
-        scored = 1 + sum(nodes) - (0 if bonus or not nodes else nodes[-1])
-        return RoundCost(1, scored, length)
 
     def interpret(self, shapes: RoundShapes[R]) -> R:
         return shapes.tree_rounds(self.rules, self.replacement)
