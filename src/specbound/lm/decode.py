@@ -207,7 +207,16 @@ def _speculative(
             cost = algorithm.family.round_cost(k, bonus=not ends)
             other = time.perf_counter() - t2
             on_round(
-                RoundTiming(k, cost.rows_scored, cost.sequences, base, t1 - t0, t2 - t1, other)
+                RoundTiming(
+                    k,
+                    cost.rows_scored,
+                    cost.sequences,
+                    base,
+                    t1 - t0,
+                    t2 - t1,
+                    other,
+                    fed=drafter.fed,
+                )
             )
         emit(on_tokens, emitted, clock)
         if stop:

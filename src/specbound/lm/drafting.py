@@ -67,12 +67,15 @@ class DraftSource(Protocol):
     """What the decoder asks of every drafter.
 
     ``forward_calls`` counts the drafter's model forwards (0 for a model-free drafter);
+    ``fed`` is the number of tokens the model's first forward of the last
+    :meth:`propose` fed (the tokens its cache had not seen; 0 when no model ran);
     :meth:`start` sees the prompt once; :meth:`propose` returns up to ``length`` tokens in
     ``sequences`` rows after ``tokens`` (everything so far); :meth:`keep` is told which
     row the round followed and how many tokens of the sequence are now final.
     """
 
     forward_calls: int
+    fed: int
 
     def start(self, tokens: Sequence[int]) -> None: ...
 
@@ -97,6 +100,7 @@ class Drafter:
         self.sampling = sampling
         self.eos_token_id = eos_token_id
         self.forward_calls = 0
+        self.fed = 0
 
     def start(self, tokens: Sequence[int]) -> None:
         """Cache all prompt tokens but the last (the first round feeds that one)."""
@@ -133,6 +137,7 @@ class Drafter:
         """
         lm = self.lm
         pending = tokens[lm.length :]
+        self.fed = len(pending)
         device = lm.device
         u = uniform_tensor(rng, (num_tokens, num_drafts), device)  # (k, M) float64
         laws = torch.empty(

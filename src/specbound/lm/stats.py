@@ -36,7 +36,11 @@ class RoundTiming:
     ``rows``: draft sequences (M; 1 unless batch SD); ``context``: tokens of the sequence
     when the round started (prompt included). Seconds: ``draft`` (drafting: forwards,
     warping, sampling), ``target`` (the scoring call and the warping of its logits),
-    ``other`` (verification, cache crops, bookkeeping).
+    ``other`` (verification, cache crops, bookkeeping). ``fed``: tokens the draft
+    model's first forward of the round fed (its pending tokens: 1 or 2 after a model
+    round, more after model-free rounds it did not see); 0 when a model-free drafter
+    drafted the round; None where the decoder does not report it (autoregressive steps,
+    token trees).
     """
 
     drafted: int
@@ -46,6 +50,7 @@ class RoundTiming:
     draft: float
     target: float
     other: float
+    fed: int | None = None
 
     @property
     def seconds(self) -> float:

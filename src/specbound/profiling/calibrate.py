@@ -60,12 +60,18 @@ def record_generations(
     seed: int = 0,
     progress: Callable[[float], None] | None = None,
     lookups: Sequence[tuple[Algorithm, DrafterFactory]] = (),
+    fallbacks: Sequence[tuple[Algorithm, DrafterFactory]] = (),
 ) -> list[GenerationRecord]:
     """Run every algorithm ``repeats`` times (after one warm-up pass), prompts in turn,
     recording each round, then each of ``lookups`` (an algorithm with a model-free
-    drafter, recorded as ``lookup`` rounds); returns one record per timed generation."""
+    drafter, recorded as ``lookup`` rounds) and of ``fallbacks`` (a combined drafter,
+    ``ngram+model``: its model rounds, whose first draft forward catches up on the tokens
+    of the model-free rounds before them, recorded as the algorithm's kind, and its
+    model-free rounds, which report ``fed == 0``, as ``lookup`` rounds); returns one record
+    per timed generation."""
     runs: list[tuple[Algorithm, str, dict[str, Any]]] = [(a, round_kind(a), {}) for a in algorithms]
     runs += [(a, LOOKUP, {"drafter": drafter}) for a, drafter in lookups]
+    runs += [(a, round_kind(a), {"drafter": drafter}) for a, drafter in fallbacks]
     records: list[GenerationRecord] = []
     total = (repeats + 1) * len(runs)
     done = 0
@@ -115,10 +121,12 @@ def measure_costs(
     bootstrap: int = 200,
     progress: Callable[[float], None] | None = None,
     lookups: Sequence[tuple[Algorithm, DrafterFactory]] = (),
+    fallbacks: Sequence[tuple[Algorithm, DrafterFactory]] = (),
 ) -> CostModel:
     """Time the decoder's rounds for every configuration of ``algorithms`` (and of
-    ``lookups``: algorithms with model-free drafters) on this machine and fit the cost
-    model (with ``bootstrap`` refits for its uncertainty)."""
+    ``lookups``: algorithms with model-free drafters; ``fallbacks``: with combined ones)
+    on this machine and fit the cost model (with ``bootstrap`` refits for its
+    uncertainty)."""
     records = record_generations(
         pair,
         prompts,
@@ -129,5 +137,6 @@ def measure_costs(
         seed=seed,
         progress=progress,
         lookups=lookups,
+        fallbacks=fallbacks,
     )
     return fit_cost_model(records, bootstrap=bootstrap, seed=seed)

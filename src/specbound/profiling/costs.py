@@ -18,7 +18,11 @@ thousands in the features):
   what one does and four cost half as much again, which no straight line follows);
 * drafting: ``d_first + d_M (k - 1) + c_draft k L`` (the first position is one row with the
   pending tokens, the next k - 1 are forwards of M rows); a tree drafts k = D depths and
-  adds ``d_tree`` per extra row of its wide depths (:func:`tree_draft_rows`);
+  adds ``d_tree`` per extra row of its wide depths (:func:`tree_draft_rows`); where the
+  first forward feeds u > 2 pending tokens (the draft of ``ngram+model`` catching up on
+  the tokens of model-free rounds it did not see) it adds ``F(u)``, piecewise linear
+  through knots at 2, 4, 8, ... with ``F(2) = 0`` (:attr:`CostBasis.fed_knots`; an SD
+  round feeds 1 or 2 tokens, which ``d_first`` covers);
 * the rest of the round (verification, cache crops, bookkeeping): ``v_K + w_K k M``;
   a ``lookup`` round has no draft forwards: its drafting (an index lookup in Python) is
   fitted with the rest, and its target call is priced like any other by its rows (k + 1,
@@ -100,6 +104,9 @@ class CostBasis:
     knots: tuple[int, ...]
     rows: tuple[int, ...]
     kinds: tuple[str, ...]
+    #: Knots of the catch-up cost ``F(u)`` of a first draft forward feeding u tokens:
+    #: ``(2, 4, ..., 2^j)`` where calibration met u > 2, else () (no catch-up columns).
+    fed_knots: tuple[int, ...] = ()
 
     @property
     def columns(self) -> list[str]:
@@ -111,6 +118,7 @@ class CostBasis:
             *(f"draft_rows@{m}" for m in self.rows),
             "draft_context",
             "draft_tree_rows",
+            *(f"draft_fed@{u}" for u in self.fed_knots[1:]),
             *(f"other@{k}" for k in self.kinds),
             *(f"other_tokens@{k}" for k in self.kinds),
             *(f"fixed@{k}" for k in (*self.kinds, "autoregressive")),
@@ -147,10 +155,16 @@ class CostBasis:
         return out
 
     def draft_features(
-        self, drafted: ArrayLike, rows: int, context: ArrayLike, tree_rows: ArrayLike = 0
+        self,
+        drafted: ArrayLike,
+        rows: int,
+        context: ArrayLike,
+        tree_rows: ArrayLike = 0,
+        fed: ArrayLike | None = None,
     ) -> Array:
         """Drafting ``drafted`` (n,) tokens in ``rows`` rows (a tree: ``drafted`` depths
-        and ``tree_rows`` (n,) more rows, :func:`tree_draft_rows`): (n, P)."""
+        and ``tree_rows`` (n,) more rows, :func:`tree_draft_rows`), the first forward
+        feeding ``fed`` (n,) tokens (None: 1 or 2, no catch-up): (n, P)."""
         if rows not in self.rows:
             raise InvalidInputError(
                 f"the cost model was not calibrated for {rows} draft rows "
@@ -163,6 +177,26 @@ class CostBasis:
         out[:, self.index(f"draft_rows@{rows}")] = np.maximum(k - 1, 0)
         out[:, self.index("draft_context")] = k * at
         out[:, self.index("draft_tree_rows")] = tree_rows
+        if fed is not None:
+            out += self.catch_up_features(np.broadcast_to(np.asarray(fed), k.shape))
+        return out
+
+    def catch_up_features(self, fed: ArrayLike) -> Array:
+        """The catch-up part ``F(u)`` of first draft forwards feeding ``fed`` (n,) tokens
+        (the module docstring; 0 for u <= 2): (n, P). A catch-up beyond 2 tokens needs
+        the calibration to have met one."""
+        u = np.atleast_1d(np.asarray(fed, dtype=np.float64))  # (n,)
+        out = self._empty(u.size)
+        if not (u > 2).any():
+            return out
+        if len(self.fed_knots) < 2:
+            raise InvalidInputError(
+                "the cost model was not calibrated for draft forwards that catch up on "
+                "more than 2 tokens (calibrate the combined drafter's rounds)"
+            )
+        first = self.index(f"draft_fed@{self.fed_knots[1]}")
+        weights = hat_weights(np.maximum(u, 2.0), self.fed_knots)[:, 1:]  # (n, K-1)
+        out[:, first : first + weights.shape[1]] = weights
         return out
 
     def other_features(self, kind: str, drafted: ArrayLike, rows: int) -> Array:

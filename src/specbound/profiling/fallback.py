@@ -23,10 +23,13 @@ E[target calls] is ``sum_m P(m)`` and E[rejections] the refusals' mass: exact
 conditional expectations given the path, averaged over paths. Seconds: a point-mass round
 is priced as a ``lookup`` round and a model round as an SD round of the draft model
 (``sequence``, :meth:`~specbound.profiling.costs.CostBasis.round_features`), each
-weighted by ``P(m)``, plus SD's fixed cost. NOTE: a model round after point-mass rounds
-feeds the tokens its cache missed in its first draft forward; the cost model prices that
-forward at its calibrated (SD) size, an approximation that grows with the point-mass
-runs between model rounds.
+weighted by ``P(m)``, plus SD's fixed cost. A model round's first draft forward also
+feeds the tokens the draft's cache missed: 1 after a model round that refused a draft, 2
+after one that kept them all, plus every token a point-mass round emitted since. The
+recursion therefore carries the joint law ``P(m, u)`` of a round starting at m with u
+pending draft tokens (point-mass rounds shift u by what they emit; a model round resets
+it to 1 or 2), and the catch-up ``F(u)`` of
+:meth:`~specbound.profiling.costs.CostBasis.catch_up_features` is priced under it.
 """
 
 from __future__ import annotations
@@ -54,15 +57,17 @@ MODEL_ROUND = "sequence"
 
 
 class FallbackRounds:
-    """One path's expected rejections and calls, and per position m the probability
+    """One path's expected rejections and calls, per position m the probability
     ``starts[m]`` that a round starts there and the tokens ``drafted[m]`` the index
-    would propose there (-1: none, a model round)."""
+    would propose there (-1: none, a model round), and ``fed[u]``: the expected number
+    of model rounds whose first draft forward feeds u tokens."""
 
     def __init__(self, length: int) -> None:
         self.starts = np.zeros(length + 1)  # (L+1,): L is the end
         self.starts[0] = 1.0
         self.drafted = np.full(length, -1, dtype=np.int64)  # (L,)
         self.rejections = 0.0
+        self.fed = np.zeros(length + 2)  # (L+2,): u = 0 .. L+1
 
     @property
     def calls(self) -> float:
@@ -82,6 +87,8 @@ def fallback_rounds(
     model's acceptance ``accept`` (L,) given the path; ``index`` fresh."""
     length = len(path)
     out = FallbackRounds(length)
+    pending = np.zeros((length + 1, length + 2))  # (L+1, L+2): P(m, u)
+    pending[0, 1] = 1.0  # the draft cached the prompt but its last token
     index.extend([int(t) for t in prompt_ids])
     for m in range(length):
         if m:
@@ -96,19 +103,25 @@ def fallback_rounds(
                 proposal, path[m : m + len(proposal)], remaining, eos_token_id
             )
             out.rejections += weight * outcome.refused
-            out.starts[min(m + outcome.emitted, length)] += weight
+            after = min(m + outcome.emitted, length)
+            out.starts[after] += weight
+            shift = outcome.emitted  # the draft's cache missed every emitted token
+            pending[after, shift:] += pending[m, : pending.shape[1] - shift]
             continue
         if weight == 0.0:
             continue
+        out.fed += pending[m]
         end = min(m + cap, length)
         survive = weight
         for i in range(m, end):  # first refusal at i: x_i recovered, next round at i + 1
             refused = survive * (1.0 - accept[i])
             out.rejections += refused
             out.starts[i + 1] += refused
+            pending[i + 1, 1] += refused  # the recovered token
             survive *= accept[i]
         # every draft kept: the bonus token follows unless the path (or horizon) ends
         out.starts[min(end + 1, length)] += survive
+        pending[min(end + 1, length), 2] += survive  # the last draft and the bonus token
     return out
 
 
@@ -123,7 +136,11 @@ def _features(
     model = costs.basis.round_features(MODEL_ROUND, 1, gamma, left, context)  # (L, P)
     per_round = np.where((rounds.drafted >= 0)[:, None], lookup, model)  # (L, P)
     fixed = costs.basis.fixed_features(MODEL_ROUND)
-    return np.asarray(rounds.starts[:length] @ per_round + fixed)
+    features = rounds.starts[:length] @ per_round + fixed
+    if costs.basis.fed_knots:  # else calibration met no catch-up: priced as SD's
+        catch_up = costs.basis.catch_up_features(np.arange(rounds.fed.size))  # (U, P)
+        features = features + rounds.fed @ catch_up
+    return np.asarray(features)
 
 
 def add_fallback_paths(

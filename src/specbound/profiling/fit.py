@@ -37,7 +37,7 @@ from specbound.profiling.costs import (
     tree_draft_rows,
 )
 
-__all__ = ["OUTLIER_MADS", "GenerationRecord", "basis_for", "fit_cost_model"]
+__all__ = ["OUTLIER_MADS", "GenerationRecord", "basis_for", "fit_cost_model", "model_free"]
 
 Array = NDArray[np.float64]
 
@@ -83,13 +83,38 @@ def _knots(counts: Sequence[int]) -> tuple[int, ...]:
     return tuple(kept)
 
 
+def model_free(record: GenerationRecord, timing: RoundTiming) -> bool:
+    """Whether a model-free drafter drafted this round: every round of a ``lookup``
+    record, and the rounds of a combined drafter (``ngram+model``) its model did not
+    draft (they report ``fed == 0``)."""
+    return record.kind == LOOKUP or timing.fed == 0
+
+
+def _fed_knots(fed: Sequence[int]) -> tuple[int, ...]:
+    """Knots 2, 4, 8, ... up to the largest catch-up met (() when none fed over 2)."""
+    largest = max(fed, default=0)
+    if largest <= 2:
+        return ()
+    knots = [2]
+    while knots[-1] < largest:
+        knots.append(2 * knots[-1])
+    return tuple(knots)
+
+
 def basis_for(records: Sequence[GenerationRecord]) -> CostBasis:
-    """The columns the records can support: knots at the target row counts they met."""
+    """The columns the records can support: knots at the target row counts they met, and
+    at the draft's catch-up sizes (:attr:`~specbound.profiling.costs.CostBasis.fed_knots`)."""
     speculative = [r for r in records if r.kind != "autoregressive"]
     counts = [t.scored * t.rows for r in speculative for t in r.rounds]
-    kinds = tuple(k for k in KINDS if k != "autoregressive" and any(r.kind == k for r in records))
+    met = {r.kind for r in records}
+    if any(model_free(r, t) for r in speculative for t in r.rounds):
+        met.add(LOOKUP)
+    kinds = tuple(k for k in KINDS if k != "autoregressive" and k in met)
     rows = tuple(sorted({r.rows for r in speculative}))
-    return CostBasis(knots=_knots([1, *counts]), rows=rows or (1,), kinds=kinds)
+    fed = [t.fed for r in speculative for t in r.rounds if t.fed is not None]
+    return CostBasis(
+        knots=_knots([1, *counts]), rows=rows or (1,), kinds=kinds, fed_knots=_fed_knots(fed)
+    )
 
 
 @dataclass(frozen=True)
@@ -115,13 +140,15 @@ def _problems(basis: CostBasis, records: Sequence[GenerationRecord]) -> dict[str
             )
             # NOTE: a lookup round's drafting is Python, not draft forwards: it is fitted
             # with the round's rest, and its draft row is empty (no features, 0 seconds)
-            lookup = record.kind == LOOKUP
+            lookup = model_free(record, t)
             extra = tree_draft_rows(record.branching, t.drafted) if record.branching else 0
-            draft = basis.draft_features(0 if lookup else t.drafted, t.rows, t.context, extra)[0]
+            draft = basis.draft_features(
+                0 if lookup else t.drafted, t.rows, t.context, extra, None if lookup else t.fed
+            )[0]
             rows["draft"].append((draft, 0.0 if lookup else t.draft, g))
             rows["other"].append(
                 (
-                    basis.other_features(record.kind, t.drafted, t.rows)[0],
+                    basis.other_features(LOOKUP if lookup else record.kind, t.drafted, t.rows)[0],
                     t.other + t.draft if lookup else t.other,
                     g,
                 )
@@ -226,10 +253,15 @@ def _drift(
         return float(np.log(measured[chosen].sum() / predicted[chosen].sum()))
 
     out = {}
+    timed = {r.kind for r in records}
     for kind in basis.kinds:
-        gaps = [log_ratio(kind, r) - log_ratio("autoregressive", r) for r in repeats]
-        out[kind] = float(np.std(gaps, ddof=1))
-    return out
+        if kind in timed:
+            gaps = [log_ratio(kind, r) - log_ratio("autoregressive", r) for r in repeats]
+            out[kind] = float(np.std(gaps, ddof=1))
+    # a kind met only inside other generations (the model-free rounds of ngram+model)
+    # has no repeats of its own: it is given the largest drift measured
+    largest = max(out.values(), default=0.0)
+    return {kind: out.get(kind, largest) for kind in basis.kinds}
 
 
 def fit_cost_model(

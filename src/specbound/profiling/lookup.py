@@ -56,6 +56,7 @@ __all__ = [
     "add_autoregressive_baseline",
     "add_lookup_paths",
     "calibration_drafters",
+    "calibration_fallbacks",
     "check_profiled_drafters",
     "drafter_factories",
     "lookup_settings",
@@ -156,6 +157,14 @@ def calibration_drafters(
         for name in dict.fromkeys(s.index for s in settings if s.algorithm.gamma == gamma):
             runs.append((Speculative(gamma=gamma), _model_free(name, False, options)))
     return runs
+
+
+def calibration_fallbacks(
+    settings: Sequence[LookupSetting], options: Mapping[str, int]
+) -> list[tuple[Speculative, DrafterFactory]]:
+    """What calibration times for the combined ``settings`` (``ngram+model``): each as
+    the profile runs it, so that the cost of its draft catching up is measured."""
+    return [(s.algorithm, drafter_factory(s.drafter, **options)) for s in settings if s.combined]
 
 
 def drafter_factories(

@@ -41,6 +41,7 @@ from specbound.profiling.lookup import (
     add_autoregressive_baseline,
     add_lookup_paths,
     calibration_drafters,
+    calibration_fallbacks,
     check_profiled_drafters,
     drafter_factories,
     lookup_settings,
@@ -240,6 +241,7 @@ def profile(
             seed=derive_seed(seed, 5),
             progress=lambda fraction: report(0.25 * fraction * predict_share),
             lookups=calibration_drafters(settings, options),
+            fallbacks=calibration_fallbacks(settings, options),
         )
     report(0.25 * predict_share)
 

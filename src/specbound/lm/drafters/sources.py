@@ -74,6 +74,7 @@ class ModelFreeDrafter:
         self.device = device
         self.max_draft = max_draft
         self.forward_calls = 0
+        self.fed = 0  # no model forwards
 
     def start(self, tokens: Sequence[int]) -> None:
         """Index the prompt."""
@@ -115,6 +116,7 @@ class FallbackDrafter:
         self.model = model
         self._model_drafted = False
         self.forward_calls = 0  # the draft model's forwards (the model-free ones make none)
+        self.fed = 0  # what the model's first forward fed in the last round (0: not run)
 
     def start(self, tokens: Sequence[int]) -> None:
         self.first.start(tokens)
@@ -126,9 +128,11 @@ class FallbackDrafter:
         check_one_sequence(f"{self.first.name}+model", sequences)
         drafted = self.first.draft(tokens, length)
         self._model_drafted = not drafted
+        self.fed = 0
         if self._model_drafted:
             proposal = self.model.propose(tokens, length, sequences, rng)
             self.forward_calls = self.model.forward_calls
+            self.fed = self.model.fed
             return proposal
         ids = torch.tensor([drafted], dtype=torch.long, device=self.first.device)  # (1, k)
         return Proposal.point_masses(ids, self.first.vocab_size)
