@@ -26,7 +26,7 @@ from specbound.lm import pairs
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lm"))
 from real_pair_models import installed, user_cache
 
-LM_SECTIONS = ["lm_theory", "lm_clock", "table1"]
+LM_SECTIONS = ["lm_theory", "lm_clock", "lm_trees", "table1"]
 
 
 def test_the_pair_sections_are_the_language_model_ones() -> None:
@@ -47,7 +47,7 @@ def test_the_pair_sections_are_the_language_model_ones() -> None:
         (
             ["--pair", "smollm2", "--only", "fig2,table1"],
             "--only 'fig2': a Markov-chain section, not run on a model pair (--pair smollm2 "
-            "runs lm_theory, lm_clock, table1)",
+            "runs lm_theory, lm_clock, lm_trees, table1)",
         ),
         (["--pair", "smollm2", "--only", "nope"], "unknown experiment 'nope'"),
     ],

@@ -140,7 +140,9 @@ def bench_lm(
         "SD with the draft model in --drafters-only.",
     ),
     drafter_gamma: int = typer.Option(
-        0, "--drafter-gamma", help="Their gamma (0: the best predicted among 4, 8, 16)."
+        0,
+        "--drafter-gamma",
+        help="Their gamma (0: the best predicted among 4, 8, 16; a value: the only one profiled).",
     ),
     ngram_max: NgramMaxOption = 3,
     workload: str | None = typer.Option(
@@ -209,6 +211,9 @@ def bench_lm(
         profile_timing_repeats=1 if quick else 3,
         drafters=drafters,
         drafter_gamma=drafter_gamma or None,
+        drafter_profile_gammas=(drafter_gamma,)
+        if drafter_gamma
+        else LMBenchConfig.drafter_profile_gammas,
         ngram_max=ngram_max,
         only=chosen,
         workload=workload,

@@ -130,11 +130,17 @@ def profile_section(config: Any, progress: Progress, **options: Any) -> ProfileR
     """:func:`specbound.profile` as an LM section runs it: on ``config.pair``, the first
     ``config.num_prompts`` shipped prompts, on :data:`LM_THREADS` threads, with the
     config's ``max_new_tokens``, ``samples_per_prompt``, ``runs_per_prompt``, ``seed``,
-    ``gammas`` and ``num_drafts``; ``options`` are the section's other arguments."""
+    and its ``gammas`` and ``num_drafts`` unless ``options`` give them; ``options`` are
+    the section's other arguments."""
     from specbound.lm.engine.threads import torch_threads
     from specbound.lm.prompts import load_prompts
     from specbound.profiling import profile
 
+    settings = (
+        {"gammas": config.gammas, "num_drafts": config.num_drafts}
+        if not ({"gammas", "num_drafts"} <= options.keys())
+        else {}
+    )
     with torch_threads(LM_THREADS):
         return profile(
             config.pair.load(),
@@ -143,8 +149,6 @@ def profile_section(config: Any, progress: Progress, **options: Any) -> ProfileR
             samples_per_prompt=config.samples_per_prompt,
             runs_per_prompt=config.runs_per_prompt,
             seed=config.seed,
-            gammas=config.gammas,
-            num_drafts=config.num_drafts,
             progress=progress,
-            **options,
+            **{**settings, **options},
         )

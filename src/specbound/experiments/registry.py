@@ -34,6 +34,7 @@ REGISTRY: dict[str, str] = {
     "trees": "specbound.experiments.trees",
     "lm_theory": "specbound.experiments.lm_theory",
     "lm_clock": "specbound.experiments.lm_clock",
+    "lm_trees": "specbound.experiments.lm_trees",
     "table1": "specbound.experiments.table1",
 }
 

@@ -20,9 +20,10 @@ thousands in the features):
   pending tokens, the next k - 1 are forwards of M rows); a tree drafts k = D depths and
   adds ``d_tree`` per extra row of its wide depths (:func:`tree_draft_rows`); where the
   first forward feeds u > 2 pending tokens (the draft of ``ngram+model`` catching up on
-  the tokens of model-free rounds it did not see) it adds ``F(u)``, piecewise linear
-  through knots at 2, 4, 8, ... with ``F(2) = 0`` (:attr:`CostBasis.fed_knots`; an SD
-  round feeds 1 or 2 tokens, which ``d_first`` covers);
+  the tokens of model-free rounds it did not see) it adds ``d_fed (u - 2)``
+  (:attr:`CostBasis.catch_up`; an SD round feeds 1 or 2 tokens, which ``d_first``
+  covers; one slope, because a calibration meets few long catch-ups and a curve through
+  them is noise);
 * the rest of the round (verification, cache crops, bookkeeping): ``v_K + w_K k M``;
   a ``lookup`` round has no draft forwards: its drafting (an index lookup in Python) is
   fitted with the rest, and its target call is priced like any other by its rows (k + 1,
@@ -104,9 +105,9 @@ class CostBasis:
     knots: tuple[int, ...]
     rows: tuple[int, ...]
     kinds: tuple[str, ...]
-    #: Knots of the catch-up cost ``F(u)`` of a first draft forward feeding u tokens:
-    #: ``(2, 4, ..., 2^j)`` where calibration met u > 2, else () (no catch-up columns).
-    fed_knots: tuple[int, ...] = ()
+    #: Whether calibration met a first draft forward feeding more than 2 tokens (then
+    #: the column ``draft_catch_up``, the cost per token beyond 2, is fitted).
+    catch_up: bool = False
 
     @property
     def columns(self) -> list[str]:
@@ -118,7 +119,7 @@ class CostBasis:
             *(f"draft_rows@{m}" for m in self.rows),
             "draft_context",
             "draft_tree_rows",
-            *(f"draft_fed@{u}" for u in self.fed_knots[1:]),
+            *(["draft_catch_up"] if self.catch_up else []),
             *(f"other@{k}" for k in self.kinds),
             *(f"other_tokens@{k}" for k in self.kinds),
             *(f"fixed@{k}" for k in (*self.kinds, "autoregressive")),
@@ -182,21 +183,19 @@ class CostBasis:
         return out
 
     def catch_up_features(self, fed: ArrayLike) -> Array:
-        """The catch-up part ``F(u)`` of first draft forwards feeding ``fed`` (n,) tokens
-        (the module docstring; 0 for u <= 2): (n, P). A catch-up beyond 2 tokens needs
-        the calibration to have met one."""
-        u = np.atleast_1d(np.asarray(fed, dtype=np.float64))  # (n,)
-        out = self._empty(u.size)
-        if not (u > 2).any():
+        """The catch-up part ``d_fed (u - 2)`` of first draft forwards feeding ``fed``
+        (n,) tokens (the module docstring; 0 for u <= 2): (n, P). A catch-up beyond 2
+        tokens needs the calibration to have met one."""
+        extra = np.maximum(np.atleast_1d(np.asarray(fed, dtype=np.float64)) - 2.0, 0.0)  # (n,)
+        out = self._empty(extra.size)
+        if not extra.any():
             return out
-        if len(self.fed_knots) < 2:
+        if not self.catch_up:
             raise InvalidInputError(
                 "the cost model was not calibrated for draft forwards that catch up on "
                 "more than 2 tokens (calibrate the combined drafter's rounds)"
             )
-        first = self.index(f"draft_fed@{self.fed_knots[1]}")
-        weights = hat_weights(np.maximum(u, 2.0), self.fed_knots)[:, 1:]  # (n, K-1)
-        out[:, first : first + weights.shape[1]] = weights
+        out[:, self.index("draft_catch_up")] = extra
         return out
 
     def other_features(self, kind: str, drafted: ArrayLike, rows: int) -> Array:

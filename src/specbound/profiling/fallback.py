@@ -28,7 +28,7 @@ feeds the tokens the draft's cache missed: 1 after a model round that refused a 
 after one that kept them all, plus every token a point-mass round emitted since. The
 recursion therefore carries the joint law ``P(m, u)`` of a round starting at m with u
 pending draft tokens (point-mass rounds shift u by what they emit; a model round resets
-it to 1 or 2), and the catch-up ``F(u)`` of
+it to 1 or 2), and the catch-up ``d_fed (u - 2)`` of
 :meth:`~specbound.profiling.costs.CostBasis.catch_up_features` is priced under it.
 """
 
@@ -137,7 +137,7 @@ def _features(
     per_round = np.where((rounds.drafted >= 0)[:, None], lookup, model)  # (L, P)
     fixed = costs.basis.fixed_features(MODEL_ROUND)
     features = rounds.starts[:length] @ per_round + fixed
-    if costs.basis.fed_knots:  # else calibration met no catch-up: priced as SD's
+    if costs.basis.catch_up:  # else calibration met no catch-up: priced as SD's
         catch_up = costs.basis.catch_up_features(np.arange(rounds.fed.size))  # (U, P)
         features = features + rounds.fed @ catch_up
     return np.asarray(features)

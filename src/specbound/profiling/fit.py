@@ -90,20 +90,10 @@ def model_free(record: GenerationRecord, timing: RoundTiming) -> bool:
     return record.kind == LOOKUP or timing.fed == 0
 
 
-def _fed_knots(fed: Sequence[int]) -> tuple[int, ...]:
-    """Knots 2, 4, 8, ... up to the largest catch-up met (() when none fed over 2)."""
-    largest = max(fed, default=0)
-    if largest <= 2:
-        return ()
-    knots = [2]
-    while knots[-1] < largest:
-        knots.append(2 * knots[-1])
-    return tuple(knots)
-
-
 def basis_for(records: Sequence[GenerationRecord]) -> CostBasis:
     """The columns the records can support: knots at the target row counts they met, and
-    at the draft's catch-up sizes (:attr:`~specbound.profiling.costs.CostBasis.fed_knots`)."""
+    the draft's catch-up where a first forward fed more than 2 tokens
+    (:attr:`~specbound.profiling.costs.CostBasis.catch_up`)."""
     speculative = [r for r in records if r.kind != "autoregressive"]
     counts = [t.scored * t.rows for r in speculative for t in r.rounds]
     met = {r.kind for r in records}
@@ -111,10 +101,8 @@ def basis_for(records: Sequence[GenerationRecord]) -> CostBasis:
         met.add(LOOKUP)
     kinds = tuple(k for k in KINDS if k != "autoregressive" and k in met)
     rows = tuple(sorted({r.rows for r in speculative}))
-    fed = [t.fed for r in speculative for t in r.rounds if t.fed is not None]
-    return CostBasis(
-        knots=_knots([1, *counts]), rows=rows or (1,), kinds=kinds, fed_knots=_fed_knots(fed)
-    )
+    catch_up = any(t.fed is not None and t.fed > 2 for r in speculative for t in r.rounds)
+    return CostBasis(knots=_knots([1, *counts]), rows=rows or (1,), kinds=kinds, catch_up=catch_up)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from specbound.experiments.plotting.style import (
     save,
     subplots,
 )
-from specbound.experiments.plotting.trees import trees_figure
+from specbound.experiments.plotting.trees import lm_trees_figure, trees_figure
 
 __all__ = [
     "COLORS",
@@ -45,6 +45,7 @@ __all__ = [
     "hollow_points",
     "lm_clock_figure",
     "lm_theory_figure",
+    "lm_trees_figure",
     "log2_axis",
     "save",
     "subplots",

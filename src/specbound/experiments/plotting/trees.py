@@ -18,7 +18,7 @@ from specbound.experiments.plotting.style import (
     tokens_per_call_series,
 )
 
-__all__ = ["trees_figure"]
+__all__ = ["lm_trees_figure", "trees_figure"]
 
 
 def trees_figure(data: dict[str, Any], path: Path) -> Path:
@@ -79,3 +79,29 @@ def _cases_panel(ax: Any, cases: list[dict[str, Any]]) -> None:
     ax.set_ylabel("simulated mean target calls")
     ax.set_title("exact theory vs Monte Carlo")
     ax.legend(fontsize=8)
+
+
+def lm_trees_figure(data: dict[str, Any], path: Path) -> Path:
+    """Tokens per target call against the node budget on a model pair: the best tree
+    beside the best chain, predicted (lines) and measured (points with 95% intervals)."""
+    T, budgets = data["T"], data["budgets"]
+    fig, axes = subplots(1, 1, width=6.5, height=4.8, title="Token trees on a model pair")
+    ax = axes[0, 0]
+    for k, (kind, label) in enumerate((("tree", "best tree"), ("chain", "best chain (SD)"))):
+        entries = data[kind]
+        tokens_per_call_series(
+            ax,
+            budgets,
+            T,
+            [e["predicted_calls"]["mean"] for e in entries],
+            [e["measured_calls"] for e in entries],
+            color=COLORS[2 * k],
+            marker="os"[k],
+            label=label,
+        )
+    ax.set_xticks(budgets)
+    ax.set_xlabel("node budget (nodes scored per target call)")
+    ax.set_ylabel("tokens per target call")
+    ax.set_title("best tree vs best chain per node budget")
+    ax.legend(fontsize=8)
+    return save(fig, path)
