@@ -107,7 +107,10 @@ def bench_lm(
     max_new_tokens: int = typer.Option(128, "--max-new-tokens", "-n", help="Tokens per run."),
     repeats: int = typer.Option(3, "--repeats", help="Timed repeats (median over them)."),
     gamma: int = typer.Option(
-        0, "--gamma", help="Drafted tokens per round (0: the best predicted by profile)."
+        0,
+        "--gamma",
+        help="Drafted tokens per round (0: the best predicted by profile; a value: the "
+        "only one profiled).",
     ),
     num_drafts: str = typer.Option(
         "2,4", "--num-drafts", "-M", help=f"Batch SD draft counts M (each <= {MAX_LIST_DRAFTS})."
@@ -200,6 +203,7 @@ def bench_lm(
         max_new_tokens=max_new_tokens,
         repeats=repeats,
         gamma=gamma or None,
+        profile_gammas=(gamma,) if gamma else LMBenchConfig.profile_gammas,
         temperature=temperature,
         top_k=top_k or None,
         top_p=None if top_p == 1.0 else top_p,
