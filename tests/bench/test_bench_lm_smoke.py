@@ -131,6 +131,7 @@ def test_bench_lm_tiny_pair_table(
     data = json.loads(out.read_text())
     _check_record(data, tokens=6, hf=False)
     assert data["gamma"] == {**data["gamma"], "value": 2, "source": "option"}
+    assert list(data["gamma"]["predicted_speedup_by_gamma"]) == ["2"]  # the only one profiled
     assert len(data["config"]["prompts"]) == 2
 
 
