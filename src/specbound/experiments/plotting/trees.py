@@ -82,10 +82,11 @@ def _cases_panel(ax: Any, cases: list[dict[str, Any]]) -> None:
 
 
 def lm_trees_figure(data: dict[str, Any], path: Path) -> Path:
-    """Tokens per target call against the node budget on a model pair: the best tree
-    beside the best chain, predicted (lines) and measured (points with 95% intervals)."""
+    """Left: tokens per target call against the node budget on a model pair, the best
+    tree beside the best chain, predicted (lines) and measured (points with 95%
+    intervals). Right: every row's measured target calls against the predicted ones."""
     T, budgets = data["T"], data["budgets"]
-    fig, axes = subplots(1, 1, width=6.5, height=4.8, title="Token trees on a model pair")
+    fig, axes = subplots(1, 2, width=12.5, height=4.8, title="Token trees on a model pair")
     ax = axes[0, 0]
     for k, (kind, label) in enumerate((("tree", "best tree"), ("chain", "best chain (SD)"))):
         entries = data[kind]
@@ -104,4 +105,32 @@ def lm_trees_figure(data: dict[str, Any], path: Path) -> Path:
     ax.set_ylabel("tokens per target call")
     ax.set_title("best tree vs best chain per node budget")
     ax.legend(fontsize=8)
+    _calls_panel(axes[0, 1], data)
     return save(fig, path)
+
+
+def _calls_panel(ax: Any, data: dict[str, Any]) -> None:
+    """Measured mean target calls (95% CI) against the predicted ones, trees and chains."""
+    everything = [*data["tree"], *data["chain"]]
+    predicted = np.asarray([e["predicted_calls"]["mean"] for e in everything])  # (n,)
+    measured = np.asarray([e["measured_calls"]["mean"] for e in everything])  # (n,)
+    low = float(min(predicted.min(), measured.min()))
+    high = float(max(predicted.max(), measured.max()))
+    ax.plot([low, high], [low, high], color="0.5", linewidth=1, label="measured = predicted")
+    for k, kind in enumerate(("tree", "chain")):
+        entries = data[kind]
+        hollow_points(
+            ax,
+            np.asarray([e["predicted_calls"]["mean"] for e in entries]),
+            np.asarray([e["measured_calls"]["mean"] for e in entries]),
+            yerr=Z95 * np.asarray([e["measured_calls"]["se"] for e in entries]),
+            color=COLORS[2 * k],
+            marker="os"[k],
+            size=6,
+            capsize=2,
+            label=f"best {kind} per budget (95% CI)",
+        )
+    ax.set_xlabel("predicted target calls per generation")
+    ax.set_ylabel("measured target calls per generation")
+    ax.set_title("prediction vs measurement")
+    ax.legend(fontsize=8)
