@@ -57,19 +57,23 @@ class LMTreesConfig:
     pair: PairSpec = field(default_factory=PairSpec)
 
 
+def _quick(seed: int, pair: PairSpec) -> LMTreesConfig:
+    """``--quick``, on either pair: one prompt, 8 tokens, budgets 2 and 4."""
+    return LMTreesConfig(
+        seed=seed,
+        num_prompts=1,
+        samples_per_prompt=4,
+        runs_per_prompt=2,
+        max_new_tokens=8,
+        budgets=(2, 4),
+        max_depth=3,
+        timing_repeats=2,
+        pair=pair,
+    )
+
+
 def make_config(quick: bool, seed: int) -> LMTreesConfig:
-    if quick:
-        return LMTreesConfig(
-            seed=seed,
-            num_prompts=1,
-            samples_per_prompt=4,
-            runs_per_prompt=2,
-            max_new_tokens=8,
-            budgets=(2, 4),
-            max_depth=3,
-            timing_repeats=2,
-        )
-    return LMTreesConfig(seed=seed)
+    return _quick(seed, PairSpec()) if quick else LMTreesConfig(seed=seed)
 
 
 def make_pair_config(quick: bool, seed: int, pair: str) -> LMTreesConfig:
@@ -77,17 +81,7 @@ def make_pair_config(quick: bool, seed: int, pair: str) -> LMTreesConfig:
     paths and runs (a real target step costs 40-60 ms on a CPU)."""
     spec = PairSpec.named(pair)
     if quick:
-        return LMTreesConfig(
-            seed=seed,
-            num_prompts=1,
-            samples_per_prompt=2,
-            runs_per_prompt=2,
-            max_new_tokens=8,
-            budgets=(2, 4),
-            max_depth=3,
-            timing_repeats=2,
-            pair=spec,
-        )
+        return _quick(seed, spec)
     return LMTreesConfig(
         seed=seed,
         num_prompts=3,
