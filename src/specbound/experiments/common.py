@@ -14,7 +14,16 @@ if TYPE_CHECKING:
     from specbound.lm import ModelPair
     from specbound.profiling import ProfileReport
 
-__all__ = ["DECODERS", "LM_THREADS", "ChainSpec", "PairSpec", "profile_section", "truncate"]
+__all__ = [
+    "DECODERS",
+    "LM_THREADS",
+    "TIMED_INPUTS",
+    "ChainSpec",
+    "PairSpec",
+    "pair_inputs",
+    "profile_section",
+    "truncate",
+]
 
 #: The resampling rules after an over-acceptance rejection (paper Section 4): Decoding-OPT
 #: samples Theorem 4's ``P* = [q - p b]_+`` normalised, Decoding-UNO samples the target q.
@@ -124,6 +133,23 @@ def truncate(
         MarkovChain(draft.transitions[:horizon], draft.start, name=draft.name),
         MarkovChain(target.transitions[:horizon], target.start, name=target.name),
     )
+
+
+#: The config values a timed LM section's "Inputs" paragraph names (:func:`pair_inputs`).
+TIMED_INPUTS = (
+    "num_prompts",
+    "max_new_tokens",
+    "samples_per_prompt",
+    "runs_per_prompt",
+    "timing_repeats",
+)
+
+
+def pair_inputs(config: dict[str, Any], data: dict[str, Any], *keys: str) -> dict[str, str]:
+    """An LM section's "Inputs" values for its template: the sentence naming the pair
+    (``pair``) and each of the config's ``keys`` as text."""
+    pair = PairSpec(**config["pair"]).describe(data["target"], data["draft"])
+    return {"pair": pair, **{key: str(config[key]) for key in keys}}
 
 
 def profile_section(config: Any, progress: Progress, **options: Any) -> ProfileReport:

@@ -23,7 +23,7 @@ from scipy import stats
 
 from specbound.experiments import plotting
 from specbound.experiments.base import Claim, Experiment, Progress, Record
-from specbound.experiments.common import PairSpec, profile_section
+from specbound.experiments.common import TIMED_INPUTS, PairSpec, pair_inputs, profile_section
 from specbound.experiments.prose import render
 
 __all__ = ["EXPERIMENT", "LMClockConfig", "coverage_claim"]
@@ -189,12 +189,7 @@ def describe(record: Record) -> str:
             "residual": f"{100 * fit['residual_spread']:.1f}%",
             "held_out": "n/a" if held_out is None else f"{100 * held_out:.1f}%",
             "recommended": data["recommended"] or "plain autoregressive decoding",
-            "pair": PairSpec(**config["pair"]).describe(data["target"], data["draft"]),
-            "num_prompts": str(config["num_prompts"]),
-            "max_new_tokens": str(config["max_new_tokens"]),
-            "samples_per_prompt": str(config["samples_per_prompt"]),
-            "runs_per_prompt": str(config["runs_per_prompt"]),
-            "timing_repeats": str(config["timing_repeats"]),
+            **pair_inputs(config, data, *TIMED_INPUTS),
         },
     )
 

@@ -24,7 +24,7 @@ from specbound.estimates import Estimate
 from specbound.experiments import plotting
 from specbound.experiments.base import Claim, Experiment, Progress, Record
 from specbound.experiments.checks import joint_claim
-from specbound.experiments.common import PairSpec, profile_section
+from specbound.experiments.common import PairSpec, pair_inputs, profile_section
 from specbound.experiments.prose import plus_minus, render
 
 __all__ = ["EXPERIMENT", "LMTheoryConfig"]
@@ -213,11 +213,8 @@ def describe(record: Record) -> str:
             "predicted": f"{sd_none['predicted']['rejections']['mean']:.2f}",
             "measured": f"{sd_none['measured']['rejections']['mean']:.2f}",
             "rows": table,
-            "pair": PairSpec(**config["pair"]).describe(data["target"], data["draft"]),
-            "num_prompts": str(config["num_prompts"]),
+            **pair_inputs(config, data, "num_prompts", "samples_per_prompt", "runs_per_prompt"),
             "temperature": f"{config['temperature']:g}",
-            "samples_per_prompt": str(config["samples_per_prompt"]),
-            "runs_per_prompt": str(config["runs_per_prompt"]),
         },
     )
 

@@ -35,7 +35,13 @@ import numpy as np
 from specbound.estimates import Z95
 from specbound.experiments import plotting
 from specbound.experiments.base import Experiment, Progress, Record
-from specbound.experiments.common import LM_THREADS, PairSpec, profile_section
+from specbound.experiments.common import (
+    LM_THREADS,
+    TIMED_INPUTS,
+    PairSpec,
+    pair_inputs,
+    profile_section,
+)
 from specbound.experiments.lm_trees_claims import claims
 from specbound.experiments.prose import render
 
@@ -242,12 +248,7 @@ def describe(record: Record) -> str:
             "chain": data["best_chain"]["label"],
             "chain_measured": f"{data['best_chain']['measured_speedup']['mean']:.2f}",
             "recommended": data["recommended"] or "plain autoregressive decoding",
-            "pair": PairSpec(**config["pair"]).describe(data["target"], data["draft"]),
-            "num_prompts": str(config["num_prompts"]),
-            "max_new_tokens": str(config["max_new_tokens"]),
-            "samples_per_prompt": str(config["samples_per_prompt"]),
-            "runs_per_prompt": str(config["runs_per_prompt"]),
-            "timing_repeats": str(config["timing_repeats"]),
+            **pair_inputs(config, data, *TIMED_INPUTS),
         },
     )
 
