@@ -1,12 +1,15 @@
 """The draft's catch-up in ``ngram+model`` rounds: counted, fitted and priced.
 
 A model round after model-free rounds feeds the draft every token its cache missed in
-one first forward. Three checks:
+one first forward. Four checks:
 
 * the recursion's law of that count (``fed``) against a hand case: a point-mass round
   that keeps one of two proposed tokens emits 2 tokens, so the model round after it feeds
   the pending token plus those 2 (3 tokens); that round refuses its first draft with
   probability 1 - c, and the round after feeds 1 token;
+* against Monte Carlo of the round structure (simulated in the test, random acceptances,
+  20,000 runs): the expected number of model rounds feeding each count, with a negative
+  control that forgets what point-mass rounds emit;
 * against the decoder on the embedded pair, greedy (every acceptance 0 or 1): the counts
   the decoder reports round by round (``RoundTiming.fed``) equal the recursion's law
   exactly, and the run has catch-ups of more than 2 tokens (else nothing is checked);
@@ -180,3 +183,55 @@ def test_the_fit_recovers_the_catch_up_cost() -> None:
     assert priced == pytest.approx(0.5 * MS + catch_up(14), rel=0.05)
     blind_price = float(control.seconds(control.basis.draft_features([1], 1, [50]))[0])
     assert abs(blind_price - priced) > catch_up(14) / 3
+
+
+def simulate_fed(
+    script: dict[int, list[int]],
+    path: list[int],
+    accept: np.ndarray,
+    gamma: int,
+    rng: np.random.Generator,
+) -> list[int]:
+    """One run of the decoder's round structure along ``path``, written here: a scripted
+    point-mass round keeps its matching prefix and emits one more token; a model round
+    keeps each draft with its probability; the draft's pending count grows by what
+    point-mass rounds emit and resets to 1 (refusal) or 2 (all kept) after a model round.
+    Returns the pending counts the model rounds fed."""
+    m, pending, fed, length = 0, 1, [], len(path)
+    while m < length:
+        proposal = script.get(m, [])[: min(gamma, length - m)]
+        if proposal:
+            kept = next((i for i, t in enumerate(proposal) if t != path[m + i]), len(proposal))
+            emitted = min(kept + 1, length - m)
+            m, pending = m + emitted, pending + emitted
+            continue
+        fed.append(pending)
+        end = min(m + gamma, length)
+        i = m
+        while i < end and rng.random() < accept[i]:
+            i += 1
+        m, pending = (i + 1, 1) if i < end else (end + 1, 2)
+    return fed
+
+
+def test_the_catch_up_law_matches_monte_carlo() -> None:
+    """Expected model rounds per fed count: the recursion against 20,000 simulated runs
+    (each count's mean within 4 standard errors, a 99.99% level per cell; the negative
+    control — a law that forgets the point-mass rounds' tokens — is 10+ errors off)."""
+    rng = np.random.default_rng(5)
+    path = list(range(10, 26))  # 16 tokens
+    script = {0: [10, 11, 99], 7: [17, 18], 12: [22, 23, 24]}
+    accept = rng.uniform(0.3, 0.9, size=len(path))
+    law = fallback_rounds(Scripted(script, 1), [1], path, accept, 3, len(path)).fed
+    runs = 20_000
+    counts = np.zeros((runs, law.size))
+    for r in range(runs):
+        for u in simulate_fed(script, path, accept, 3, rng):
+            counts[r, u] += 1
+    mean, se = counts.mean(axis=0), counts.std(axis=0, ddof=1) / np.sqrt(runs)
+    assert (law[3:] > 0.05).any()  # catch-ups beyond 2 are part of the check
+    np.testing.assert_array_less(np.abs(mean - law), 4 * se + 1e-12)
+    forgetful = np.zeros_like(law)
+    forgetful[1] = law[1] + law[3:].sum()  # every long catch-up counted as 1 token
+    forgetful[2] = law[2]
+    assert np.max(np.abs(mean - forgetful) / (se + 1e-12)) > 10
