@@ -17,6 +17,8 @@ docstrings and built by ``make docs``). A fenced block's language decides what h
   - ``python tools/train_pair ARGS``: ARGS parsed by the training script's own parser,
     never run (a full run trains for half an hour and writes the shipped weights; its
     ``--quick`` run is ``tests/test_train_pair.py``'s);
+  - ``python tools/sd_bound.py ARGS``: run (it reads a committed results file; paths
+    relative to the repository's root);
   - ``pip install ...``, ``git clone ...``, ``cd ...``: set-up steps, skipped;
     ``py-spy record ... -- python -c CODE``: CODE is compiled, the profiler not run;
   - anything else fails the test: give it a rule here, or use a ``text`` fence.
@@ -38,6 +40,7 @@ making a command cheap (``--runs 2000``, ``--quick``, ``-n 8``) to marking it.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import re
 import shlex
@@ -199,6 +202,21 @@ def parse_train_pair(argv: list[str]) -> None:
             raise ValueError(err.getvalue().strip().splitlines()[-1]) from exc
 
 
+def run_sd_bound(argv: list[str], mode: str) -> None:
+    """Run the bound tool on a file of the repository (paths relative to its root)."""
+    spec = importlib.util.spec_from_file_location("sd_bound", ROOT / "tools" / "sd_bound.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if mode == "parse-only":
+        return
+    args = [str(ROOT / a) if (ROOT / a).is_file() else a for a in argv]
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = module.main(args)
+    if code != 0:
+        raise ValueError(f"tools/sd_bound.py exit code {code}")
+
+
 def check_command(argv: list[str], mode: str) -> None:
     """Run or check one shell command (rules in the module docstring); raise on failure."""
     if argv[:3] == ["python", "-m", "specbound"]:
@@ -227,6 +245,8 @@ def check_command(argv: list[str], mode: str) -> None:
             raise ValueError(f"not a Makefile target: {unknown or argv}")
     elif argv[:2] == ["python", "tools/train_pair"]:
         parse_train_pair(argv[2:])
+    elif argv[:2] == ["python", "tools/sd_bound.py"]:
+        run_sd_bound(argv[2:], mode)
     elif argv[0] == "py-spy":
         if "-c" in argv:
             compile(argv[argv.index("-c") + 1], "<py-spy -c>", "exec")

@@ -48,6 +48,7 @@ from specbound.validate import check_float, check_int
 
 __all__ = [
     "DEFAULT_GAMMA",
+    "TREE_CHILDREN",
     "TREE_VERIFIERS",
     "VERIFIERS",
     "Algorithm",
@@ -372,6 +373,10 @@ VERIFIERS = ("recursive", "optimal")
 #: A token tree's verifiers: the round-start ones at every node, or traversal
 #: verification of the whole tree (Weng et al. 2025, :mod:`specbound.core.traversal`).
 TREE_VERIFIERS = (*VERIFIERS, "traversal")
+
+#: How a token tree draws a node's children from the draft law (``--children``):
+#: independently, or without replacement (``TreeSpeculative(replacement=False)``).
+TREE_CHILDREN = ("iid", "distinct")
 
 
 def check_algorithm(algorithm: object, name: str = "algorithm") -> Algorithm:

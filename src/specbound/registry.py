@@ -15,6 +15,7 @@ from typing import Any
 
 from specbound.algorithms import (
     DEFAULT_GAMMA,
+    TREE_CHILDREN,
     TREE_VERIFIERS,
     VERIFIERS,
     Algorithm,
@@ -80,6 +81,15 @@ OPTIONS: dict[str, AlgorithmOption] = {
             (2, 1),
             "tree: children per node at each depth, e.g. 4,2,1 (a chain 1,1,1 is SD).",
         ),
+        AlgorithmOption(
+            "children",
+            "--children",
+            "children",
+            "iid",
+            f"tree: how a node's children are drawn from the draft ({' | '.join(TREE_CHILDREN)}"
+            "); distinct: without replacement (recursive verifier only), which pays where "
+            "the draft keeps proposing a token the target refused.",
+        ),
     )
 }
 
@@ -133,13 +143,25 @@ REGISTRY: dict[str, AlgorithmEntry] = {
         ),
         AlgorithmEntry(
             "tree",
-            ("branching", "verifier"),
-            lambda branching, verifier: TreeSpeculative(branching=branching, verifier=verifier),
+            ("branching", "verifier", "children"),
+            lambda branching, verifier, children: TreeSpeculative(
+                branching=branching, verifier=verifier, replacement=_iid(children)
+            ),
             "token tree",
             TREE_VERIFIERS,
         ),
     )
 }
+
+
+def _iid(children: str) -> bool:
+    """``--children``: True for i.i.d. children, False for distinct ones."""
+    if children not in TREE_CHILDREN:
+        raise InvalidAlgorithmError(
+            f"children must be one of {', '.join(TREE_CHILDREN)}, got {children!r}"
+        )
+    return children == "iid"
+
 
 #: Names accepted by the CLI's ``--algorithm``.
 ALGORITHM_NAMES = tuple(REGISTRY)

@@ -82,9 +82,27 @@ def test_greedy_tree_prints_the_greedy_ar_text(
     assert texts[0] == texts[1]
 
 
+def test_distinct_children_from_the_command_line(
+    capsys: pytest.CaptureFixture[str], pair_args: list[str]
+) -> None:
+    """``--children distinct`` decodes a tree of children drawn without replacement."""
+    args = ("-a", "tree", "--tree", "3,2", "--children", "distinct", "-n", "12", "--json")
+    code, out, err = cli(capsys, "a b", *pair_args, *args)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["algorithm"]["replacement"] is False
+    assert data["stats"]["target_calls"] == len(data["stats"]["accepted_lengths"])
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
+        (
+            ["-a", "tree", "--tree", "2,2", "--children", "distinct", "--verifier", "traversal"],
+            "replacement=False",
+        ),
+        (["-a", "tree", "--children", "some"], "children must be one of iid, distinct"),
+        (["-a", "sd", "--children", "distinct"], "--children does not apply"),
         (["-a", "tree", "--tree", "2,1", "--drafter", "ngram"], "token tree"),
         (["-a", "tree", "--tree", "1,1", "--drafter", "ngram"], "token trees are drafted"),
         (["-a", "tree", "--tree", "4,2,1", "--verifier", "optimal"], "--tree 4,2,1"),

@@ -32,7 +32,8 @@ def test_tree_rows_on_the_real_pair() -> None:
         with named_smollm2() as pair:
             ids = encode_prompt(pair, PROMPTS[0])
             paths = sample_paths(pair, ids, 2, 6, sb.lm.SamplingConfig(), np.random.default_rng(0))
-            covers = pooled_acceptance([record_tree_paths(paths, len(ids), 3)]).covers
+            record = record_tree_paths(paths, len(ids), 3, np.random.default_rng(1))
+            covers = pooled_acceptance([record]).covers
             assert np.all((covers >= 0) & (covers <= 1)) and np.all(np.diff(covers) >= -1e-12)
             report = sb.profile(
                 pair,

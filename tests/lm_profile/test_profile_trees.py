@@ -270,7 +270,8 @@ def test_the_search_calibrates_the_rows_and_the_width_it_prices() -> None:
     trees = search_calibration(6, 32)
     assert max(node_count(t.branching) for t in trees) == 6
     assert any(tree_draft_rows(t.branching, t.gamma) > 0 for t in trees)
-    assert [t.branching for t in search_calibration(3, 32)] == [(1, 1, 1)]  # no width fits
+    assert [t.branching for t in search_calibration(3, 32)] == [(1, 1, 1), (1,)]  # no width
+    assert [t.branching for t in search_calibration(1, 32)] == [(1,)]
     assert search_calibration(6, 4)[0].branching == (1, 1, 1, 1)  # the horizon
 
 
@@ -284,7 +285,7 @@ def test_how_far_the_positional_assumption_is_off_on_a_chain(embedded_pair) -> N
     ids = encode_prompt(embedded_pair, PROMPTS[1])
     paths = sample_paths(embedded_pair, ids, 12, 16, sb.lm.SamplingConfig(),
                          np.random.default_rng(5))  # fmt: skip
-    record = record_tree_paths(paths, len(ids), 1)
+    record = record_tree_paths(paths, len(ids), 1, np.random.default_rng(6))
     exact, positional = [], []
     for i, length in enumerate(record.lengths.tolist()):
         _, calls, _ = round_starts_given_path(record.accept[i : i + 1, :length], 3)
@@ -309,7 +310,8 @@ def test_cli_tree_rows_and_search(embedded_pair, capsys: pytest.CaptureFixture[s
     labels = [row["label"] for row in data["rows"]]
     search = data["trees"]
     best = ",".join(map(str, search["best_tree"]["branching"]))
-    assert "tree 2,1 recursive" in labels and f"tree {best} recursive" in labels
+    children = "" if search["best_tree"]["replacement"] else " w/o replacement"
+    assert "tree 2,1 recursive" in labels and f"tree {best} recursive{children}" in labels
     assert search["budget"] == 3 and search["best_tree"]["nodes"] <= 3
     assert search["best_chain"]["branching"] == [1] * len(search["best_chain"]["branching"])
     assert search["best_tree"]["speedup"] >= search["best_chain"]["speedup"]

@@ -170,6 +170,24 @@ def test_tree_shapes_are_a_grid_dimension_of_tree_cells_only() -> None:
     ]
 
 
+def test_distinct_children_are_crossed_with_the_recursive_verifier_only() -> None:
+    import specbound as sb
+    from specbound.sweep.cells import algorithm_spec
+
+    text = TREE_SPEC.replace(
+        'tree = [[2, 1], "3,1", [2, 1]]',
+        'tree = [[2, 1]]\nverifier = ["recursive", "traversal"]\nchildren = ["iid", "distinct"]',
+    ).replace('algorithms = ["sd", "tree"]', 'algorithms = ["tree"]')
+    specs = [algorithm_spec(cell.config) for cell in expand(parse_spec(text))]
+    assert specs == [
+        sb.TreeSpeculative((2, 1)),
+        sb.TreeSpeculative((2, 1), replacement=False),
+        sb.TreeSpeculative((2, 1), verifier="traversal"),
+    ]
+    with pytest.raises(SweepSpecError, match="children"):
+        parse_spec(text.replace('"distinct"]', '"unique"]'))
+
+
 @pytest.mark.parametrize(
     ("value", "fragment"),
     [

@@ -84,14 +84,17 @@ def tree_contender(
     search = reports[0].trees if reports else None
     if tree is None and search is None:
         return []
-    shape = tree if tree is not None else search.best_tree.branching  # type: ignore[union-attr]
-    source = "--tree" if tree is not None else "profile's best tree"
-    label = ",".join(map(str, shape))
+    if tree is not None:
+        algorithm, source = TreeSpeculative(branching=tuple(tree)), "--tree"
+    else:
+        algorithm, source = search.best_tree.algorithm, "profile's best tree"  # type: ignore[union-attr]
+    label = ",".join(map(str, algorithm.branching))
+    children = "" if algorithm.replacement else ", distinct children"
     return [
         Contender(
             TREE_CONTENDER,
-            f"specbound tree {label} recursive ({source})",
-            TreeSpeculative(branching=tuple(shape)),
+            f"specbound tree {label} recursive{children} ({source})",
+            algorithm,
         )
     ]
 

@@ -18,12 +18,14 @@ from specbound.algorithms import Algorithm
 from specbound.cli.app import app
 from specbound.cli.common import check_algorithm_values, echo_json
 from specbound.cli.options import (
+    DEFAULT_CHILDREN,
     DEFAULT_EPS,
     DEFAULT_GAMMA_TEXT,
     DEFAULT_NUM_DRAFTS,
     DEFAULT_TREE_TEXT,
     DEFAULT_VERIFIER,
     AlgorithmOption,
+    ChildrenOption,
     EpsOption,
     GammaOption,
     JsonOption,
@@ -75,6 +77,7 @@ def theory(
     gamma: GammaOption = DEFAULT_GAMMA_TEXT,
     eps: EpsOption = DEFAULT_EPS,
     branching: TreeOption = DEFAULT_TREE_TEXT,
+    children: ChildrenOption = DEFAULT_CHILDREN,
     as_json: JsonOption = False,
 ) -> None:
     """Exact expected rejections, target/draft calls and bias on a chain pair."""
@@ -86,6 +89,7 @@ def theory(
         eps=eps,
         verifier=verifier,
         tree=branching,
+        children=children,
         context=ctx,
     )
     payload = _theory_payload(chain_file, spec)
@@ -127,6 +131,7 @@ def simulate(
     gamma: GammaOption = DEFAULT_GAMMA_TEXT,
     eps: EpsOption = DEFAULT_EPS,
     branching: TreeOption = DEFAULT_TREE_TEXT,
+    children: ChildrenOption = DEFAULT_CHILDREN,
     runs: int = typer.Option(10_000, "--runs", "-n", help="Number of simulated runs."),
     seed: SeedOption = 0,
     as_json: JsonOption = False,
@@ -145,6 +150,7 @@ def simulate(
         eps=eps,
         verifier=verifier,
         tree=branching,
+        children=children,
         context=ctx,
     )
     check_int(runs, "--runs", low=1)

@@ -20,6 +20,7 @@ from specbound.cli.common import (
 )
 from specbound.cli.options import (
     AUTO_THREADS_HELP,
+    DEFAULT_CHILDREN,
     DEFAULT_EPS,
     DEFAULT_GAMMA_TEXT,
     DEFAULT_NUM_DRAFTS,
@@ -27,6 +28,7 @@ from specbound.cli.options import (
     DEFAULT_VERIFIER,
     AlgorithmOption,
     ChatOption,
+    ChildrenOption,
     DeviceOption,
     DrafterOption,
     EpsOption,
@@ -145,6 +147,7 @@ def generate(
     verifier: VerifierOption = DEFAULT_VERIFIER,
     eps: EpsOption = DEFAULT_EPS,
     branching: TreeOption = DEFAULT_TREE_TEXT,
+    children: ChildrenOption = DEFAULT_CHILDREN,
     drafter: DrafterOption = "model",
     ngram_min: NgramMinOption = 1,
     ngram_max: NgramMaxOption = 3,
@@ -171,6 +174,7 @@ def generate(
         eps=eps,
         verifier=verifier,
         tree=branching,
+        children=children,
         context=ctx,
     )
     spec.family.check_decoder()  # before any model is loaded

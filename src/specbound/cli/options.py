@@ -23,6 +23,7 @@ from specbound.registry import (
 
 __all__ = [
     "AUTO_THREADS_HELP",
+    "DEFAULT_CHILDREN",
     "DEFAULT_EPS",
     "DEFAULT_GAMMA_TEXT",
     "DEFAULT_NUM_DRAFTS",
@@ -32,6 +33,7 @@ __all__ = [
     "MODEL_FREE_OPTIONS",
     "AlgorithmOption",
     "ChatOption",
+    "ChildrenOption",
     "DeviceOption",
     "DrafterOption",
     "EpsOption",
@@ -70,6 +72,7 @@ VerifierOption = Annotated[str, typer.Option("--verifier", help=OPTIONS["verifie
 GammaOption = Annotated[str, typer.Option("--gamma", help=OPTIONS["gamma"].help)]
 EpsOption = Annotated[float, typer.Option("--eps", help=OPTIONS["eps"].help)]
 TreeOption = Annotated[str, typer.Option("--tree", help=OPTIONS["branching"].help)]
+ChildrenOption = Annotated[str, typer.Option("--children", help=OPTIONS["children"].help)]
 
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed (reproducible).")]
 DeviceOption = Annotated[
@@ -130,6 +133,7 @@ DEFAULT_NUM_DRAFTS: int = OPTIONS["num_drafts"].default
 DEFAULT_EPS: float = OPTIONS["eps"].default
 DEFAULT_VERIFIER: str = OPTIONS["verifier"].default
 DEFAULT_TREE_TEXT = ",".join(str(b) for b in OPTIONS["branching"].default)
+DEFAULT_CHILDREN: str = OPTIONS["children"].default
 
 
 def parse_tree(text: str) -> tuple[int, ...]:
@@ -171,6 +175,7 @@ def build_algorithm(
     eps: float,
     verifier: str,
     tree: str | None = None,
+    children: str | None = None,
     context: typer.Context | None = None,
 ) -> Algorithm:
     """The spec the shared options describe (``--gamma`` as typed on the command line).
@@ -183,6 +188,8 @@ def build_algorithm(
     options["verifier"] = verifier
     if tree is not None:
         options["branching"] = parse_tree(tree)
+    if children is not None:
+        options["children"] = children
     return algorithm_from_options(name, **options)
 
 

@@ -210,7 +210,8 @@ def format_report(report: Any) -> str:
         search = report.trees
         tree, chain = search.best_tree, search.best_chain
         lines.append(
-            f"best tree within {search.budget} nodes: {','.join(map(str, tree.branching))} "
+            f"best tree within {search.budget} nodes: {','.join(map(str, tree.branching))}"
+            f"{'' if tree.algorithm.replacement else ' (distinct children)'} "
             f"({tree.tokens_per_call:.2f} tokens/call, predicted speed-up "
             f"{tree.speedup:.2f}x); best chain: {','.join(map(str, chain.branching))} "
             f"({chain.tokens_per_call:.2f} tokens/call, {chain.speedup:.2f}x); positional "

@@ -8,9 +8,10 @@ from the *positional acceptance* measured along target-sampled paths (Sequoia: t
 that one of the first b children drawn from the draft law is accepted,
 :mod:`specbound.profiling.trees`). The section
 
-1. samples target paths and measures positional acceptance (its own seed);
-2. at every node budget B takes the tree shape and the chain with the most predicted
-   tokens per call within B nodes (Sequoia's dynamic program,
+1. samples target paths and measures positional acceptance (its own seed), of i.i.d.
+   children and of children drawn without replacement (distinct);
+2. at every node budget B takes the tree (either kind of children) and the chain with
+   the most predicted tokens per call within B nodes (Sequoia's dynamic program,
    :func:`~specbound.profiling.tree_search.best_shapes`; the chain of B nodes is SD with
    gamma B);
 3. profiles them (:func:`specbound.profile`, fresh paths and seeds: predicted and
@@ -101,17 +102,32 @@ def make_pair_config(quick: bool, seed: int, pair: str) -> LMTreesConfig:
     )
 
 
-def _most_tokens(acceptance: Any, budget: int, max_depth: int, chain: bool) -> list[int]:
-    """The shape of the most predicted tokens per call within ``budget`` nodes."""
+def _most_tokens(
+    acceptance: Any, budget: int, max_depth: int, chain: bool
+) -> tuple[float, tuple[int, ...]]:
+    """The most predicted accepted tokens per round within ``budget`` nodes, and the
+    shape that gets them."""
     from specbound.profiling.tree_search import best_shapes
 
     shapes = best_shapes(acceptance, budget, min(budget, max_depth), chain=chain)
-    _, shape = max(shapes.values(), key=lambda item: item[0])
-    return list(shape)
+    return max(shapes.values(), key=lambda item: item[0])
 
 
-def _acceptance(config: LMTreesConfig, pair: Any) -> Any:
-    """Positional acceptance pooled over the prompts' target-sampled paths (step 1)."""
+def _best_tree(acceptance: dict[bool, Any], budget: int, max_depth: int) -> Any:
+    """The tree of the most predicted tokens per call within ``budget`` nodes, its
+    children i.i.d. (``acceptance[True]``) or drawn without replacement (``[False]``)."""
+    from specbound.algorithms import TreeSpeculative
+
+    iid_value, iid = _most_tokens(acceptance[True], budget, max_depth, False)
+    distinct_value, distinct = _most_tokens(acceptance[False], budget, max_depth, False)
+    if distinct_value > iid_value and max(distinct) > 1:
+        return TreeSpeculative(branching=distinct, replacement=False)
+    return TreeSpeculative(branching=iid)
+
+
+def _acceptance(config: LMTreesConfig, pair: Any) -> dict[bool, Any]:
+    """Positional acceptance pooled over the prompts' target-sampled paths (step 1), of
+    i.i.d. children (key True) and of children drawn without replacement (False)."""
     from specbound.estimates import derive_seed
     from specbound.lm import encode_prompt
     from specbound.lm.prompts import load_prompts
@@ -127,8 +143,8 @@ def _acceptance(config: LMTreesConfig, pair: Any) -> Any:
         paths = sample_paths(
             pair, ids, config.samples_per_prompt, config.max_new_tokens, SamplingConfig(), rng
         )
-        records.append(record_tree_paths(paths, len(ids), widest))
-    return pooled_acceptance(records)
+        records.append(record_tree_paths(paths, len(ids), widest, rng))
+    return {replacement: pooled_acceptance(records, replacement) for replacement in (True, False)}
 
 
 def _estimate(value: Any) -> dict[str, float]:
@@ -136,14 +152,14 @@ def _estimate(value: Any) -> dict[str, float]:
 
 
 def compute(config: LMTreesConfig, progress: Progress) -> dict[str, Any]:
-    from specbound.algorithms import Speculative, TreeSpeculative
+    from specbound.algorithms import Speculative
     from specbound.lm.engine.threads import torch_threads
 
     with torch_threads(LM_THREADS):
         acceptance = _acceptance(config, config.pair.load())
     depth = min(config.max_depth, config.max_new_tokens)
-    trees = [_most_tokens(acceptance, b, depth, False) for b in config.budgets]
-    chains = [_most_tokens(acceptance, b, depth, True) for b in config.budgets]
+    trees = [_best_tree(acceptance, b, depth) for b in config.budgets]
+    chains = [list(_most_tokens(acceptance[True], b, depth, True)[1]) for b in config.budgets]
     report = profile_section(
         config,
         progress,
@@ -154,17 +170,17 @@ def compute(config: LMTreesConfig, progress: Progress) -> dict[str, Any]:
         horizon=False,
         stop_at_eos=False,
         timing_repeats=config.timing_repeats,
-        trees=[TreeSpeculative(branching=tuple(t)) for t in trees],
+        trees=trees,
         tree_budget=max(config.budgets),
     )
     rows = {row.label: row for row in report.rows}
 
-    def counts(shape: list[int], chain: bool) -> dict[str, Any]:
-        algorithm = Speculative(gamma=len(shape)) if chain else TreeSpeculative(tuple(shape))
+    def counts(algorithm: Any) -> dict[str, Any]:
         row = rows[algorithm.label]
         assert row.measurement is not None
         return {
-            "shape": shape,
+            "shape": list(getattr(algorithm, "branching", (1,) * (algorithm.gamma or 0))),
+            "replacement": getattr(algorithm, "replacement", True),
             "label": row.label,
             "predicted_calls": _estimate(row.prediction.expected_calls),
             "measured_calls": _estimate(row.measurement.calls),
@@ -172,8 +188,8 @@ def compute(config: LMTreesConfig, progress: Progress) -> dict[str, Any]:
 
     search = report.trees
     assert search is not None and report.costs is not None
-    chosen = rows[TreeSpeculative(branching=search.best_tree.branching).label]
-    chain = rows[TreeSpeculative(branching=search.best_chain.branching).label]
+    chosen = rows[search.best_tree.algorithm.label]
+    chain = rows[search.best_chain.algorithm.label]
     assert chosen.measurement is not None and chain.measurement is not None
     assert chosen.measurement.speedup is not None and chain.measurement.speedup is not None
     predicted = chosen.prediction.predicted_speedup
@@ -184,9 +200,10 @@ def compute(config: LMTreesConfig, progress: Progress) -> dict[str, Any]:
         "draft": Path(report.draft_name).name,
         "T": config.max_new_tokens,
         "budgets": list(config.budgets),
-        "acceptance": acceptance.to_dict(),
-        "tree": [counts(t, chain=False) for t in trees],
-        "chain": [counts(c, chain=True) for c in chains],
+        "acceptance": acceptance[True].to_dict(),
+        "distinct_acceptance": acceptance[False].to_dict(),
+        "tree": [counts(t) for t in trees],
+        "chain": [counts(Speculative(gamma=len(c))) for c in chains],
         "chosen": {
             "label": chosen.label,
             "is_chain": search.best_tree.is_chain,
@@ -223,6 +240,12 @@ def plot(data: dict[str, Any], fig_dir: Path) -> list[Path]:
     return [plotting.lm_trees_figure(data, fig_dir / "lm_trees.png")]
 
 
+def _shape(entry: dict[str, Any]) -> str:
+    """``4,1``, or ``4,1 distinct`` for children drawn without replacement."""
+    shape = ",".join(map(str, entry["shape"]))
+    return shape if entry.get("replacement", True) else f"{shape} distinct"
+
+
 def _ratio(tree: dict[str, Any], chain: dict[str, Any]) -> float:
     return float(chain["measured_calls"]["mean"] / tree["measured_calls"]["mean"])
 
@@ -231,7 +254,7 @@ def describe(record: Record) -> str:
     config, data = record.config, record.data
     T = data["T"]
     table = "\n".join(
-        f"| {b} | {','.join(map(str, t['shape']))} | "
+        f"| {b} | {_shape(t)} | "
         f"{T / t['predicted_calls']['mean']:.2f} | {T / t['measured_calls']['mean']:.2f} | "
         f"{T / c['measured_calls']['mean']:.2f} (gamma {len(c['shape'])}) | {_ratio(t, c):.2f} |"
         for b, t, c in zip(data["budgets"], data["tree"], data["chain"], strict=True)
@@ -256,7 +279,7 @@ def describe(record: Record) -> str:
 EXPERIMENT = Experiment(
     name="lm_trees",
     title="Token trees on real models — tokens per call and the chosen tree",
-    revision=1,
+    revision=2,
     make_config=make_config,
     compute=compute,
     claims=claims,

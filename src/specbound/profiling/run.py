@@ -274,7 +274,8 @@ def profile(
         )
         add_headroom(paths, headroom)
         if tree_specs or tree_budget is not None:
-            tree_paths.append(record_tree_paths(paths, len(prompt_ids), max_children))
+            tree_rng = np.random.default_rng(derive_seed(seed, 8, i))
+            tree_paths.append(record_tree_paths(paths, len(prompt_ids), max_children, tree_rng))
         add_block_paths(
             pair,
             prompt_ids,
@@ -308,9 +309,15 @@ def profile(
     search: TreeSearch | None = None
     if tree_budget is not None and costs is not None:
         depth = min(tree_budget, max_new_tokens)
-        search = search_trees(pooled_acceptance(tree_paths), costs, tree_budget, depth)
+        search = search_trees(
+            pooled_acceptance(tree_paths),
+            costs,
+            tree_budget,
+            depth,
+            distinct=pooled_acceptance(tree_paths, replacement=False),
+        )
         for choice in (search.best_tree, search.best_chain):
-            tree_specs.append(TreeSpeculative(branching=choice.branching))
+            tree_specs.append(choice.algorithm)
         tree_specs = list(dict.fromkeys(tree_specs))
     for tree in tree_specs:
         samples[tree] = PathSamples()

@@ -8,7 +8,9 @@ prediction needs, small enough to keep for all prompts until the search has chos
 shape (:mod:`specbound.profiling.tree_search`):
 
 * the per-position covers ``A(b)`` of :func:`~specbound.profiling.trees.covers_along`
-  (the positional acceptance model: any shape, Sequoia's assumption);
+  (the positional acceptance model: any shape, Sequoia's assumption), and those of
+  children drawn without replacement,
+  :func:`~specbound.profiling.trees.distinct_covers_along` (one draw per position);
 * SD's exact per-position acceptance given the output (``min(p, q)(x) / q(x)``,
   :func:`~specbound.core.acceptance_given_output`): a chain ``(1, ..., 1)`` is
   ``Speculative(gamma=D)``, so its prediction is the exact along-path expectation
@@ -37,7 +39,12 @@ from specbound.profiling.costs import CostModel
 from specbound.profiling.paths import SampledPaths
 from specbound.profiling.predict import PathSamples, round_starts_given_path
 from specbound.profiling.tree_search import MAX_TREE_BUDGET
-from specbound.profiling.trees import PositionalAcceptance, covers_along, round_starts
+from specbound.profiling.trees import (
+    PositionalAcceptance,
+    covers_along,
+    distinct_covers_along,
+    round_starts,
+)
 
 __all__ = [
     "TreePaths",
@@ -52,7 +59,8 @@ Array = NDArray[np.float64]
 
 def check_profiled_tree(tree: object) -> TreeSpeculative:
     """A tree the profile predicts: a shape ``(4, 2, 1)`` or a ``TreeSpeculative`` with
-    ``verifier="recursive"`` and i.i.d. children; one clear error otherwise."""
+    ``verifier="recursive"`` (children i.i.d. or without replacement); one clear error
+    otherwise."""
     if isinstance(tree, TreeSpeculative):
         algorithm = tree
     elif isinstance(tree, (tuple, list)):
@@ -65,10 +73,10 @@ def check_profiled_tree(tree: object) -> TreeSpeculative:
             f"trees: {algorithm.label!r} has {nodes} nodes; the profile predicts trees of "
             f"at most {MAX_TREE_BUDGET} (one target call scores every node)"
         )
-    if algorithm.verifier != "recursive" or not algorithm.replacement:
+    if algorithm.verifier != "recursive":
         raise InvalidInputError(
-            f"trees: the profile predicts trees verified by recursive rejection with "
-            f"i.i.d. children (positional acceptance), got {algorithm.label!r}"
+            f"trees: the profile predicts trees verified by recursive rejection "
+            f"(positional acceptance), got {algorithm.label!r}"
         )
     return algorithm
 
@@ -76,33 +84,47 @@ def check_profiled_tree(tree: object) -> TreeSpeculative:
 @dataclass(frozen=True)
 class TreePaths:
     """One prompt's paths as the tree predictions read them: ``lengths`` (R,), the
-    ``prompt_length``, per-position ``covers`` (R, T, B) and SD's exact per-position
-    acceptance given the output ``accept`` (R, T)."""
+    ``prompt_length``, per-position ``covers`` (R, T, B) of i.i.d. children and
+    ``distinct`` (R, T, B) of children drawn without replacement, and SD's exact
+    per-position acceptance given the output ``accept`` (R, T)."""
 
     lengths: NDArray[np.int64]
     prompt_length: int
     covers: Array
+    distinct: Array
     accept: Array
 
-    def positions(self) -> Array:
+    def covers_of(self, replacement: bool) -> Array:
+        """The covers of i.i.d. children (``replacement``) or of distinct ones."""
+        return self.covers if replacement else self.distinct
+
+    def positions(self, replacement: bool = True) -> Array:
         """Every position's covers, pooled: (n, B)."""
-        return np.concatenate([self.covers[i, :n] for i, n in enumerate(self.lengths.tolist())])
+        covers = self.covers_of(replacement)
+        return np.concatenate([covers[i, :n] for i, n in enumerate(self.lengths.tolist())])
 
 
-def record_tree_paths(paths: SampledPaths, prompt_length: int, max_children: int) -> TreePaths:
+def record_tree_paths(
+    paths: SampledPaths, prompt_length: int, max_children: int, rng: np.random.Generator
+) -> TreePaths:
     """What the tree predictions need of one prompt's ``paths`` (covers for 1..
-    ``max_children`` children per node)."""
+    ``max_children`` children per node; ``rng`` draws the refused distinct children)."""
     draft, target = paths.draft_probs, paths.target_probs  # (R, T, V)
-    covers = np.stack(
-        [covers_along(draft[i], target[i], max_children) for i in range(paths.num_samples)]
-    )  # (R, T, B), path by path to bound the memory of the residuals
+    rows = range(paths.num_samples)  # path by path, to bound the memory of the residuals
+    covers = np.stack([covers_along(draft[i], target[i], max_children) for i in rows])
+    distinct = np.stack(
+        [distinct_covers_along(draft[i], target[i], max_children, rng) for i in rows]
+    )  # (R, T, B)
     accept = kernels.gather(acceptance_given_output(SpeculativeRule(), draft, target), paths.tokens)
-    return TreePaths(paths.lengths.astype(np.int64), prompt_length, covers, accept)
+    return TreePaths(paths.lengths.astype(np.int64), prompt_length, covers, distinct, accept)
 
 
-def pooled_acceptance(records: Sequence[TreePaths]) -> PositionalAcceptance:
-    """The positional acceptance of every position of every recorded path."""
-    return PositionalAcceptance.mean_of(np.concatenate([r.positions() for r in records]))
+def pooled_acceptance(
+    records: Sequence[TreePaths], replacement: bool = True
+) -> PositionalAcceptance:
+    """The positional acceptance of every position of every recorded path, of i.i.d.
+    children (``replacement``) or of children drawn without replacement."""
+    return PositionalAcceptance.mean_of(np.concatenate([r.positions(replacement) for r in records]))
 
 
 def add_tree_samples(
@@ -126,7 +148,8 @@ def add_tree_samples(
                 )
                 rejected, called, start = float(rejections[0]), float(calls[0]), starts[0]
             else:
-                acceptance = PositionalAcceptance.mean_of(record.covers[i, :length])
+                covers = record.covers_of(tree.replacement)
+                acceptance = PositionalAcceptance.mean_of(covers[i, :length])
                 called, rejected, start = round_starts(
                     branching, acceptance, length, max_new_tokens
                 )

@@ -14,7 +14,9 @@ level of ``w`` nodes that use exactly ``n`` more nodes in exactly ``d`` more lev
 ``N + 1`` rows, D draft forwards, verification —, so the predicted wall-clock speed-up
 ``(1 + g(1, N, D)) / seconds(N, D) * seconds of one autoregressive step`` is maximised
 over every (N, D) within the budget. The best chain at the same budget is the same
-search restricted to ``b = 1``.
+search restricted to ``b = 1``. The program runs once on the covers of i.i.d. children
+and once on those of children drawn without replacement (distinct children: a larger
+cover where the draft keeps proposing the same refused token); the better shape wins.
 """
 
 from __future__ import annotations
@@ -99,12 +101,21 @@ def best_shapes(
 @dataclass(frozen=True)
 class TreeChoice:
     """A shape chosen by the search: its predicted tokens per call, round seconds and
-    speed-up over autoregressive decoding (steady state, no horizon)."""
+    speed-up over autoregressive decoding (steady state, no horizon); ``replacement``
+    False: its children are drawn without replacement."""
 
     branching: tuple[int, ...]
     tokens_per_call: float
     round_seconds: float
     speedup: float
+    replacement: bool = True
+
+    @property
+    def algorithm(self) -> TreeSpeculative:
+        """The tree itself (a chain is drawn i.i.d.: one child per node is the same)."""
+        return TreeSpeculative(
+            branching=self.branching, replacement=self.replacement or self.is_chain
+        )
 
     @property
     def nodes(self) -> int:
@@ -117,6 +128,7 @@ class TreeChoice:
     def to_dict(self) -> dict[str, Any]:
         return {
             "branching": list(self.branching),
+            "replacement": self.replacement or self.is_chain,
             "nodes": self.nodes,
             "tokens_per_call": self.tokens_per_call,
             "round_seconds": self.round_seconds,
@@ -131,17 +143,18 @@ def best_tree(
     round_seconds: RoundSeconds,
     step_seconds: float,
     chain: bool = False,
+    replacement: bool = True,
 ) -> TreeChoice:
     """The shape within ``budget`` nodes and ``max_depth`` levels of the best predicted
     speed-up ``tokens per call / round_seconds(shape) * step_seconds`` (``chain``: the
-    best chain)."""
+    best chain; ``replacement``: what ``acceptance`` describes, recorded in the choice)."""
     best: TreeChoice | None = None
     for value, shape in best_shapes(acceptance, budget, max_depth, chain).values():
         seconds = round_seconds(shape)
         tokens = 1.0 + value
         speedup = tokens / seconds * step_seconds if seconds > 0 else math.inf
         if best is None or speedup > best.speedup:
-            best = TreeChoice(shape, tokens, seconds, speedup)
+            best = TreeChoice(shape, tokens, seconds, speedup, replacement)
     if best is None:
         raise InvalidInputError(f"no tree shape fits budget={budget} and depth {max_depth}")
     return best
@@ -149,13 +162,16 @@ def best_tree(
 
 @dataclass(frozen=True)
 class TreeSearch:
-    """The search's outcome: the node ``budget``, the pooled positional ``acceptance``,
-    the best tree and the best chain within the budget (predicted, steady state)."""
+    """The search's outcome: the node ``budget``, the pooled positional ``acceptance``
+    (i.i.d. children) and ``distinct`` (children without replacement; None: not
+    searched), the best tree and the best chain within the budget (predicted, steady
+    state)."""
 
     budget: int
     acceptance: PositionalAcceptance
     best_tree: TreeChoice
     best_chain: TreeChoice
+    distinct: PositionalAcceptance | None = None
 
     @property
     def tokens_per_call_vs_chain(self) -> float:
@@ -165,6 +181,7 @@ class TreeSearch:
         return {
             "budget": self.budget,
             "acceptance": self.acceptance.to_dict(),
+            "distinct_acceptance": None if self.distinct is None else self.distinct.to_dict(),
             "best_tree": self.best_tree.to_dict(),
             "best_chain": self.best_chain.to_dict(),
             "tokens_per_call_vs_chain": self.tokens_per_call_vs_chain,
@@ -174,21 +191,30 @@ class TreeSearch:
 def search_calibration(budget: int, max_new_tokens: int) -> list[TreeSpeculative]:
     """The trees the cost model must time for a search within ``budget`` nodes: a chain
     of the budget's depth (its call scores ``budget + 1`` rows: knots of ``T(n)`` up to
-    the largest tree) and, from a budget of 4 on, ``(budget // 2, 1)``, whose second
-    draft forward carries ``budget // 2`` nodes (the wide-drafting cost ``d_tree``)."""
+    the largest tree), the one-node tree ``(1,)`` (the smallest tree round, so that a
+    small chosen shape is priced between timed rounds, not extrapolated from large ones)
+    and, from a budget of 4 on, ``(budget // 2, 1)``, whose second draft forward carries
+    ``budget // 2`` nodes (the wide-drafting cost ``d_tree``)."""
     trees = [TreeSpeculative(branching=(1,) * min(budget, max_new_tokens))]
+    if budget >= 2:
+        trees.append(TreeSpeculative(branching=(1,)))
     if budget >= 4 and max_new_tokens >= 2:
         trees.append(TreeSpeculative(branching=(budget // 2, 1)))
-    return trees
+    return list(dict.fromkeys(trees))
 
 
 def search_trees(
-    acceptance: PositionalAcceptance, costs: CostModel, budget: int, max_depth: int
+    acceptance: PositionalAcceptance,
+    costs: CostModel,
+    budget: int,
+    max_depth: int,
+    distinct: PositionalAcceptance | None = None,
 ) -> TreeSearch:
     """The best tree and the best chain within ``budget`` nodes and ``max_depth`` levels
     on this machine: rounds priced by the fitted cost model at its median context
     (:meth:`~specbound.profiling.costs.CostBasis.tree_features`, a bonus position scored),
-    against one autoregressive step."""
+    against one autoregressive step. With ``distinct`` (the covers of children drawn
+    without replacement) trees of distinct children compete too."""
 
     def seconds(shape: tuple[int, ...]) -> float:
         features = costs.basis.tree_features(
@@ -197,9 +223,14 @@ def search_trees(
         return float(costs.seconds(features)[0])
 
     step = costs.autoregressive_per_token()
+    tree = best_tree(acceptance, budget, max_depth, seconds, step)
+    if distinct is not None:
+        other = best_tree(distinct, budget, max_depth, seconds, step, replacement=False)
+        tree = other if other.speedup > tree.speedup and not other.is_chain else tree
     return TreeSearch(
         budget=budget,
         acceptance=acceptance,
-        best_tree=best_tree(acceptance, budget, max_depth, seconds, step),
+        best_tree=tree,
         best_chain=best_tree(acceptance, budget, max_depth, seconds, step, chain=True),
+        distinct=distinct,
     )

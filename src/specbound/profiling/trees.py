@@ -19,6 +19,12 @@ the recursion ``V(node) = sum_k P(k-th accepted, earlier refused) (1 + V(child k
 all children at a depth have the same value, so for a per-depth shape
 ``V_{d-1} = A(b_d) (1 + V_d)``, ``V_D = 0``, and the expected accepted depth is
 ``sum_{d=1}^D prod_{j<=d} A(b_j)``; tokens per call add the residual or bonus token.
+Children drawn **without replacement** (``replacement=False``: SpecTr, Sequoia) are
+distinct, so a node's cover is larger where the draft keeps proposing the same wrong
+token. Their cover ``A'(b)`` depends on which children were refused (the draft law of
+child m has the earlier ones removed), so :func:`distinct_covers_along` estimates it
+by one Rao-Blackwellised draw of the refused children per position (unbiased; the
+average over a path's positions is what the model uses).
 The assumption ignores that acceptance falls off deeper in a tree (a node below a
 refused-then-accepted child follows a prefix the draft liked less);
 ``tests/profiling/test_profile_trees.py`` measures how far it is off on a chain, where
@@ -34,11 +40,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from specbound.core import kernels
+from specbound.core.sampling import sample_categorical
 
 __all__ = [
     "PositionalAcceptance",
     "accepted_depth_law",
     "covers_along",
+    "distinct_covers_along",
     "expected_accepted_depth",
     "round_starts",
 ]
@@ -58,6 +66,43 @@ def covers_along(draft: Array, target: Array, max_children: int) -> Array:
         out[..., k] = 1.0 - refused
         residual = kernels.residual_rows(draft, residual)  # r_{k+2}
     return out
+
+
+def distinct_covers_along(
+    draft: Array, target: Array, max_children: int, rng: np.random.Generator
+) -> Array:
+    """The cover ``A'(b)`` of b children drawn **without replacement**, for b = 1..
+    ``max_children``: draft and target laws (..., V) -> (..., max_children), one unbiased
+    draw per position.
+
+    The rule (:class:`~specbound.core.without_replacement.RecursiveWithoutReplacementRule`):
+    child m is drawn from ``p_m`` (p with children 1..m-1 removed, renormalised) and
+    accepted with ``min(1, r_m / p_m)``; refused, ``r_{m+1} = [r_m - p_m]_+``
+    normalised. Given the refused children so far, child m is refused with probability
+    ``TV(p_m, r_m)``, and a refused child is distributed as ``[p_m - r_m]_+`` normalised.
+    So ``P(children 1..b refused) = E[prod_{m<=b} TV(p_m, r_m)]`` over refused children
+    drawn from those laws one after another: each position's product along one such draw
+    is an unbiased estimate, and ``1 -`` it the cover. A draft law with fewer than b
+    tokens runs out of children: ``p_m = 0``, ``TV = 1``, the cover stays.
+    """
+    shape = np.shape(draft)
+    law = np.array(draft, dtype=np.float64).reshape(-1, shape[-1])  # (n, V) p_m
+    residual = np.array(target, dtype=np.float64).reshape(-1, shape[-1])  # (n, V) r_m
+    refused = np.ones(law.shape[0])  # (n,) the product of TV(p_m, r_m) so far
+    out = np.empty((law.shape[0], max_children))
+    for m in range(max_children):
+        refused = refused * kernels.tv_rows(law, residual)
+        out[:, m] = 1.0 - refused
+        if m == max_children - 1:
+            break
+        excess = np.maximum(law - residual, 0.0)  # (n, V) the refused child's law
+        drawn = np.flatnonzero(excess.sum(axis=-1) > kernels.RESIDUAL_MASS_FLOOR)
+        residual = kernels.residual_rows(law, residual)  # r_{m+1}
+        if drawn.size:
+            law[drawn, sample_categorical(excess[drawn], rng)] = 0.0
+        total = law.sum(axis=-1, keepdims=True)
+        law = np.divide(law, total, out=np.zeros_like(law), where=total > 0)  # p_{m+1}
+    return out.reshape(*shape[:-1], max_children)
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,8 @@ def algorithm_settings(grid: ChainGrid | LMGrid) -> Iterator[dict[str, Any]]:
             setting = dict(zip(keys, values, strict=True))
             if "verifier" in setting and setting["verifier"] not in entry.verifiers:
                 continue  # e.g. traversal verification is a tree's only
+            if setting.get("children", "iid") != "iid" and setting["verifier"] != "recursive":
+                continue  # distinct children are verified by recursive rejection only
             yield {"algorithm": name, **setting}
 
 

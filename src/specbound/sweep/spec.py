@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from specbound.algorithms import TREE_VERIFIERS
+from specbound.algorithms import TREE_CHILDREN, TREE_VERIFIERS
 from specbound.errors import SpecboundError
 from specbound.registry import ALGORITHM_NAMES, OPTIONS
 from specbound.sweep.spec_reading import (
@@ -88,6 +88,7 @@ class ChainGrid:
     tree: tuple[tuple[int, ...], ...]
     random: tuple[RandomChains, ...]
     files: tuple[str, ...]
+    children: tuple[str, ...] = ("iid",)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class LMGrid:
     verifier: tuple[str, ...]
     tree: tuple[tuple[int, ...], ...]
     drafter: tuple[str, ...] = ("model",)
+    children: tuple[str, ...] = ("iid",)
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ class SweepSpec:
 
 # ---------------------------------------------------------------------------- tables
 
-_SETTING_KEYS = ("algorithms", "gamma", "M", "eps", "verifier", "tree")
+_SETTING_KEYS = ("algorithms", "gamma", "M", "eps", "verifier", "tree", "children")
 _CHAIN_KEYS = ("compute", "n_runs", *_SETTING_KEYS, "random", "files")
 _RANDOM_KEYS = ("T", "S", "mix", "concentration", "zeros", "seeds")
 _LM_KEYS: tuple[str, ...] = ("compute", "pairs", "prompts", "prompts_file", "responses")
@@ -156,6 +158,9 @@ def _settings(table: SpecTable, algorithms: Sequence[str]) -> dict[str, tuple[An
         "eps": table.get_list("eps", as_float(0.0), [0.1]),
         "verifier": table.get_list("verifier", as_choice(TREE_VERIFIERS), ["recursive"]),
         "tree": table.get_list("tree", as_branching, [OPTIONS["branching"].default]),
+        "children": table.get_list(
+            "children", as_choice(TREE_CHILDREN), [OPTIONS["children"].default]
+        ),
     }
 
 
