@@ -362,6 +362,7 @@ def test_a_sweep_grid_crosses_traversal_with_trees_only() -> None:
         eps=(0.1,),
         verifier=("recursive", "traversal"),
         tree=((2, 1),),
+        children=("iid",),
     )
     settings = list(algorithm_settings(grid))  # type: ignore[arg-type]
     pairs = {(s["algorithm"], s["verifier"]) for s in settings}
