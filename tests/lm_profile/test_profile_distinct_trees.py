@@ -17,11 +17,9 @@ Checked:
 * on a pair whose every state has the same draft and target laws the positional model is
   exact, so a distinct tree's expected target calls from those covers equal the exact
   chain theory of ``TreeSpeculative(..., replacement=False)`` to 1e-12;
-* on the embedded pair the profile's row of a distinct tree predicts the decoder's
-  target calls (|z| < 3.29, 3 prompts x 20 paths, 3 x 20 runs); negative control: SD
-  gamma 1's prediction for the 8-child distinct star is rejected. (The i.i.d. star's
-  prediction is no control here: with this pair's good draft, 8 i.i.d. and 8 distinct
-  children cover nearly the same mass, |z| about 0.3.)
+* the profile's rows of distinct trees against the decoder on the embedded pair:
+  ``test_tree_prediction_agrees_with_the_decoder`` in test_profile_trees.py, beside the
+  i.i.d. trees.
 """
 
 from __future__ import annotations
@@ -32,7 +30,6 @@ import numpy as np
 import pytest
 
 import specbound as sb
-from specbound.estimates import agreement_z
 from specbound.profiling.tree_search import best_tree
 from specbound.profiling.trees import PositionalAcceptance, distinct_covers_along, round_starts
 
@@ -121,35 +118,3 @@ def test_the_search_records_which_children_it_chose() -> None:
     assert choice.to_dict()["replacement"] is False
     chain = best_tree(covers, 6, 3, lambda shape: 1.0, 1.0, chain=True, replacement=False)
     assert chain.algorithm == sb.TreeSpeculative(chain.branching)  # a chain is drawn i.i.d.
-
-
-def test_distinct_tree_prediction_agrees_with_the_decoder(embedded_pair) -> None:  # type: ignore[no-untyped-def]
-    trees = [
-        sb.TreeSpeculative((8,), replacement=False),
-        sb.TreeSpeculative((3, 2), replacement=False),
-    ]
-    report = sb.profile(
-        embedded_pair,
-        PROMPTS,
-        max_new_tokens=16,
-        samples_per_prompt=20,
-        gammas=(1,),
-        num_drafts=(),
-        eps=(),
-        blocks=False,
-        horizon=False,
-        runs_per_prompt=20,
-        timing=False,
-        common_seeds=False,
-        trees=trees,
-    )
-    for tree in trees:
-        row = report.find(tree)
-        assert row.z_calls is not None and abs(row.z_calls) < Z_ALPHA, (tree.label, row.z_calls)
-    # negative control: the one-child chain's prediction (SD gamma 1) for the distinct
-    # star (on this pair's good draft the i.i.d. star's prediction is too close to tell)
-    distinct = report.find(trees[0]).measurement
-    chain = report.find(sb.Speculative(gamma=1)).prediction
-    assert distinct is not None
-    z = agreement_z(chain.calls_per_token, distinct.calls_per_token)
-    assert abs(z) > Z_ALPHA, z

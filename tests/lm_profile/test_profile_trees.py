@@ -16,8 +16,9 @@ Formulas checked (paper notation p = draft, q = target):
   over ``shapes_within`` the budget;
 * on the embedded pair: a chain tree's row equals SD's row along the same paths; a
   tree's predicted calls per token agrees with the decoder's measured mean at ALPHA =
-  1e-3 (|z| < 3.29, 3 prompts x 20 paths, 3 x 20 runs), and the negative control (the
-  chain's prediction for a 4-child star) is rejected (power: the two differ by ~7 se).
+  1e-3 (|z| < 3.29, 3 prompts x 20 paths, 3 x 20 runs), i.i.d. and distinct children
+  alike, and the negative control (the chain's prediction for a 4-child star and for an
+  8-distinct-child star) is rejected (power: they differ by ~7 and ~11 se).
 """
 
 from __future__ import annotations
@@ -196,7 +197,13 @@ def test_chain_tree_row_is_sds_row(embedded_pair) -> None:  # type: ignore[no-un
 
 
 def test_tree_prediction_agrees_with_the_decoder(embedded_pair) -> None:  # type: ignore[no-untyped-def]
-    trees = [(2, 2), (4,)]
+    """I.i.d. and distinct children (``replacement=False``: their covers are
+    tests/lm_profile/test_profile_distinct_trees.py's)."""
+    distinct = [
+        sb.TreeSpeculative((8,), replacement=False),
+        sb.TreeSpeculative((3, 2), replacement=False),
+    ]
+    trees = [sb.TreeSpeculative((2, 2)), sb.TreeSpeculative((4,)), *distinct]
     report = sb.profile(
         embedded_pair,
         PROMPTS,
@@ -212,15 +219,18 @@ def test_tree_prediction_agrees_with_the_decoder(embedded_pair) -> None:  # type
         common_seeds=False,
         trees=trees,
     )
-    for shape in trees:
-        row = report.find(sb.TreeSpeculative(branching=shape))
-        assert row.z_calls is not None and abs(row.z_calls) < Z_ALPHA, (shape, row.z_calls)
-    # negative control: the chain's prediction (SD gamma=1) for the 4-child star
-    star = report.find(sb.TreeSpeculative(branching=(4,))).measurement
+    for tree in trees:
+        row = report.find(tree)
+        assert row.z_calls is not None and abs(row.z_calls) < Z_ALPHA, (tree.label, row.z_calls)
+    # negative control: the chain's prediction (SD gamma=1) for the 4-child and the
+    # 8-distinct-child stars (the i.i.d. star's prediction is no control for the distinct
+    # one: with this pair's good draft the two differ by about 0.3 standard errors)
     chain = report.find(sb.Speculative(gamma=1)).prediction
-    assert star is not None
-    z = agreement_z(chain.calls_per_token, star.calls_per_token)
-    assert abs(z) > Z_ALPHA, z
+    for star in (sb.TreeSpeculative((4,)), distinct[0]):
+        measured = report.find(star).measurement
+        assert measured is not None
+        z = agreement_z(chain.calls_per_token, measured.calls_per_token)
+        assert abs(z) > Z_ALPHA, (star.label, z)
 
 
 def test_tree_features_price_what_the_decoder_reports(embedded_pair) -> None:  # type: ignore[no-untyped-def]
