@@ -310,7 +310,8 @@ def test_cli_tree_rows_and_search(embedded_pair, capsys: pytest.CaptureFixture[s
     from specbound.cli import app
     from specbound.cli.common import run_app
 
-    args = ["profile", "--tree", "2,1", "--tree-budget", "3", "-n", "6", "--num-prompts", "1"]
+    args = ["profile", "--tree", "2,1", "--tree", "2", "--children", "distinct"]
+    args += ["--tree-budget", "3", "-n", "6", "--num-prompts", "1"]
     args += ["--samples-per-prompt", "3", "--runs-per-prompt", "2", "--gamma", "2", "-M", "2"]
     args += ["--eps", "none", "--no-blocks", "--threads", "1", "-q", "--json"]
     code = run_app(app, args)
@@ -321,7 +322,9 @@ def test_cli_tree_rows_and_search(embedded_pair, capsys: pytest.CaptureFixture[s
     search = data["trees"]
     best = ",".join(map(str, search["best_tree"]["branching"]))
     children = "" if search["best_tree"]["replacement"] else " w/o replacement"
-    assert "tree 2,1 recursive" in labels and f"tree {best} recursive{children}" in labels
+    assert "tree 2,1 recursive w/o replacement" in labels  # --children distinct
+    assert "tree 2 recursive w/o replacement" in labels
+    assert f"tree {best} recursive{children}" in labels
     assert search["budget"] == 3 and search["best_tree"]["nodes"] <= 3
     assert search["best_chain"]["branching"] == [1] * len(search["best_chain"]["branching"])
     assert search["best_tree"]["speedup"] >= search["best_chain"]["speedup"]
@@ -334,6 +337,8 @@ def test_cli_tree_rows_and_search(embedded_pair, capsys: pytest.CaptureFixture[s
         (["--tree-budget", "65"], "--tree-budget"),
         (["--tree", "2,x"], "--tree"),
         (["--tree", "2", "--drafter", "ngram"], "--tree"),
+        (["--children", "distinct"], "--children applies to the --tree rows"),
+        (["--tree", "2", "--children", "unique"], "children must be one of iid, distinct"),
     ],
 )
 def test_cli_refuses_bad_tree_options_before_loading(

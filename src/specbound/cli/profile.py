@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import typer
 
+from specbound.algorithms import TreeSpeculative
 from specbound.cli.app import app
 from specbound.cli.common import (
     MAX_LIST_DRAFTS,
@@ -28,7 +29,9 @@ from specbound.cli.common import (
 )
 from specbound.cli.options import (
     AUTO_THREADS_HELP,
+    DEFAULT_CHILDREN,
     ChatOption,
+    ChildrenOption,
     DeviceOption,
     NgramMaxOption,
     NgramMinOption,
@@ -37,6 +40,7 @@ from specbound.cli.options import (
     parse_tree,
 )
 from specbound.errors import InvalidInputError
+from specbound.registry import algorithm_from_options
 from specbound.validate import check_int, check_seed
 
 __all__ = ["parse_drafters", "parse_gamma_list", "profile"]
@@ -150,9 +154,9 @@ def profile(
     tree: list[str] = typer.Option(  # noqa: B008 (typer's list option)
         [],
         "--tree",
-        help="A token tree to profile, e.g. 4,2,1 (recursive rejection, i.i.d. children); "
-        "repeat for several.",
+        help="A token tree to profile, e.g. 4,2,1 (recursive rejection); repeat for several.",
     ),
+    children: ChildrenOption = DEFAULT_CHILDREN,
     tree_budget: int | None = typer.Option(
         None,
         "--tree-budget",
@@ -189,7 +193,13 @@ def profile(
     ):
         check_int(value, name, low=1)
     check_seed(seed, "--seed")
-    shapes = [parse_tree(text) for text in tree]
+    shapes: list[TreeSpeculative] = []
+    for text in tree:
+        spec = algorithm_from_options("tree", branching=parse_tree(text), children=children)
+        assert isinstance(spec, TreeSpeculative)  # the registry's "tree" entry builds one
+        shapes.append(spec)
+    if given_on_command_line(ctx, "children") and not shapes:
+        raise InvalidInputError("--children applies to the --tree rows; add --tree 4,2,1")
     if tree_budget is not None:
         from specbound.profiling.tree_search import check_budget
 
