@@ -78,8 +78,12 @@ def test_each_claim_can_fail() -> None:
     assert verdicts(off)["lm-trees-prediction"] is False
 
     missed = copy.deepcopy(hand_made())
+    missed["chosen"]["measured_speedup"] = {"mean": 1.25, "se": 0.02}  # |z| = 0.15/0.028 = 5.3
     missed["chosen"]["covered"] = False
     assert verdicts(missed)["lm-trees-chosen"] is False
+    noisy = copy.deepcopy(missed)  # the same gap, measured from few runs: |z| = 0.15/0.1 = 1.5
+    noisy["chosen"]["measured_speedup"] = {"mean": 1.25, "se": 0.098}
+    assert verdicts(noisy)["lm-trees-chosen"] is True
 
     slow = copy.deepcopy(hand_made())
     slow["recommended_measured"] = 1.0  # a tree recommended, slower than the chain

@@ -21,8 +21,9 @@ that one of the first b children drawn from the draft law is accepted,
 
 Claims: the best tree's measured tokens per call are at least the best chain's at every
 budget; the predicted tokens per call agree with the measured ones; the chosen tree's
-measured speed-up lies inside its predicted 95% interval; the recommendation picks a tree
-only where the tree measured faster than the best chain. Timed, like ``lm_clock``.
+measured speed-up agrees with its prediction (both standard errors); the recommendation
+picks a tree only where the tree measured faster than the best chain. Timed, like
+``lm_clock``.
 """
 
 from __future__ import annotations

@@ -10,8 +10,11 @@ measurement over decoder runs; their difference is tested with both standard err
    tokens per call are at least the chain's).
 2. ``lm-trees-prediction``: predicted and measured target calls agree on every tree and
    chain row: one chi-square test of the rows' z values at the report's level.
-3. ``lm-trees-chosen``: the measured speed-up of the tree chosen for this machine lies
-   inside its predicted 95% interval.
+3. ``lm-trees-chosen``: the measured speed-up of the tree chosen for this machine agrees
+   with its prediction: |z| = |measured - predicted| / sqrt(se_p^2 + se_m^2) below the
+   report's two-sided 99.9% quantile (whether the measurement lies inside the predicted
+   95% interval alone is reported beside it: with the few timed runs of ``--quick`` the
+   measurement's own spread exceeds that interval).
 4. ``lm-trees-recommendation``: the recommendation is a tree only where that tree
    measured faster than the fastest chain measured.
 """
@@ -78,13 +81,15 @@ def _prediction_claim(data: dict[str, Any]) -> Claim:
 def _chosen_claim(data: dict[str, Any]) -> Claim:
     chosen = data["chosen"]
     predicted, measured = chosen["predicted_speedup"], chosen["measured_speedup"]
+    z, bound = _z(measured, predicted), float(stats.norm.ppf(1 - (1 - CLAIM_LEVEL) / 2))
     return Claim(
         id="lm-trees-chosen",
         statement=f"The measured speed-up of the shape chosen for this machine "
-        f"({chosen['label']}) lies inside its predicted 95% interval",
-        holds=bool(chosen["covered"]),
-        check=f"measured {measured['mean']:.3f}, predicted {predicted['mean']:.3f} "
-        f"({'covered' if chosen['covered'] else 'not covered'})",
+        f"({chosen['label']}) agrees with its prediction",
+        holds=bool(abs(z) < bound),
+        check=f"|z| = {abs(z):.2f} < {bound:.2f}: measured {measured['mean']:.3f}, predicted "
+        f"{predicted['mean']:.3f} ({'inside' if chosen['covered'] else 'outside'} its 95% "
+        "interval)",
         theory=predicted["mean"],
         measured=measured["mean"],
     )
