@@ -66,13 +66,14 @@ class LMTreesConfig:
 
 
 def _quick(seed: int, pair: PairSpec) -> LMTreesConfig:
-    """``--quick``, on either pair: one prompt, 8 tokens, budgets 2 and 4."""
+    """``--quick``, on either pair: one prompt, 16 tokens, budgets 2 and 4 (6 timed runs:
+    fewer leave the chosen shape's measured speed-up to a couple of lucky rounds)."""
     return LMTreesConfig(
         seed=seed,
         num_prompts=1,
-        samples_per_prompt=4,
-        runs_per_prompt=2,
-        max_new_tokens=8,
+        samples_per_prompt=6,
+        runs_per_prompt=6,
+        max_new_tokens=16,
         budgets=(2, 4),
         max_depth=3,
         timing_repeats=2,
